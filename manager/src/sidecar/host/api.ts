@@ -1,0 +1,80 @@
+/**
+ * What the proxy-wasm host needs from its surroundings (the data plane, or a test), and the
+ * shapes it exchanges with them. The host itself is in plugin.ts (createPlugin) and
+ * http-filter.ts (the per-stream StreamFilter); see README.md in this folder.
+ */
+import type { HeaderPair } from "../http/header-map.ts";
+import type { StatsStore } from "../stats/types.ts";
+import type { LogLevel } from "./abi.ts";
+
+/** One outgoing http_call, as the data plane receives it. */
+export interface HttpCallRequest {
+  cluster: string;
+  /** Includes :method, :path, :authority (checked by the host before dispatch). */
+  headers: HeaderPair[];
+  body: Uint8Array;
+  trailers: HeaderPair[];
+  /** 0 = no timeout. */
+  timeoutMs: number;
+}
+
+export interface HttpCallResponse {
+  /** Includes ":status". */
+  headers: HeaderPair[];
+  body: Uint8Array;
+  trailers: HeaderPair[];
+}
+
+export interface HttpCallCallbacks {
+  /** A response, including Envoy router local replies (504 on timeout, 503 on connect failure). */
+  onResponse(response: HttpCallResponse): void;
+  /** The stream was reset: the plugin sees num_headers = 0 and get_status (11, "reset"). */
+  onReset(reason: string): void;
+}
+
+/** Implemented by the data plane's cluster manager (Envoy's AsyncClient). */
+export interface HttpCallDispatcher {
+  hasCluster(name: string): boolean;
+  /**
+   * Starts the call. Exactly one callback fires later, never synchronously.
+   * Returns a function that cancels the call (no callback fires after it).
+   */
+  httpCall(request: HttpCallRequest, callbacks: HttpCallCallbacks): () => void;
+}
+
+export interface TimerHandle {
+  cancel(): void;
+}
+
+/** Time as the host sees it; tests use a virtual clock that they advance by hand. */
+export interface Clock {
+  /** Wall clock, ns since the epoch (proxy_get_current_time_nanoseconds, WASI realtime). */
+  nowWallNs(): bigint;
+  /** Monotonic ns (WASI monotonic clock). */
+  nowMonoNs(): bigint;
+  /** Runs `cb` once after `ms` milliseconds. */
+  setTimeout(ms: number, cb: () => void): TimerHandle;
+  /** Runs `cb` soon, after the current call stack (for posted events such as on_queue_ready). */
+  post(cb: () => void): void;
+}
+
+/** Receives formatted log lines (Envoy's "wasm log<prefix>: <msg>"). */
+export interface LogSink {
+  log(level: LogLevel, line: string): void;
+}
+
+export interface HostEnvironment {
+  stats: StatsStore;
+  clock: Clock;
+  logger: LogSink;
+  /** Envoy's `wasm` logger level (default Info). */
+  logLevel?: LogLevel;
+  /** http_call target; absent means every cluster is unknown (BadArgument). */
+  httpCalls?: HttpCallDispatcher;
+  /** Node identity for xds.node (id, cluster). */
+  node?: { id?: string; cluster?: string };
+  /** Process-wide state shared by all VMs (shared data, queues, VM cache); default one per process. */
+  shared?: import("./shared-state.ts").SharedState;
+  /** Number of worker VMs to clone per plugin (Envoy --concurrency); default 1. */
+  concurrency?: number;
+}

@@ -1,0 +1,131 @@
+/**
+ * What the data plane knows about one HTTP stream: the facts behind Envoy's attributes
+ * (request.*, response.*, source.*, destination.*, connection.*, upstream.*, xds.*),
+ * response flags, and filter state. The data plane fills it in as the stream advances;
+ * the proxy-wasm host reads it to answer proxy_get_property and writes filter state.
+ */
+import type { HeaderMap } from "./header-map.ts";
+
+export interface SocketAddress {
+  address: string; // IP literal, e.g. "127.0.0.1" or "::1"
+  port: number;
+}
+
+/** Envoy response flags (short form as in %RESPONSE_FLAGS%). */
+export type ResponseFlag =
+  | "UH" // no healthy upstream
+  | "UF" // upstream connection failure
+  | "UO" // upstream overflow (circuit breaker)
+  | "NR" // no route
+  | "URX" // upstream retry limit exceeded
+  | "UT" // upstream request timeout
+  | "UC" // upstream connection termination
+  | "UR" // upstream remote reset
+  | "LR" // local reset
+  | "DC" // downstream connection termination
+  | "DT" // downstream request timeout (max stream duration / grpc-timeout)
+  | "DI" // delay injected
+  | "RL" // rate limited
+  | "UAEX" // unauthorized external service
+  | "SI" // stream idle timeout
+  | "DPE" // downstream protocol error
+  | "UPE"; // upstream protocol error
+
+/** A value stored in filter state, as Envoy's FilterState objects reduce to for Wasm. */
+export interface FilterStateValue {
+  /** Serialized value as proxy_get_property returns it. */
+  bytes: Uint8Array;
+  /** Type declared by the `declare_property` foreign function (default "bytes"). */
+  type: "bytes" | "string" | "protobuf" | "flatbuffers";
+  readOnly: boolean;
+  /** Life span from declare_property: 0 FilterChain, 1 DownstreamRequest, 2 DownstreamConnection. */
+  span: number;
+}
+
+export class FilterState {
+  private values = new Map<string, FilterStateValue>();
+  get(key: string): FilterStateValue | undefined {
+    return this.values.get(key);
+  }
+  /** Returns false when the key exists and is read-only (Envoy refuses the write). */
+  set(key: string, value: FilterStateValue): boolean {
+    const existing = this.values.get(key);
+    if (existing && existing.readOnly) return false;
+    this.values.set(key, value);
+    return true;
+  }
+  has(key: string): boolean {
+    return this.values.has(key);
+  }
+  keys(): string[] {
+    return [...this.values.keys()];
+  }
+}
+
+/** Static facts about the listener / plugin environment (xds.*, node). */
+export interface XdsInfo {
+  nodeId?: string;
+  nodeCluster?: string;
+  /** 0 UNSPECIFIED, 1 INBOUND, 2 OUTBOUND (envoy.config.core.v3.TrafficDirection). */
+  listenerDirection?: number;
+  listenerName?: string;
+  filterChainName?: string;
+}
+
+export class StreamInfo {
+  /** Wall-clock start, ms since the epoch. */
+  readonly startTimeMs: number;
+  /** Monotonic start, ns (process.hrtime.bigint()). */
+  readonly startMonotonicNs: bigint;
+  protocol: "HTTP/1.0" | "HTTP/1.1" | "HTTP/2" = "HTTP/2";
+  connectionId = 0;
+  downstreamLocalAddress?: SocketAddress;
+  downstreamRemoteAddress?: SocketAddress;
+  /** Downstream TLS facts; always absent on the plaintext local sidecar. */
+  mtls = false;
+  requestedServerName = "";
+
+  requestHeaders?: HeaderMap;
+  requestTrailers?: HeaderMap;
+  responseHeaders?: HeaderMap;
+  responseTrailers?: HeaderMap;
+  requestId?: string;
+  /** Bytes of request / response body seen so far. */
+  bytesReceived = 0;
+  bytesSent = 0;
+
+  xds: XdsInfo = {};
+  routeName?: string;
+  virtualHostName?: string;
+  /** Cluster the router forwards to (set when the route is resolved). */
+  clusterName?: string;
+  upstreamHost?: SocketAddress;
+  upstreamLocalAddress?: SocketAddress;
+  upstreamTransportFailureReason?: string;
+  upstreamRequestAttemptCount = 0;
+  /** Upstream request start / first response byte, monotonic ns (for backend_latency). */
+  upstreamStartNs?: bigint;
+  upstreamFirstByteNs?: bigint;
+  /** Set when the stream completes, monotonic ns. */
+  endNs?: bigint;
+
+  responseCode?: number;
+  responseCodeDetails?: string;
+  responseFlags = new Set<ResponseFlag>();
+  /** grpc-status the stream ended with, when known. */
+  grpcStatus?: number;
+
+  readonly filterState = new FilterState();
+  /** Dynamic metadata: filter namespace -> JSON-like struct. */
+  readonly dynamicMetadata = new Map<string, Record<string, unknown>>();
+
+  constructor(now: { wallMs: number; monoNs: bigint } = { wallMs: Date.now(), monoNs: process.hrtime.bigint() }) {
+    this.startTimeMs = now.wallMs;
+    this.startMonotonicNs = now.monoNs;
+  }
+
+  /** Envoy's %RESPONSE_FLAGS% rendering ("-" when none). */
+  responseFlagsString(): string {
+    return this.responseFlags.size === 0 ? "-" : [...this.responseFlags].join(",");
+  }
+}
