@@ -1,0 +1,33 @@
+/**
+ * The `meshwasm` command line: registers commands and loads each lazily. This is the only
+ * place that exits the process; commands throw UserError / ExitError instead.
+ */
+import { Command } from "commander";
+import { ExitError, UserError } from "../errors.ts";
+
+const program = new Command();
+program.name("meshwasm").description("gRPC-aware Envoy Wasm filters: build, run locally, publish, deploy");
+
+program
+  .command("build")
+  .description("compile every filter to build/filters/<name>.wasm and write build/manifest.json")
+  .option("--debug", "also build the debug variants")
+  .action(async (opts: { debug?: boolean }) => {
+    const { runBuildCommand } = await import("./commands/build.ts");
+    await runBuildCommand(opts);
+  });
+
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof ExitError) process.exit(err.code);
+    if (err instanceof UserError) {
+      process.stderr.write(`meshwasm: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+await main();
