@@ -1,0 +1,86 @@
+/**
+ * The proxy-wasm header-map ("pairs") serialization (spec "Serialization";
+ * proxy-wasm-cpp-host src/pairs_util.cc).
+ *
+ * Layout, all integers little-endian u32:
+ *   count, count x (key_len, value_len), count x (key bytes, 0x00, value bytes, 0x00)
+ *
+ * - `encodePairs` of an empty list is a zero-length array (the host then returns ptr=0,len=0).
+ * - `decodePairs` follows `PairsUtil::toPairs`: it checks every NUL terminator and that the
+ *   data ends exactly at the end of the buffer, and enforces the host limits (1 MiB, 1024
+ *   pairs). Malformed or oversized input decodes silently to an empty list, as in Envoy.
+ * Keys and values are UTF-8; invalid UTF-8 is decoded with U+FFFD replacement.
+ */
+import type { HeaderPair } from "../http/header-map.ts";
+
+/** PROXY_WASM_HOST_PAIRS_MAX_BYTES (include/proxy-wasm/limits.h). */
+export const PAIRS_MAX_BYTES = 1024 * 1024;
+/** PROXY_WASM_HOST_PAIRS_MAX_COUNT (include/proxy-wasm/limits.h). */
+export const PAIRS_MAX_COUNT = 1024;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8");
+
+/** Serializes raw byte pairs (used for maps whose values are not text, e.g. property maps). */
+export function encodeBytePairs(pairs: Array<[Uint8Array, Uint8Array]>): Uint8Array {
+  if (pairs.length === 0) return new Uint8Array(0);
+  let size = 4;
+  for (const [k, v] of pairs) size += 8 + k.length + v.length + 2;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, pairs.length, true);
+  let pos = 4;
+  for (const [k, v] of pairs) {
+    view.setUint32(pos, k.length, true);
+    view.setUint32(pos + 4, v.length, true);
+    pos += 8;
+  }
+  for (const [k, v] of pairs) {
+    out.set(k, pos);
+    pos += k.length;
+    out[pos++] = 0;
+    out.set(v, pos);
+    pos += v.length;
+    out[pos++] = 0;
+  }
+  return out;
+}
+
+export function encodePairs(pairs: HeaderPair[]): Uint8Array {
+  return encodeBytePairs(pairs.map(([k, v]) => [encoder.encode(k), encoder.encode(v)]));
+}
+
+/** Decodes to raw byte pairs; [] for malformed or oversized input. */
+export function decodeBytePairs(bytes: Uint8Array): Array<[Uint8Array, Uint8Array]> {
+  const end = bytes.length;
+  if (end === 0 || end > PAIRS_MAX_BYTES) return [];
+  if (end < 4) return [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = view.getUint32(0, true);
+  if (count > PAIRS_MAX_COUNT) return [];
+  let pos = 4;
+  if (pos + count * 8 > end) return [];
+  const sizes: Array<[number, number]> = [];
+  for (let i = 0; i < count; i++) {
+    sizes.push([view.getUint32(pos, true), view.getUint32(pos + 4, true)]);
+    pos += 8;
+  }
+  const out: Array<[Uint8Array, Uint8Array]> = [];
+  for (const [klen, vlen] of sizes) {
+    if (pos + klen + 1 > end) return [];
+    const key = bytes.subarray(pos, pos + klen);
+    pos += klen;
+    if (bytes[pos++] !== 0) return [];
+    if (pos + vlen + 1 > end) return [];
+    const value = bytes.subarray(pos, pos + vlen);
+    pos += vlen;
+    if (bytes[pos++] !== 0) return [];
+    out.push([key, value]);
+  }
+  if (pos !== end) return [];
+  return out;
+}
+
+export function decodePairs(bytes: Uint8Array): HeaderPair[] {
+  return decodeBytePairs(bytes).map(([k, v]) => [decoder.decode(k), decoder.decode(v)]);
+}
