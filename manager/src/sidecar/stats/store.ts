@@ -1,0 +1,163 @@
+/**
+ * MemoryStatsStore: the in-process StatsStore (stats/types.ts), modelled on Envoy's
+ * ThreadLocalStoreImpl as seen from the admin endpoints.
+ *
+ * - Counters and gauges are bigint; defining a name twice returns the same stat. Counters,
+ *   gauges and histograms are separate namespaces, as in Envoy.
+ * - Every stat carries Envoy's `used` flag: set by the first write (even `set(0)` or
+ *   `add(0)`), read by `?usedonly`.
+ * - Histograms keep Envoy's log-linear bins (log-linear-histogram.ts). `snapshot()` reports
+ *   Envoy's default bucket bounds with the counts, count and sum Envoy itself would print
+ *   (approximations from the bins, see that module). Cumulative values are updated on every
+ *   record (Envoy: at each stats flush); `mergeHistograms()` closes the current interval,
+ *   which is what the `interval` half of the `/stats` quantile pairs shows (Envoy: the last
+ *   flush interval; `nan` until the first merge).
+ * - Recording is O(1) amortised: one map increment per sample plus the interval map.
+ */
+import type { Counter, Gauge, Histogram, HistogramSnapshot, StatsStore } from "./types.ts";
+import {
+  DEFAULT_BUCKETS,
+  approxCountsBelow,
+  approxSum,
+  binLeft,
+  sampleCount,
+  toSample,
+  type Bins,
+} from "./log-linear-histogram.ts";
+
+const big = (v: number | bigint): bigint => (typeof v === "bigint" ? v : BigInt(Math.trunc(v)));
+
+export class MemoryCounter implements Counter {
+  #value = 0n;
+  #used = false;
+  constructor(readonly name: string) {}
+  add(delta: number | bigint): void {
+    this.#value += big(delta);
+    this.#used = true;
+  }
+  inc(): void {
+    this.#value += 1n;
+    this.#used = true;
+  }
+  value(): bigint {
+    return this.#value;
+  }
+  used(): boolean {
+    return this.#used;
+  }
+}
+
+export class MemoryGauge implements Gauge {
+  #value = 0n;
+  #used = false;
+  constructor(readonly name: string) {}
+  set(value: number | bigint): void {
+    this.#value = big(value);
+    this.#used = true;
+  }
+  add(delta: number | bigint): void {
+    this.#value += big(delta);
+    this.#used = true;
+  }
+  sub(delta: number | bigint): void {
+    this.#value -= big(delta);
+    this.#used = true;
+  }
+  value(): bigint {
+    return this.#value;
+  }
+  used(): boolean {
+    return this.#used;
+  }
+}
+
+export class MemoryHistogram implements Histogram {
+  #cumulative: Bins = new Map();
+  #pending: Bins = new Map();
+  #interval: Bins = new Map();
+  constructor(readonly name: string) {}
+
+  record(value: number | bigint): void {
+    const left = binLeft(toSample(value));
+    this.#cumulative.set(left, (this.#cumulative.get(left) ?? 0) + 1);
+    this.#pending.set(left, (this.#pending.get(left) ?? 0) + 1);
+  }
+
+  snapshot(): HistogramSnapshot {
+    return {
+      bounds: [...DEFAULT_BUCKETS],
+      cumulative: approxCountsBelow(this.#cumulative, DEFAULT_BUCKETS),
+      count: sampleCount(this.#cumulative),
+      sum: approxSum(this.#cumulative),
+    };
+  }
+
+  /** Envoy's used(): at least one sample recorded. */
+  used(): boolean {
+    return this.#cumulative.size > 0;
+  }
+
+  /** A copy of the cumulative bins (left edge -> count). */
+  cumulativeBins(): Bins {
+    return new Map(this.#cumulative);
+  }
+
+  /** A copy of the bins of the last closed interval. */
+  intervalBins(): Bins {
+    return new Map(this.#interval);
+  }
+
+  /** Closes the current interval (Envoy: ParentHistogramImpl::merge at each flush). */
+  merge(): void {
+    this.#interval = this.#pending;
+    this.#pending = new Map();
+  }
+}
+
+export class MemoryStatsStore implements StatsStore {
+  // Envoy keeps counters, gauges and histograms in separate maps: one name may exist as
+  // several kinds (e.g. a Wasm filter defining "x" as both a counter and a gauge).
+  readonly #counters = new Map<string, MemoryCounter>();
+  readonly #gauges = new Map<string, MemoryGauge>();
+  readonly #histograms = new Map<string, MemoryHistogram>();
+
+  counter(name: string): MemoryCounter {
+    let c = this.#counters.get(name);
+    if (!c) this.#counters.set(name, (c = new MemoryCounter(name)));
+    return c;
+  }
+
+  gauge(name: string): MemoryGauge {
+    let g = this.#gauges.get(name);
+    if (!g) this.#gauges.set(name, (g = new MemoryGauge(name)));
+    return g;
+  }
+
+  histogram(name: string): MemoryHistogram {
+    let h = this.#histograms.get(name);
+    if (!h) this.#histograms.set(name, (h = new MemoryHistogram(name)));
+    return h;
+  }
+
+  counters(): MemoryCounter[] {
+    return [...this.#counters.values()];
+  }
+
+  gauges(): MemoryGauge[] {
+    return [...this.#gauges.values()];
+  }
+
+  histograms(): MemoryHistogram[] {
+    return [...this.#histograms.values()];
+  }
+
+  /** Looks in counters, then gauges, then histograms. */
+  find(name: string): Counter | Gauge | Histogram | undefined {
+    return this.#counters.get(name) ?? this.#gauges.get(name) ?? this.#histograms.get(name);
+  }
+
+  /** Closes the current histogram interval of every histogram (Envoy's periodic flush). */
+  mergeHistograms(): void {
+    for (const h of this.#histograms.values()) h.merge();
+  }
+}
