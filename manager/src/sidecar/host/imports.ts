@@ -1,0 +1,343 @@
+/**
+ * The `env` imports of ABI 0.2.0 / 0.2.1 (spec "Functions implemented in the host";
+ * proxy-wasm-cpp-host `src/exports.cc`; Envoy `extensions/common/wasm/context.cc`) and the WASI
+ * subset, registered under both `wasi_snapshot_preview1` and `wasi_unstable`.
+ *
+ * Contract:
+ * - Every import first checks the VM phase (restricted callbacks trap the VM), then acts on the
+ *   VM's effective context (the calling context, or the one set by proxy_set_effective_context).
+ * - A guest pointer outside memory returns InvalidMemoryAccess (6); it never crashes the host.
+ * - `proxy_get_log_level` is linked only for ABI 0.2.1. `proxy_increment_metric` and
+ *   `proxy_record_metric` receive their i64 argument as a BigInt.
+ * - Header maps: keys lower-cased; get returns the first value (missing -> NotFound); replace is
+ *   Envoy's setCopy; size is byteSize(); an unavailable map -> BadArgument (pairs -> empty map).
+ * - Buffers: get clamps to the end; set supports only start=0 (drain `size` then prepend) and
+ *   start >= length (append); anything else -> BadArgument.
+ * - http_call is made by the root context (see context.ts); gRPC calls: an unknown cluster ->
+ *   ParseFailure, a bad token -> BadArgument / NotFound; known clusters are not implemented
+ *   (Unimplemented).
+ */
+import type { BodyBuffer } from "../http/body-buffer.ts";
+import { LogLevel, MapType, WasmResult } from "./abi.ts";
+import type { Context } from "./context.ts";
+import { callForeignFunction } from "./foreign.ts";
+import { formatLogLine } from "./log.ts";
+import { InvalidMemoryAccessError } from "./memory.ts";
+import { decodePairs, encodePairs } from "./pairs.ts";
+import { getProperty, setProperty, type PropertyScope } from "./properties.ts";
+import { defaultSharedState } from "./shared-state.ts";
+import type { WasmVm } from "./vm.ts";
+import { createWasiImports } from "./wasi.ts";
+
+type Fn = (...args: any[]) => any;
+
+const WHITESPACE = /[ \t\f\v\n\r]/g;
+
+/** Builds the import object for `vm` (env + both WASI namespaces). */
+export function buildImports(vm: WasmVm): WebAssembly.Imports {
+  const env: Record<string, Fn> = {};
+  const wrap = (name: string, fn: Fn) => {
+    env[name] = (...args: unknown[]) => {
+      vm.checkAllowed(name, false);
+      try {
+        return fn(...args);
+      } catch (e) {
+        if (e instanceof InvalidMemoryAccessError) return WasmResult.InvalidMemoryAccess;
+        throw e;
+      }
+    };
+  };
+  for (const [name, fn] of Object.entries(envFunctions(vm))) wrap(name, fn);
+  if (vm.loaded.abiVersion !== "0.2.1") delete env["proxy_get_log_level"];
+
+  const wasiRaw = createWasiImports({
+    memory: () => vm.exportedMemory(),
+    env: vm.options.environmentVariables,
+    log: (level, msg) => log(vm, vm.effectiveContext(), level, msg),
+    clock: vm.env.clock,
+    checkAllowed: (name) => vm.checkAllowed(name, true),
+  });
+  const wasi: Record<string, Fn> = {};
+  for (const [name, fn] of Object.entries(wasiRaw)) {
+    wasi[name] = (...args: unknown[]) => {
+      vm.checkAllowed(name, true);
+      return fn(...args);
+    };
+  }
+  return { env, wasi_snapshot_preview1: wasi, wasi_unstable: wasi };
+}
+
+function log(vm: WasmVm, ctx: Context | undefined, level: number, msg: string): void {
+  const threshold = vm.env.logLevel ?? LogLevel.Info;
+  if (level < threshold) return;
+  const parts = ctx ? ctx.logParts() : { vmId: vm.vmId, isStream: false };
+  vm.env.logger.log(level as LogLevel, formatLogLine(msg, parts));
+}
+
+function propertyScope(vm: WasmVm, ctx: Context): PropertyScope {
+  const p = ctx.plugin;
+  return {
+    stream: ctx.streamInfo(),
+    plugin: { name: p.name, rootId: p.rootId, vmId: p.vmId },
+    node: vm.env.node,
+    isRootContext: ctx.isRoot,
+    clock: vm.env.clock,
+  };
+}
+
+function envFunctions(vm: WasmVm): Record<string, Fn> {
+  const mem = vm.memory;
+  const shared = () => vm.env.shared ?? defaultSharedState;
+  const str = (ptr: number, len: number) => mem.readString(ptr, len);
+  /** Runs `fn` with the effective context, or returns BadArgument when there is none. */
+  const withCtx = (fn: (ctx: Context) => number) => {
+    const ctx = vm.effectiveContext();
+    return ctx ? fn(ctx) : WasmResult.BadArgument;
+  };
+  const mapOp = (type: number, fn: (ctx: Context) => number) =>
+    type > MapType.HttpCallResponseTrailers ? WasmResult.BadArgument : withCtx(fn);
+  const mutated = (ctx: Context, type: number) => {
+    if (type === MapType.RequestHeaders) ctx.clearRouteCache();
+  };
+  const bufferOp = (type: number, fn: (buf: BodyBuffer, ctx: Context) => number) =>
+    withCtx((ctx) => {
+      const buf = ctx.getBuffer(type);
+      return buf ? fn(buf, ctx) : WasmResult.NotFound;
+    });
+
+  return {
+    proxy_log: (level: number, ptr: number, len: number) => {
+      if (level < 0 || level > LogLevel.Critical) return WasmResult.BadArgument;
+      log(vm, vm.effectiveContext(), level, str(ptr, len));
+      return WasmResult.Ok;
+    },
+    proxy_get_log_level: (ptr: number) => {
+      mem.writeU32(ptr, vm.env.logLevel ?? LogLevel.Info);
+      return WasmResult.Ok;
+    },
+    proxy_get_current_time_nanoseconds: (ptr: number) => {
+      mem.writeU64(ptr, vm.env.clock.nowWallNs());
+      return WasmResult.Ok;
+    },
+    proxy_set_tick_period_milliseconds: (ms: number) => withCtx((ctx) => ctx.root.setTickPeriod(ms)),
+
+    // ===== properties =====
+    proxy_get_property: (pp: number, pl: number, vpp: number, vlp: number) =>
+      withCtx((ctx) => {
+        const r = getProperty(str(pp, pl).split("\0"), propertyScope(vm, ctx));
+        if (r.result !== WasmResult.Ok) return r.result;
+        mem.writeOut(r.value ?? new Uint8Array(0), vpp, vlp);
+        return WasmResult.Ok;
+      }),
+    proxy_set_property: (pp: number, pl: number, vp: number, vl: number) =>
+      withCtx((ctx) => setProperty(str(pp, pl).split("\0"), mem.read(vp, vl), propertyScope(vm, ctx))),
+
+    // ===== buffers =====
+    proxy_get_buffer_bytes: (type: number, start: number, max: number, dpp: number, dlp: number) =>
+      bufferOp(type, (buf) => {
+        mem.writeOut(buf.slice(start >>> 0, max >>> 0), dpp, dlp);
+        return WasmResult.Ok;
+      }),
+    proxy_get_buffer_status: (type: number, lp: number, fp: number) =>
+      bufferOp(type, (buf) => {
+        mem.writeU32(lp, buf.length);
+        mem.writeU32(fp, 0);
+        return WasmResult.Ok;
+      }),
+    proxy_set_buffer_bytes: (type: number, start: number, size: number, dp: number, dl: number) =>
+      bufferOp(type, (buf) => {
+        const data = mem.read(dp, dl);
+        const s = start >>> 0;
+        if (s === 0) {
+          if (size >>> 0 !== 0) buf.drain(size >>> 0);
+          buf.prepend(data);
+        } else if (s >= buf.length) {
+          buf.append(data);
+        } else {
+          return WasmResult.BadArgument;
+        }
+        return WasmResult.Ok;
+      }),
+
+    // ===== header maps =====
+    proxy_get_header_map_pairs: (type: number, dpp: number, dlp: number) =>
+      mapOp(type, (ctx) => {
+        const map = ctx.getHeaderMap(type);
+        mem.writeOut(map ? encodePairs(map.pairs()) : new Uint8Array(0), dpp, dlp);
+        return WasmResult.Ok;
+      }),
+    proxy_set_header_map_pairs: (type: number, dp: number, dl: number) =>
+      mapOp(type, (ctx) => {
+        const map = ctx.getHeaderMap(type, true);
+        if (!map) return WasmResult.BadArgument;
+        map.replaceAll(decodePairs(mem.read(dp, dl)));
+        mutated(ctx, type);
+        return WasmResult.Ok;
+      }),
+    proxy_get_header_map_size: (type: number, sp: number) =>
+      mapOp(type, (ctx) => {
+        const map = ctx.getHeaderMap(type);
+        if (!map) return WasmResult.BadArgument;
+        mem.writeU32(sp, map.byteSize());
+        return WasmResult.Ok;
+      }),
+    proxy_get_header_map_value: (type: number, kp: number, kl: number, vpp: number, vlp: number) =>
+      mapOp(type, (ctx) => {
+        const map = ctx.getHeaderMap(type);
+        if (!map) return WasmResult.BadArgument;
+        const value = map.get(str(kp, kl));
+        if (value === undefined) return WasmResult.NotFound;
+        mem.writeOut(new TextEncoder().encode(value), vpp, vlp);
+        return WasmResult.Ok;
+      }),
+    proxy_add_header_map_value: (type: number, kp: number, kl: number, vp: number, vl: number) =>
+      mapOp(type, (ctx) => {
+        const map = ctx.getHeaderMap(type, true);
+        if (!map) return WasmResult.BadArgument;
+        map.add(str(kp, kl), str(vp, vl));
+        mutated(ctx, type);
+        return WasmResult.Ok;
+      }),
+    proxy_replace_header_map_value: (type: number, kp: number, kl: number, vp: number, vl: number) =>
+      mapOp(type, (ctx) => {
+        const map = ctx.getHeaderMap(type, true);
+        if (!map) return WasmResult.BadArgument;
+        map.setCopy(str(kp, kl), str(vp, vl));
+        mutated(ctx, type);
+        return WasmResult.Ok;
+      }),
+    proxy_remove_header_map_value: (type: number, kp: number, kl: number) =>
+      mapOp(type, (ctx) => {
+        const map = ctx.getHeaderMap(type, true);
+        if (!map) return WasmResult.BadArgument;
+        map.remove(str(kp, kl));
+        mutated(ctx, type);
+        return WasmResult.Ok;
+      }),
+
+    // ===== stream control =====
+    proxy_continue_stream: (type: number) => withCtx((ctx) => ctx.continueStream(type)),
+    proxy_close_stream: (type: number) => withCtx((ctx) => ctx.closeStream(type)),
+    proxy_get_status: (cp: number, mpp: number, mlp: number) =>
+      withCtx((ctx) => {
+        const { code, message } = ctx.root.status;
+        mem.writeU32(cp, code);
+        mem.writeOut(new TextEncoder().encode(message), mpp, mlp);
+        return WasmResult.Ok;
+      }),
+    proxy_send_local_response: (
+      status: number, dp: number, dl: number, bp: number, bl: number, hp: number, hl: number, grpc: number,
+    ) =>
+      withCtx((ctx) =>
+        ctx.sendLocalResponse({
+          status: status >>> 0,
+          details: str(dp, dl).replace(WHITESPACE, "_"),
+          body: mem.read(bp, bl),
+          headers: decodePairs(mem.read(hp, hl)),
+          grpcStatus: grpc >= 0 && grpc <= 16 ? grpc : undefined,
+        }),
+      ),
+
+    // ===== callouts =====
+    proxy_http_call: (
+      up: number, ul: number, hp: number, hl: number, bp: number, bl: number, tp: number, tl: number,
+      timeout: number, tokenPtr: number,
+    ) =>
+      withCtx((ctx) => {
+        mem.writeU32(tokenPtr, 0); // validates the out-param before dispatching
+        const r = ctx.root.httpCall(
+          str(up, ul), decodePairs(mem.read(hp, hl)), mem.read(bp, bl), decodePairs(mem.read(tp, tl)), timeout >>> 0,
+        );
+        if (r.result === WasmResult.Ok) mem.writeU32(tokenPtr, r.token!);
+        return r.result;
+      }),
+    proxy_grpc_call: (up: number, ul: number, ...rest: number[]) => grpcStart(vm, str(up, ul), rest[rest.length - 1]!),
+    proxy_grpc_stream: (up: number, ul: number, ...rest: number[]) => grpcStart(vm, str(up, ul), rest[rest.length - 1]!),
+    proxy_grpc_send: (token: number) => ((token & 3) === 2 ? WasmResult.NotFound : WasmResult.BadArgument),
+    proxy_grpc_cancel: (_token: number) => WasmResult.NotFound,
+    proxy_grpc_close: (_token: number) => WasmResult.NotFound,
+
+    // ===== shared data and queues =====
+    proxy_set_shared_data: (kp: number, kl: number, vp: number, vl: number, cas: number) =>
+      shared().data.set(vm.vmId, str(kp, kl), mem.read(vp, vl), cas >>> 0),
+    proxy_get_shared_data: (kp: number, kl: number, vpp: number, vlp: number, casPtr: number) => {
+      const r = shared().data.get(vm.vmId, str(kp, kl));
+      if (r.result !== WasmResult.Ok) return r.result;
+      mem.writeU32(casPtr, r.cas ?? 0);
+      mem.writeOut(r.value ?? new Uint8Array(0), vpp, vlp);
+      return WasmResult.Ok;
+    },
+    proxy_register_shared_queue: (np: number, nl: number, idPtr: number) =>
+      withCtx((ctx) => {
+        const root = ctx.root;
+        mem.writeU32(idPtr, 0);
+        const id = shared().queues.register(
+          vm.vmId,
+          str(np, nl),
+          (queueId) => {
+            if (!root.deleted) vm.call(root, "proxy_on_queue_ready", root.id, queueId);
+          },
+          (cb) => vm.env.clock.post(cb),
+        );
+        mem.writeU32(idPtr, id);
+        return WasmResult.Ok;
+      }),
+    proxy_resolve_shared_queue: (vp: number, vl: number, np: number, nl: number, idPtr: number) => {
+      const vmId = str(vp, vl) || vm.vmId;
+      const id = shared().queues.resolve(vmId, str(np, nl));
+      if (id === undefined) return WasmResult.NotFound;
+      mem.writeU32(idPtr, id);
+      return WasmResult.Ok;
+    },
+    proxy_enqueue_shared_queue: (id: number, vp: number, vl: number) => shared().queues.enqueue(id >>> 0, mem.read(vp, vl)),
+    proxy_dequeue_shared_queue: (id: number, vpp: number, vlp: number) => {
+      mem.writeU32(vlp, 0);
+      const r = shared().queues.dequeue(id >>> 0);
+      if (r.result !== WasmResult.Ok) return r.result;
+      mem.writeOut(r.value ?? new Uint8Array(0), vpp, vlp);
+      return WasmResult.Ok;
+    },
+
+    // ===== metrics =====
+    proxy_define_metric: (type: number, np: number, nl: number, idPtr: number) => {
+      mem.writeU32(idPtr, 0);
+      const r = vm.metrics.define(type >>> 0, str(np, nl));
+      if (r.result === WasmResult.Ok) mem.writeU32(idPtr, r.id!);
+      return r.result;
+    },
+    proxy_increment_metric: (id: number, delta: bigint) => vm.metrics.increment(id >>> 0, BigInt(delta)),
+    proxy_record_metric: (id: number, value: bigint) => vm.metrics.record(id >>> 0, BigInt(value)),
+    proxy_get_metric: (id: number, vp: number) => {
+      mem.writeU64(vp, 0n);
+      const r = vm.metrics.get(id >>> 0);
+      if (r.result === WasmResult.Ok) mem.writeU64(vp, r.value ?? 0n);
+      return r.result;
+    },
+
+    // ===== contexts =====
+    proxy_set_effective_context: (id: number) =>
+      vm.setEffectiveContext(id >>> 0) ? WasmResult.Ok : WasmResult.BadArgument,
+    proxy_done: () => withCtx((ctx) => ctx.root.done()),
+    proxy_call_foreign_function: (np: number, nl: number, ap: number, al: number, rpp: number, rlp: number) =>
+      withCtx((ctx) => {
+        const r = callForeignFunction(str(np, nl), mem.read(ap, al), {
+          stream: ctx.streamInfo(),
+          clearRouteCache: () => ctx.clearRouteCache(),
+        });
+        if (r.result !== WasmResult.Ok) return r.result;
+        mem.writeOut(r.value ?? new Uint8Array(0), rpp, rlp);
+        return WasmResult.Ok;
+      }),
+
+    // ===== emscripten / pthread stubs linked by cpp-host =====
+    emscripten_notify_memory_growth: (_index: number) => undefined,
+    pthread_equal: (a: number, b: number) => (a === b ? 1 : 0),
+  };
+}
+
+/** grpc_call / grpc_stream: the upstream must name a known cluster (else ParseFailure). */
+function grpcStart(vm: WasmVm, upstream: string, tokenPtr: number): number {
+  vm.memory.writeU32(tokenPtr, 0);
+  if (!vm.env.httpCalls?.hasCluster(upstream)) return WasmResult.ParseFailure;
+  return WasmResult.Unimplemented;
+}

@@ -1,0 +1,225 @@
+/**
+ * Plugin start-up, VM sharing and stream filters (Envoy `extensions/common/wasm/wasm.cc`,
+ * proxy-wasm-cpp-host `src/wasm.cc` createWasm / getOrCreateThreadLocalPlugin).
+ *
+ * Contract of `createPlugin(config, env)`:
+ * - The module is loaded and checked (module.ts). A base VM runs start-up only
+ *   (`_initialize`/`main` or `_start`). A canary clone then runs
+ *   `proxy_on_context_create(root, 0)`, `proxy_on_vm_start(root, vm_config_size)` and
+ *   `proxy_on_configure(root, plugin_config_size)` and is thrown away; then each of the
+ *   `env.concurrency` (default 1) worker VMs runs the same three calls. So start-up callbacks
+ *   run 1 + concurrency times.
+ * - VMs are shared by key sha256(vm_id || vm_configuration || code) within one HostEnvironment:
+ *   plugins with the same key share the worker VMs, each with its own root context.
+ * - Any failure rejects with `PluginLoadError` naming the plugin, the module and the reason.
+ * - `createFilter()` round-robins over the workers. A worker VM that trapped: FAIL_OPEN skips the
+ *   plugin (pass-through filter); FAIL_CLOSED fails each new stream with a local 503
+ *   (`wasm_fail_stream`); FAIL_RELOAD rebuilds the worker VM at the next new stream (subject to
+ *   the reload backoff), re-creating every root context it hosted.
+ * - `close()` calls proxy_on_done on the plugin's roots; on_done false waits for proxy_done,
+ *   then proxy_on_delete.
+ */
+import { createHash } from "node:crypto";
+import type { WasmPluginConfig } from "../config/model.ts";
+import { PassThroughFilter, type StreamFilter } from "../http/filter.ts";
+import type { HostEnvironment } from "./api.ts";
+import type { PluginIdentity, RootContext } from "./context.ts";
+import { PluginLoadError, ReloadBackoff } from "./failure.ts";
+import { WasmHttpFilter } from "./http-filter.ts";
+import { loadModule, ModuleLoadError, type LoadedModule } from "./module.ts";
+import { WasmVm } from "./vm.ts";
+
+export interface Plugin {
+  readonly name: string;
+  readonly config: WasmPluginConfig;
+  readonly env: HostEnvironment;
+  /** A filter for one new stream. */
+  createFilter(): StreamFilter;
+  /** The worker VMs currently serving this plugin (shared with plugins of the same VM key). */
+  workerVms(): WasmVm[];
+  /** This plugin's root context on each worker. */
+  rootContexts(): RootContext[];
+  close(): Promise<void>;
+}
+
+/** Plugins of one VM key: the base VM and the worker VMs they share. */
+class VmGroup {
+  readonly workers: Worker[] = [];
+  readonly plugins = new Set<PluginImpl>();
+  constructor(
+    readonly key: string,
+    readonly loaded: LoadedModule,
+    readonly base: WasmVm,
+  ) {}
+}
+
+class Worker {
+  readonly roots = new Map<PluginImpl, RootContext>();
+  readonly backoff: ReloadBackoff;
+  constructor(
+    public vm: WasmVm,
+    private readonly group: VmGroup,
+    baseBackoffMs: number,
+  ) {
+    this.backoff = new ReloadBackoff(vm.env.clock, baseBackoffMs);
+  }
+
+  /** FAIL_RELOAD: a fresh VM with every plugin's root context re-created. */
+  reload(): boolean {
+    let vm: WasmVm;
+    try {
+      vm = WasmVm.create(this.group.loaded, this.vm.options);
+      const roots = new Map<PluginImpl, RootContext>();
+      for (const p of this.group.plugins) roots.set(p, startRoot(vm, p.identity));
+      for (const old of this.roots.values()) old.release();
+      this.roots.clear();
+      for (const [p, r] of roots) this.roots.set(p, r);
+    } catch {
+      return false;
+    }
+    this.vm = vm;
+    return true;
+  }
+}
+
+const groups = new WeakMap<HostEnvironment, Map<string, VmGroup>>();
+
+function vmKey(config: WasmPluginConfig): string {
+  return createHash("sha256").update(config.vmId).update(config.vmConfiguration).update(config.code).digest("hex");
+}
+
+/** Creates the root context of `identity` on `vm` and configures it; throws ModuleLoadError. */
+function startRoot(vm: WasmVm, identity: PluginIdentity): RootContext {
+  const root = vm.createRootContext(identity);
+  const step = (name: string, ...args: number[]): void => {
+    const r = vm.call(root, name, ...args);
+    if (vm.failed) {
+      root.release();
+      throw new ModuleLoadError(`trap in ${name}: ${vm.failure?.message ?? "runtime error"}`);
+    }
+    if (r !== undefined && r === 0 && name !== "proxy_on_context_create") {
+      root.release();
+      throw new ModuleLoadError(`${name.replace(/^proxy_/, "")} returned false`);
+    }
+  };
+  step("proxy_on_context_create", root.id, 0);
+  step("proxy_on_vm_start", root.id, identity.vmConfiguration.length);
+  step("proxy_on_configure", root.id, identity.configuration.length);
+  return root;
+}
+
+class PluginImpl implements Plugin {
+  private rr = 0;
+  private closed = false;
+  readonly identity: PluginIdentity;
+
+  constructor(
+    readonly config: WasmPluginConfig,
+    readonly env: HostEnvironment,
+    readonly group: VmGroup,
+  ) {
+    this.identity = {
+      name: config.name,
+      rootId: config.rootId,
+      vmId: config.vmId,
+      configuration: config.configuration,
+      vmConfiguration: config.vmConfiguration,
+    };
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  createFilter(): StreamFilter {
+    const worker = this.group.workers[this.rr++ % this.group.workers.length]!;
+    const policy = this.config.failurePolicy;
+    if (worker.vm.failed && policy === "FAIL_RELOAD" && worker.backoff.tryAcquire()) worker.reload();
+    if (worker.vm.failed && policy === "FAIL_OPEN") return new PassThroughFilter();
+    return new WasmHttpFilter({
+      vm: worker.vm,
+      root: worker.roots.get(this),
+      failurePolicy: policy,
+      allowOnHeadersStopIteration: this.config.allowOnHeadersStopIteration,
+    });
+  }
+
+  workerVms(): WasmVm[] {
+    return this.group.workers.map((w) => w.vm);
+  }
+
+  rootContexts(): RootContext[] {
+    return this.group.workers.map((w) => w.roots.get(this)).filter((r): r is RootContext => r !== undefined);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.group.plugins.delete(this);
+    if (this.group.plugins.size === 0) groups.get(this.env)?.delete(this.group.key);
+    const pending: Promise<void>[] = [];
+    for (const w of this.group.workers) {
+      const root = w.roots.get(this);
+      w.roots.delete(this);
+      if (root) pending.push(root.shutdown());
+    }
+    await Promise.all(pending);
+  }
+}
+
+export async function createPlugin(config: WasmPluginConfig, env: HostEnvironment): Promise<Plugin> {
+  const fail = (e: unknown): never => {
+    const reason = e instanceof ModuleLoadError ? e.reason : `unexpected error: ${(e as Error)?.message ?? String(e)}`;
+    throw new PluginLoadError(config.name, config.codeSource, reason, { cause: e });
+  };
+  const vmOptions = {
+    env,
+    vmId: config.vmId,
+    environmentVariables: config.environmentVariables,
+    source: config.codeSource,
+  };
+  const key = vmKey(config);
+  let byKey = groups.get(env);
+  if (!byKey) groups.set(env, (byKey = new Map()));
+  let group = byKey.get(key);
+  const identity: PluginIdentity = {
+    name: config.name,
+    rootId: config.rootId,
+    vmId: config.vmId,
+    configuration: config.configuration,
+    vmConfiguration: config.vmConfiguration,
+  };
+  try {
+    let fresh: VmGroup | undefined;
+    if (!group) {
+      const loaded = await loadModule(config.code);
+      fresh = new VmGroup(key, loaded, WasmVm.create(loaded, vmOptions));
+    }
+    const loaded = (group ?? fresh)!.loaded;
+    // The canary: configured once, then thrown away.
+    const canary = WasmVm.create(loaded, vmOptions);
+    const canaryRoot = startRoot(canary, identity);
+    canaryRoot.release();
+    if (fresh) {
+      const concurrency = Math.max(1, env.concurrency ?? 1);
+      for (let i = 0; i < concurrency; i++) {
+        fresh.workers.push(new Worker(WasmVm.create(loaded, vmOptions), fresh, config.reloadBackoffBaseMs));
+      }
+      group = fresh;
+    }
+    const plugin = new PluginImpl(config, env, group!);
+    const started: Array<[Worker, RootContext]> = [];
+    try {
+      for (const w of group!.workers) started.push([w, startRoot(w.vm, identity)]);
+    } catch (e) {
+      for (const [, r] of started) r.release();
+      throw e;
+    }
+    for (const [w, r] of started) w.roots.set(plugin, r);
+    group!.plugins.add(plugin);
+    if (fresh) byKey.set(key, fresh);
+    return plugin;
+  } catch (e) {
+    return fail(e);
+  }
+}

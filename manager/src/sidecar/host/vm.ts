@@ -1,0 +1,268 @@
+/**
+ * One instance of a proxy-wasm module (proxy-wasm-cpp-host `WasmBase`): linking, start-up,
+ * guest calls, restricted callbacks and trap handling.
+ *
+ * Contract:
+ * - `WasmVm.create` links every env + WASI import (an import the host does not provide fails
+ *   with "missing import: <module>.<name>"), instantiates, and runs start-up: `_initialize` then
+ *   `main(0,0)` or `__main_void` if exported, else `_start`. During start-up only proxy_log, WASI
+ *   and emscripten_notify_memory_growth may be called; during the allocator only proxy_log,
+ *   fd_write, clock_time_get and poll_oneoff. Anything else traps the VM ("restricted_callback").
+ *   A trap during start-up throws `ModuleLoadError`.
+ * - `call(ctx, export, ...args)`: any exception out of the guest marks the VM failed
+ *   (Envoy FailState::RuntimeError); every later call returns undefined without entering the
+ *   guest. The effective context is the calling context, changed by proxy_set_effective_context
+ *   for the rest of that call only. Actions deferred with `afterCall` (continue_stream,
+ *   send_local_response, close_stream, proxy_done) run when the outermost call returns.
+ * - Guest memory is capped at 1 GiB (checked after every outermost call).
+ */
+import { LogLevel } from "./abi.ts";
+import type { HostEnvironment } from "./api.ts";
+import type { Context, PluginIdentity } from "./context.ts";
+import { RootContext } from "./context.ts";
+import { buildImports } from "./imports.ts";
+import { GuestMemory } from "./memory.ts";
+import { MetricsRegistry } from "./metrics.ts";
+import { ModuleLoadError, type LoadedModule } from "./module.ts";
+
+/** Envoy's Wasm memory limit. */
+export const MAX_GUEST_MEMORY_BYTES = 1024 * 1024 * 1024;
+
+export class RestrictedCallbackError extends Error {
+  override readonly name = "RestrictedCallbackError";
+  constructor(fn: string, phase: string) {
+    super(`restricted_callback: ${fn} may not be called during ${phase}`);
+  }
+}
+
+export type VmPhase = "startup" | "allocator" | "running";
+
+const STARTUP_ALLOWED = new Set(["proxy_log", "emscripten_notify_memory_growth"]);
+const ALLOCATOR_ALLOWED = new Set(["proxy_log", "fd_write", "clock_time_get", "poll_oneoff"]);
+
+export interface VmOptions {
+  env: HostEnvironment;
+  vmId: string;
+  environmentVariables: Record<string, string>;
+  /** Names the module in messages (config codeSource). */
+  source: string;
+}
+
+export class WasmVm {
+  readonly contexts = new Map<number, Context>();
+  readonly memory: GuestMemory;
+  readonly metrics: MetricsRegistry;
+  failed = false;
+  failure?: Error;
+  phase: VmPhase = "startup";
+  private instance!: WebAssembly.Instance;
+  private nextId = 1;
+  private httpCallSeq = 1;
+  private grpcCallSeq = 1;
+  private grpcStreamSeq = 1;
+  private depth = 0;
+  private effectiveId = 0;
+  private afterActions: Array<() => void> = [];
+  private failListeners: Array<(err: Error) => void> = [];
+
+  private constructor(
+    readonly loaded: LoadedModule,
+    readonly options: VmOptions,
+  ) {
+    this.memory = new GuestMemory(() => this.exportedMemory(), (size) => this.allocate(size));
+    this.metrics = new MetricsRegistry(options.env.stats);
+  }
+
+  get env(): HostEnvironment {
+    return this.options.env;
+  }
+
+  get vmId(): string {
+    return this.options.vmId;
+  }
+
+  /** Links, instantiates and starts a VM; throws ModuleLoadError on any failure. */
+  static create(loaded: LoadedModule, options: VmOptions): WasmVm {
+    const vm = new WasmVm(loaded, options);
+    const imports = buildImports(vm);
+    for (const imp of loaded.imports) {
+      const ns = imports[imp.module] as Record<string, unknown> | undefined;
+      if (!ns || !(imp.name in ns)) {
+        throw new ModuleLoadError(`missing import: ${imp.module}.${imp.name} is not provided by the host`);
+      }
+    }
+    try {
+      vm.instance = new WebAssembly.Instance(loaded.module, imports);
+    } catch (e) {
+      throw new ModuleLoadError(`instantiation failed: ${(e as Error).message}`, { cause: e });
+    }
+    if (!(vm.instance.exports["memory"] instanceof WebAssembly.Memory)) {
+      throw new ModuleLoadError("the module does not export its memory");
+    }
+    vm.start();
+    return vm;
+  }
+
+  private start(): void {
+    const ex = this.instance.exports;
+    const run = (name: string, ...args: number[]) => {
+      const fn = ex[name];
+      if (typeof fn !== "function") return;
+      try {
+        (fn as (...a: number[]) => unknown)(...args);
+      } catch (e) {
+        this.failed = true;
+        this.failure = e as Error;
+        throw new ModuleLoadError(`trap during start-up in ${name}: ${(e as Error).message}`, { cause: e });
+      }
+    };
+    this.phase = "startup";
+    if (typeof ex["_initialize"] === "function") {
+      run("_initialize");
+      if (typeof ex["main"] === "function") run("main", 0, 0);
+      else run("__main_void");
+    } else {
+      run("_start");
+    }
+    this.phase = "running";
+    this.checkMemoryCap();
+    if (this.failed) throw new ModuleLoadError(`start-up failed: ${this.failure?.message}`);
+  }
+
+  /** The guest's exported memory. */
+  exportedMemory(): WebAssembly.Memory {
+    return this.instance.exports["memory"] as WebAssembly.Memory;
+  }
+
+  /** The instance's exports (for tests and diagnostics). */
+  instanceExports(): WebAssembly.Exports {
+    return this.instance.exports;
+  }
+
+  hasExport(name: string): boolean {
+    return typeof this.instance.exports[name] === "function";
+  }
+
+  /** Throws RestrictedCallbackError if `fn` may not be called now (the throw traps the guest). */
+  checkAllowed(fn: string, isWasi: boolean): void {
+    if (this.phase === "startup" && !isWasi && !STARTUP_ALLOWED.has(fn)) {
+      throw new RestrictedCallbackError(fn, "start-up");
+    }
+    if (this.phase === "allocator" && !ALLOCATOR_ALLOWED.has(fn)) {
+      throw new RestrictedCallbackError(fn, "memory allocation");
+    }
+  }
+
+  /** Calls the guest allocator (malloc preferred); host calls are restricted meanwhile. */
+  allocate(size: number): number {
+    const fn = this.instance.exports[this.loaded.allocator] as (n: number) => number;
+    const prev = this.phase;
+    this.phase = "allocator";
+    try {
+      return fn(size) >>> 0;
+    } finally {
+      this.phase = prev;
+    }
+  }
+
+  // ===== contexts =====
+
+  createRootContext(identity: PluginIdentity): RootContext {
+    const root = new RootContext(this, this.nextId++, identity);
+    this.contexts.set(root.id, root);
+    return root;
+  }
+
+  nextContextId(): number {
+    return this.nextId++;
+  }
+
+  nextHttpCallToken(): number {
+    return this.httpCallSeq++ * 4;
+  }
+
+  nextGrpcCallToken(): number {
+    return this.grpcCallSeq++ * 4 + 1;
+  }
+
+  nextGrpcStreamToken(): number {
+    return this.grpcStreamSeq++ * 4 + 2;
+  }
+
+  /** The context host calls act on now (the calling one unless set_effective_context changed it). */
+  effectiveContext(): Context | undefined {
+    return this.contexts.get(this.effectiveId);
+  }
+
+  setEffectiveContext(id: number): boolean {
+    if (!this.contexts.has(id)) return false;
+    this.effectiveId = id;
+    return true;
+  }
+
+  // ===== calls =====
+
+  /**
+   * Calls an export for `ctx`. Returns undefined when the export is missing, the VM has failed,
+   * or the call trapped (which fails the VM).
+   */
+  call(ctx: Context | null, name: string, ...args: number[]): number | undefined {
+    if (this.failed) return undefined;
+    const fn = this.instance.exports[name];
+    if (typeof fn !== "function") return undefined;
+    const prevEffective = this.effectiveId;
+    this.effectiveId = ctx?.id ?? 0;
+    this.depth++;
+    let result: unknown;
+    try {
+      result = (fn as (...a: number[]) => unknown)(...args);
+    } catch (e) {
+      this.fail(`${name} failed: ${(e as Error)?.message ?? String(e)}`, e);
+      result = undefined;
+    } finally {
+      this.depth--;
+      this.effectiveId = prevEffective;
+    }
+    if (this.depth === 0) {
+      this.checkMemoryCap();
+      this.runAfterActions();
+    }
+    if (result === undefined || this.failed) return undefined;
+    return typeof result === "bigint" ? Number(result) : (result as number);
+  }
+
+  /** Defers `action` until the outermost VM call returns (immediately if none is running). */
+  afterCall(action: () => void): void {
+    if (this.depth === 0) action();
+    else this.afterActions.push(action);
+  }
+
+  private runAfterActions(): void {
+    while (this.afterActions.length > 0) {
+      const actions = this.afterActions;
+      this.afterActions = [];
+      for (const a of actions) a();
+    }
+  }
+
+  private checkMemoryCap(): void {
+    if (this.failed) return;
+    if (this.exportedMemory().buffer.byteLength > MAX_GUEST_MEMORY_BYTES) {
+      this.fail("guest memory above the 1 GiB limit", undefined);
+    }
+  }
+
+  /** Marks the VM failed (RuntimeError); later calls are skipped. */
+  fail(message: string, cause: unknown): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.failure = new Error(message, { cause });
+    this.afterActions = [];
+    this.env.logger.log(LogLevel.Critical, `wasm vm ${this.vmId || "(default)"} (${this.options.source}): ${message}`);
+    for (const l of this.failListeners) l(this.failure);
+  }
+
+  onFail(listener: (err: Error) => void): void {
+    this.failListeners.push(listener);
+  }
+}
