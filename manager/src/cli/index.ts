@@ -17,6 +17,25 @@ program
     await runBuildCommand(opts);
   });
 
+program
+  .command("sidecar")
+  .description("run the local sidecar from an Envoy v3 bootstrap (YAML or JSON)")
+  .requiredOption("-c, --config <file>", "Envoy bootstrap file")
+  .option("--concurrency <n>", "worker VMs per Wasm plugin (Envoy --concurrency)", "1")
+  .action(async (opts: { config: string; concurrency?: string }) => {
+    const { runSidecarCommand } = await import("./commands/sidecar.ts");
+    await runSidecarCommand(opts);
+  });
+
+program
+  .command("demo")
+  .description("run the demo mesh: sidecar, filters, three demo gRPC services, a burst of traffic")
+  .option("--rpcs <n>", "number of RPCs in the burst", "600")
+  .action(async (opts: { rpcs: string }) => {
+    const { runDemoCommand } = await import("./commands/demo.ts");
+    await runDemoCommand({ rpcs: Number(opts.rpcs) });
+  });
+
 async function main(): Promise<void> {
   try {
     await program.parseAsync(process.argv);
