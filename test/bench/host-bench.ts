@@ -1,0 +1,90 @@
+/**
+ * Host benchmark: the cost of one HTTP stream (request headers + body + trailers, response
+ * headers + body + trailers, then log/done/delete) driven through the proxy-wasm host's test
+ * stream, with no filter (a pass-through StreamFilter, the driver's own cost), the noop filter
+ * and the add-header example filter. Reports ns per stream and host calls per stream.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { PassThroughFilter, type StreamFilter } from "../../manager/src/sidecar/http/filter.ts";
+import { createPlugin, createTestEnvironment, TestStream, type Plugin } from "../../manager/src/sidecar/host/index.ts";
+import type { WasmPluginConfig } from "../../manager/src/sidecar/config/model.ts";
+
+export interface HostBenchRow {
+  filter: string;
+  nsPerStream: number;
+  hostCallsPerStream: number;
+}
+
+const REQUEST_HEADERS: Array<[string, string]> = [
+  [":method", "POST"],
+  [":path", "/meshwasm.demo.v1.Echo/Unary"],
+  [":authority", "echo.default.svc"],
+  [":scheme", "http"],
+  ["content-type", "application/grpc"],
+  ["te", "trailers"],
+  ["grpc-timeout", "1S"],
+  ["user-agent", "grpc-node-js/1.14"],
+];
+const RESPONSE_HEADERS: Array<[string, string]> = [
+  [":status", "200"],
+  ["content-type", "application/grpc"],
+];
+const BODY = new Uint8Array([0, 0, 0, 0, 7, 10, 5, 104, 101, 108, 108, 111]);
+
+function runStream(filter: StreamFilter): void {
+  const s = new TestStream(filter, {});
+  s.sendRequestHeaders(REQUEST_HEADERS, false);
+  s.sendRequestBody(BODY, true);
+  s.sendResponseHeaders(RESPONSE_HEADERS, false);
+  s.sendResponseBody(BODY, false);
+  s.sendResponseTrailers([["grpc-status", "0"]]);
+  s.complete();
+}
+
+function measure(make: () => StreamFilter, streams: number): number {
+  for (let i = 0; i < Math.min(2000, streams); i++) runStream(make()); // warm-up
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < streams; i++) runStream(make());
+  return Number(process.hrtime.bigint() - start) / streams;
+}
+
+function pluginConfig(name: string, code: Uint8Array, configuration = ""): WasmPluginConfig {
+  return {
+    name,
+    rootId: name,
+    vmId: "",
+    runtime: "envoy.wasm.runtime.v8",
+    code,
+    codeSource: `${name}.wasm`,
+    vmConfiguration: new Uint8Array(),
+    configuration: new TextEncoder().encode(configuration),
+    environmentVariables: {},
+    failurePolicy: "FAIL_CLOSED",
+    reloadBackoffBaseMs: 1000,
+    allowOnHeadersStopIteration: false,
+  };
+}
+
+export async function runHostBench(buildDir: string, streams: number): Promise<HostBenchRow[]> {
+  const rows: HostBenchRow[] = [];
+  rows.push({ filter: "none", nsPerStream: measure(() => new PassThroughFilter(), streams), hostCallsPerStream: 0 });
+  const cases: Array<{ name: string; configuration: string }> = [
+    { name: "noop", configuration: "" },
+    { name: "add-header", configuration: "request_header_name=x-bench\nrequest_header_value=1\nresponse_header_name=x-bench\nresponse_header_value=1" },
+  ];
+  for (const c of cases) {
+    const code = new Uint8Array(await readFile(join(buildDir, "filters", `${c.name}.wasm`)));
+    const env = createTestEnvironment();
+    const plugin: Plugin = await createPlugin(pluginConfig(c.name, code, c.configuration), env);
+    try {
+      const ns = measure(() => plugin.createFilter(), streams);
+      const before = plugin.hostCallCount();
+      runStream(plugin.createFilter());
+      rows.push({ filter: c.name, nsPerStream: ns, hostCallsPerStream: plugin.hostCallCount() - before });
+    } finally {
+      plugin.close();
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,87 @@
+/**
+ * `npm run bench`: measures the proxy-wasm host and the local sidecar in one run, prints the
+ * tables, and writes them with the command that reproduces them to test/bench/RESULTS.md.
+ * Goals (issue "Local sidecar"): the sidecar with no filter keeps >= 50% of direct throughput and
+ * adds <= 1 ms at p50 on loopback; the SDK adds <= ~15 KiB to a filter.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { REPO_ROOT } from "../../manager/src/build/compile.ts";
+import { runHostBench } from "./host-bench.ts";
+import { runSidecarBench } from "./sidecar-bench.ts";
+
+const quick = process.argv.includes("--quick");
+const buildDir = join(REPO_ROOT, "build");
+
+interface Manifest {
+  modules: Array<{ name: string; variant: string; size: number }>;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+async function main(): Promise<void> {
+  const manifest = JSON.parse(await readFile(join(buildDir, "manifest.json"), "utf8")) as Manifest;
+  const sizes = manifest.modules.filter((m) => m.variant === "release");
+
+  process.stdout.write("host: streams through the proxy-wasm host...\n");
+  const host = await runHostBench(buildDir, quick ? 2000 : 20000);
+  process.stdout.write("sidecar: unary RPCs direct and through the sidecar...\n");
+  const sidecar = await runSidecarBench(buildDir, {
+    rpcsPerRound: quick ? 500 : 2000,
+    rounds: quick ? 2 : 5,
+    concurrency: 32,
+  });
+  const direct = sidecar[0]!;
+
+  const sections = [
+    "## Proxy-wasm host: one request/response stream",
+    "",
+    table(
+      ["filter", "ns per stream", "host calls per stream", "vs no filter"],
+      host.map((r) => [r.filter, fmt(r.nsPerStream), String(r.hostCallsPerStream), `${fmt(r.nsPerStream / host[0]!.nsPerStream, 1)}x`]),
+    ),
+    "",
+    "## Local sidecar: unary gRPC over one client connection (concurrency 32)",
+    "",
+    table(
+      ["path", "RPS", "p50 ms", "p99 ms", "RPS vs direct", "p50 added ms"],
+      sidecar.map((r) => [
+        r.path,
+        fmt(r.rps),
+        fmt(r.p50Ms, 2),
+        fmt(r.p99Ms, 2),
+        `${fmt((r.rps / direct.rps) * 100)}%`,
+        fmt(r.p50Ms - direct.p50Ms, 2),
+      ]),
+    ),
+    "",
+    "Goal: the sidecar with no filter keeps at least 50% of direct throughput and adds at most 1 ms at p50.",
+    "",
+    "## Module sizes (release builds)",
+    "",
+    table(["module", "bytes"], sizes.map((m) => [m.name, fmt(m.size)])),
+  ];
+  const body = sections.join("\n");
+  process.stdout.write(`\n${body}\n`);
+  if (!quick) {
+    const header = [
+      "# Benchmark results",
+      "",
+      "Reproduce with `npm run bench` (it rebuilds the filters first). All paths are measured in one run,",
+      "rounds alternating between them; compare the ratios, not the absolute numbers, across machines.",
+      "",
+      `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? "unknown CPU"}), Node.js ${process.version}.`,
+      "",
+    ].join("\n");
+    await writeFile(join(REPO_ROOT, "test", "bench", "RESULTS.md"), `${header}${body}\n`);
+    process.stdout.write("\nwritten to test/bench/RESULTS.md\n");
+  }
+}
+
+await main();
