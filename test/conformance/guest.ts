@@ -93,7 +93,11 @@ export class Guest {
 
   /** A string in a data segment, as the WAT operands `(i32.const ptr) (i32.const len)`. */
   str(s: string): string {
-    const bytes = new TextEncoder().encode(s);
+    return this.bytes(new TextEncoder().encode(s));
+  }
+
+  /** Raw bytes in a data segment, as `(i32.const ptr) (i32.const len)`. */
+  bytes(bytes: Uint8Array): string {
     const ptr = this.nextData;
     this.nextData += bytes.length + 8 - (bytes.length % 8);
     const esc = [...bytes].map((b) => "\\" + b.toString(16).padStart(2, "0")).join("");

@@ -20,6 +20,7 @@ import { HeaderMap, type HeaderPair } from "../http/header-map.ts";
 import type { StreamInfo } from "../http/stream-info.ts";
 import { BufferType, MapType, StreamType, WasmResult } from "./abi.ts";
 import type { HostEnvironment, HttpCallResponse, TimerHandle } from "./api.ts";
+import type { PropertyPrototype } from "./foreign.ts";
 import type { WasmVm } from "./vm.ts";
 
 /** What identifies a plugin inside a VM (one root context each). */
@@ -137,6 +138,8 @@ export class RootContext extends Context {
   /** on_done returned false; waiting for proxy_done. */
   private awaitingDone?: () => void;
   deleted = false;
+  /** Properties declared through the declare_property foreign function (Envoy state_prototypes_). */
+  readonly declaredProperties = new Map<string, PropertyPrototype>();
 
   constructor(vm: WasmVm, id: number, readonly identity: PluginIdentity) {
     super(vm, id, undefined);

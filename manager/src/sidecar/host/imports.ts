@@ -82,6 +82,7 @@ function propertyScope(vm: WasmVm, ctx: Context): PropertyScope {
     node: vm.env.node,
     isRootContext: ctx.isRoot,
     clock: vm.env.clock,
+    declaredProperties: ctx.root.declaredProperties,
   };
 }
 
@@ -233,7 +234,7 @@ function envFunctions(vm: WasmVm): Record<string, Fn> {
           status: status >>> 0,
           details: str(dp, dl).replace(WHITESPACE, "_"),
           body: mem.read(bp, bl),
-          headers: decodePairs(mem.read(hp, hl)),
+          headers: decodePairs(mem.read(hp, hl)).map(([k, v]) => [k.toLowerCase(), v] as [string, string]),
           grpcStatus: grpc >= 0 && grpc <= 16 ? grpc : undefined,
         }),
       ),
@@ -323,6 +324,7 @@ function envFunctions(vm: WasmVm): Record<string, Fn> {
         const r = callForeignFunction(str(np, nl), mem.read(ap, al), {
           stream: ctx.streamInfo(),
           clearRouteCache: () => ctx.clearRouteCache(),
+          declaredProperties: ctx.root.declaredProperties,
         });
         if (r.result !== WasmResult.Ok) return r.result;
         mem.writeOut(r.value ?? new Uint8Array(0), rpp, rlp);
