@@ -10,13 +10,18 @@ import type { Bins } from "./log-linear-histogram.ts";
 /** The namespace proxy-wasm custom metrics live in (Envoy's CustomStatNamespace). */
 export const WASM_CUSTOM_NAMESPACE = "wasmcustom";
 
+/** A query parameter Envoy would reject with 400 Bad Request. */
+export class InvalidStatsParams extends Error {
+  override readonly name = "InvalidStatsParams";
+}
+
 export interface StatsParams {
   usedOnly: boolean;
   /** `filter=<regex>`, searched (not anchored) in the full stat name. */
   filter: RegExp | null;
 }
 
-/** Parses `usedonly` and `filter`; throws a message for an invalid filter regex. */
+/** Parses `usedonly` and `filter`; throws InvalidStatsParams for an invalid filter regex. */
 export function parseStatsParams(query: URLSearchParams): StatsParams {
   const raw = query.get("filter");
   let filter: RegExp | null = null;
@@ -24,7 +29,7 @@ export function parseStatsParams(query: URLSearchParams): StatsParams {
     try {
       filter = new RegExp(raw);
     } catch {
-      throw new Error(`Invalid re2 regex`);
+      throw new InvalidStatsParams("Invalid re2 regex");
     }
   }
   return { usedOnly: query.has("usedonly"), filter };
