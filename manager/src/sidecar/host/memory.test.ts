@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { GuestMemory, InvalidMemoryAccessError } from "./memory.ts";
+
+describe("GuestMemory", () => {
+  const setup = () => {
+    const mem = new WebAssembly.Memory({ initial: 1 });
+    let allocs = 0;
+    const gm = new GuestMemory(
+      () => mem,
+      (n) => {
+        allocs++;
+        return 1024 + n * 0;
+      },
+    );
+    return { mem, gm, allocs: () => allocs };
+  };
+
+  it("rejects out-of-bounds reads and writes with InvalidMemoryAccessError", () => {
+    const { gm } = setup();
+    expect(() => gm.read(65535, 2)).toThrow(InvalidMemoryAccessError);
+    expect(() => gm.writeU32(65534, 1)).toThrow(InvalidMemoryAccessError);
+    expect(() => gm.read(0xffffffff, 1)).toThrow(InvalidMemoryAccessError);
+    expect(gm.read(65535, 1)).toHaveLength(1);
+  });
+
+  it("writes (0,0) for an empty value without allocating, else allocates and writes LE ptr/len", () => {
+    const { mem, gm, allocs } = setup();
+    gm.writeOut(new Uint8Array(0), 8, 12);
+    expect(allocs()).toBe(0);
+    expect(gm.readU32(8)).toBe(0);
+    gm.writeOut(new Uint8Array([1, 2, 3]), 8, 12);
+    expect(allocs()).toBe(1);
+    expect([gm.readU32(8), gm.readU32(12)]).toEqual([1024, 3]);
+    expect([...new Uint8Array(mem.buffer, 1024, 3)]).toEqual([1, 2, 3]);
+    gm.writeU64(16, 0x0102030405060708n);
+    expect(new Uint8Array(mem.buffer, 16, 8)[0]).toBe(8);
+  });
+});
