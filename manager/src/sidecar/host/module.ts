@@ -45,7 +45,7 @@ export async function loadModule(code: Uint8Array): Promise<LoadedModule> {
   } catch (e) {
     throw new ModuleLoadError(`not a valid WebAssembly module: ${(e as Error).message}`, { cause: e });
   }
-  const exportNames = new Set(WebAssembly.Module.exports(module).map((e: { name: string }) => e.name));
+  const exportNames = new Set<string>(WebAssembly.Module.exports(module).map((e: { name: string }) => e.name));
   let abiVersion: AbiVersion;
   if (exportNames.has("proxy_abi_version_0_2_1")) abiVersion = "0.2.1";
   else if (exportNames.has("proxy_abi_version_0_2_0")) abiVersion = "0.2.0";
