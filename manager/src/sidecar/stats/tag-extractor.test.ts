@@ -81,6 +81,9 @@ describe("extractTags with user stats_tags", () => {
     expect(() => buildTagExtractors({ useAllDefaultTags: false, statsTags: [{ tagName: "nope" }] })).toThrow(
       "No regex specified for tag specifier and no default regex for name: 'nope'",
     );
+    expect(() => buildTagExtractors({ useAllDefaultTags: false, statsTags: [{ tagName: "x", regex: "(" }] })).toThrow(
+      "Invalid regex '('",
+    );
   });
 
   it("only the first matching extractor of a duplicated tag name applies", () => {

@@ -18,6 +18,7 @@
  * - When several extractors share a tag name, only the first that matches applies.
  */
 import type { StatsConfig } from "../config/model.ts";
+import { UserError } from "../../errors.ts";
 import { DEFAULT_TAG_DESCRIPTORS, type TagDescriptor } from "./default-tags.ts";
 
 export interface Tag {
@@ -68,7 +69,11 @@ class RegexExtractor implements Extractor {
     private readonly re2: boolean,
   ) {
     this.prefix = regexPrefix(regex);
-    this.#re = new RegExp(regex, "d");
+    try {
+      this.#re = new RegExp(regex, "d");
+    } catch (err) {
+      throw new UserError(`Invalid regex '${regex}': ${(err as Error).message}`, { cause: err });
+    }
   }
 
   extract(name: string, _t: () => string[], tags: Tag[], remove: Array<[number, number]>): boolean {
@@ -208,12 +213,12 @@ function removeRanges(name: string, ranges: Array<[number, number]>): string {
   return out;
 }
 
-/** Builds Envoy's TagProducer from `stats_config`. Throws on a tag spec Envoy rejects. */
+/** Builds Envoy's TagProducer from `stats_config`. Throws UserError on a tag spec Envoy rejects. */
 export function buildTagExtractors(config: StatsConfig): TagExtractors {
   const set = new TagExtractors();
   if (config.useAllDefaultTags) for (const d of DEFAULT_TAG_DESCRIPTORS) set.add(fromDescriptor(d));
   for (const spec of config.statsTags) {
-    if (spec.tagName === "") throw new Error("tag_name cannot be empty");
+    if (spec.tagName === "") throw new UserError("tag_name cannot be empty");
     if (spec.fixedValue !== undefined) {
       set.add(new FixedExtractor(spec.tagName, spec.fixedValue));
     } else if (spec.regex !== undefined && spec.regex !== "") {
@@ -221,7 +226,7 @@ export function buildTagExtractors(config: StatsConfig): TagExtractors {
     } else {
       const defaults = DEFAULT_TAG_DESCRIPTORS.filter((d) => d.name === spec.tagName);
       if (defaults.length === 0) {
-        throw new Error(
+        throw new UserError(
           `No regex specified for tag specifier and no default regex for name: '${spec.tagName}'`,
         );
       }
