@@ -2,13 +2,13 @@
  * Loads the AssemblyScript gRPC harness (harness/grpc-harness.as.ts) into Node's WebAssembly,
  * with `env.proxy_log` as its only import, and wraps its exports with byte/string helpers.
  */
-import { compileAssemblyScript } from "../../../manager/src/build/index.ts";
+import { compileAssemblyScript, wasmApi, type WasmMemory } from "../../../manager/src/build/index.ts";
 
 type Fn = (...args: number[]) => number;
 type BigFn = (...args: number[]) => bigint;
 
 export interface GrpcHarness {
-  exports: Record<string, Fn> & { memory: WebAssembly.Memory };
+  exports: Record<string, Fn> & { memory: WasmMemory };
   logs: string[];
   /** Copies bytes into a fresh pinned guest block; returns its pointer. */
   put(bytes: Uint8Array): number;
@@ -29,15 +29,15 @@ export async function compileHarness(): Promise<Uint8Array> {
 
 export async function loadHarness(wasm: Uint8Array): Promise<GrpcHarness> {
   const logs: string[] = [];
-  let memory: WebAssembly.Memory | undefined;
+  let memory: WasmMemory | undefined;
   const env = {
     proxy_log: (_level: number, ptr: number, len: number) => {
       logs.push(Buffer.from(new Uint8Array(memory!.buffer, ptr, len)).toString("utf8"));
       return 0;
     },
   };
-  const { instance } = await WebAssembly.instantiate(wasm, { env });
-  const exports = instance.exports as GrpcHarness["exports"];
+  const { instance } = await wasmApi.instantiate(wasm, { env });
+  const exports = instance.exports as unknown as GrpcHarness["exports"];
   memory = exports.memory;
   exports._initialize!();
   const put = (bytes: Uint8Array): number => {
@@ -59,9 +59,7 @@ export async function loadHarness(wasm: Uint8Array): Promise<GrpcHarness> {
       }
     },
     out: () => new Uint8Array(exports.memory.buffer, exports.outPtr!(), exports.outLen!()).slice(),
-    outString() {
-      return Buffer.from(this.out()).toString("utf8");
-    },
+    outString: () => Buffer.from(new Uint8Array(exports.memory.buffer, exports.outPtr!(), exports.outLen!())).toString("utf8"),
     big: (name) => (exports[name] as unknown as BigFn)(),
     memoryBytes: () => exports.memory.buffer.byteLength,
   };

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildFilters, compileAssemblyScript, discoverFilters, sha256Hex, type BuildResult, REPO_ROOT } from "./index.ts";
+import { buildFilters, compileAssemblyScript, discoverFilters, sha256Hex, wasmApi, type BuildResult, REPO_ROOT } from "./index.ts";
 
 /** Callbacks of ABI 0.2.1 (reference proxy-wasm-abi.md §1.2). */
 const CALLBACKS = [
@@ -48,13 +48,13 @@ describe("buildFilters", () => {
     expect(result.modules.map((m) => m.file)).toEqual(["filters/add-header.wasm", "filters/noop.wasm"]);
     for (const m of result.modules) {
       const bytes = await readFile(path.join(outDir, m.file));
-      const mod = new WebAssembly.Module(bytes);
-      const exports = new Map(WebAssembly.Module.exports(mod).map((e) => [e.name, e.kind]));
+      const mod = new wasmApi.Module(bytes);
+      const exports = new Map(wasmApi.Module.exports(mod).map((e) => [e.name, e.kind]));
       for (const name of [...CALLBACKS, "proxy_abi_version_0_2_1", "malloc", "_initialize"]) {
         expect([m.name, name, exports.get(name)]).toEqual([m.name, name, "function"]);
       }
       expect(exports.get("memory")).toBe("memory");
-      for (const imp of WebAssembly.Module.imports(mod)) {
+      for (const imp of wasmApi.Module.imports(mod)) {
         expect(imp.module).toBe("env");
         expect(imp.kind).toBe("function");
         expect(HOST_IMPORTS.has(imp.name), `unexpected import env.${imp.name}`).toBe(true);

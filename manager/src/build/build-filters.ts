@@ -12,6 +12,7 @@ import path from "node:path";
 import { UserError } from "../errors.ts";
 import { compileAssemblyScript, REPO_ROOT } from "./compile.ts";
 import { discoverFilters, type FilterSource } from "./discover.ts";
+import { wasmApi } from "./wasm-api.ts";
 
 export interface BuildOptions {
   /** Repository root; default the one containing this package. */
@@ -60,8 +61,8 @@ const EMPTY_MODULE = "build/.empty-module.ts";
 
 /** The ABI version a module declares through its `proxy_abi_version_X_Y_Z` export, or null. */
 export function abiVersionOf(wasm: Uint8Array): string | null {
-  const mod = new WebAssembly.Module(wasm);
-  for (const e of WebAssembly.Module.exports(mod)) {
+  const mod = new wasmApi.Module(wasm);
+  for (const e of wasmApi.Module.exports(mod)) {
     const m = /^proxy_abi_version_(\d+_\d+_\d+)$/.exec(e.name);
     if (m && e.kind === "function") return m[1]!;
   }

@@ -6,3 +6,5 @@ export type { CompileOptions } from "./compile.ts";
 export { discoverFilters } from "./discover.ts";
 export type { FilterSource } from "./discover.ts";
 export { formatSizeReport } from "./size-report.ts";
+export { wasmApi } from "./wasm-api.ts";
+export type { WasmApi, WasmMemory, WasmModule, WasmInstance, WasmExportDescriptor, WasmImportDescriptor } from "./wasm-api.ts";
