@@ -79,11 +79,12 @@ export async function runHostBench(buildDir: string, streams: number): Promise<H
     const plugin: Plugin = await createPlugin(pluginConfig(c.name, code, c.configuration), env);
     try {
       const ns = measure(() => plugin.createFilter(), streams);
-      const before = plugin.hostCallCount();
+      const hostCalls = () => plugin.workerVms().reduce((n, vm) => n + vm.hostCalls, 0);
+      const before = hostCalls();
       runStream(plugin.createFilter());
-      rows.push({ filter: c.name, nsPerStream: ns, hostCallsPerStream: plugin.hostCallCount() - before });
+      rows.push({ filter: c.name, nsPerStream: ns, hostCallsPerStream: hostCalls() - before });
     } finally {
-      plugin.close();
+      await plugin.close();
     }
   }
   return rows;

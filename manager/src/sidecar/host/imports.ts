@@ -38,6 +38,7 @@ export function buildImports(vm: WasmVm): WebAssembly.Imports {
   const env: Record<string, Fn> = {};
   const wrap = (name: string, fn: Fn) => {
     env[name] = (...args: unknown[]) => {
+      vm.hostCalls++;
       vm.checkAllowed(name, false);
       try {
         return fn(...args);
@@ -60,6 +61,7 @@ export function buildImports(vm: WasmVm): WebAssembly.Imports {
   const wasi: Record<string, Fn> = {};
   for (const [name, fn] of Object.entries(wasiRaw)) {
     wasi[name] = (...args: unknown[]) => {
+      vm.hostCalls++;
       vm.checkAllowed(name, true);
       return fn(...args);
     };

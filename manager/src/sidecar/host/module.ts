@@ -41,7 +41,7 @@ export async function loadModule(code: Uint8Array): Promise<LoadedModule> {
   }
   let module: WebAssembly.Module;
   try {
-    module = await WebAssembly.compile(code);
+    module = await WebAssembly.compile(code as Uint8Array<ArrayBuffer>);
   } catch (e) {
     throw new ModuleLoadError(`not a valid WebAssembly module: ${(e as Error).message}`, { cause: e });
   }

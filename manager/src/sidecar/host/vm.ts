@@ -55,6 +55,8 @@ export class WasmVm {
   failed = false;
   failure?: Error;
   phase: VmPhase = "startup";
+  /** Host calls the guest made (env and WASI imports), for benchmarks. */
+  hostCalls = 0;
   private instance!: WebAssembly.Instance;
   private nextId = 1;
   private httpCallSeq = 1;
