@@ -9,6 +9,7 @@
 import { LineCounter, parseDocument, isAlias, isMap, isScalar, isSeq, Scalar } from "yaml";
 import type { Node as YamlNode } from "yaml";
 import { ConfigError } from "./config-error.ts";
+import { findJsonError } from "./json-check.ts";
 
 export interface Position {
   line: number;
@@ -99,25 +100,12 @@ export function toPlain(node: TreeNode): unknown {
 }
 
 function checkJson(text: string, sourceName: string): void {
-  try {
-    JSON.parse(text);
-  } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    const m = /position (\d+)/.exec(message);
-    let line = 1;
-    let column = 1;
-    if (m) {
-      const offset = Number(m[1]);
-      const before = text.slice(0, offset).split("\n");
-      line = before.length;
-      column = before[before.length - 1]!.length + 1;
-    } else {
-      const lines = text.split("\n");
-      line = lines.length;
-      column = lines[lines.length - 1]!.length + 1;
-    }
-    throw new ConfigError(sourceName, [{ path: "", line, column, message: firstLine(message) }]);
-  }
+  const err = findJsonError(text);
+  if (!err) return;
+  const before = text.slice(0, err.offset).split("\n");
+  const line = before.length;
+  const column = before[before.length - 1]!.length + 1;
+  throw new ConfigError(sourceName, [{ path: "", line, column, message: `invalid JSON: ${err.message}` }]);
 }
 
 function firstLine(s: string): string {
