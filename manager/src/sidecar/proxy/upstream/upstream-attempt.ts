@@ -261,7 +261,7 @@ export class UpstreamAttempt implements StreamCallbacks {
   private complete(): void {
     if (this.done) return;
     this.finishAttempt();
-    this.o.cluster.stats.histogram("upstream_rq_time").record(msSince(this.startNs));
+    this.o.cluster.stats.chargeResponseTime(msSince(this.startNs));
     if (!this.o.downstreamEnded || !this.endSent) this.stream?.reset();
     this.o.attemptFinished();
   }
