@@ -2,16 +2,13 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadBootstrapFile, parseBootstrap, type Bootstrap } from "./index.ts";
+import { loadBootstrapFile } from "./index.ts";
 
 const testdata = join(dirname(fileURLToPath(import.meta.url)), "testdata");
 const wasmBytes = new Uint8Array(readFileSync(join(testdata, "plugin.wasm")));
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const env = { POD_NAME: "app-0" };
 
-function parse(text: string, format?: "yaml" | "json"): Bootstrap {
-  return parseBootstrap(text, { sourceName: format === "json" ? "envoy.json" : "envoy.yaml", baseDir: testdata, env, ...(format ? { format } : {}) });
-}
 
 const defaultBreakers = [
   { priority: "DEFAULT", maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 },

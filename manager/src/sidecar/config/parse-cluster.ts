@@ -104,7 +104,7 @@ function parseLoadAssignment(ctx: Ctx, c: Message, type: Cluster["type"]): Endpo
       }
       count++;
       if (count === 2) second = lbe;
-      const ep = parseLbEndpoint(ctx, lbe, type);
+      const ep = parseLbEndpoint(lbe, type);
       if (ep) out.push(ep);
       else ok = false;
     }
@@ -119,7 +119,7 @@ function parseLoadAssignment(ctx: Ctx, c: Message, type: Cluster["type"]): Endpo
   return ok ? out : undefined;
 }
 
-function parseLbEndpoint(ctx: Ctx, m: Message, type: Cluster["type"]): EndpointWithHealth | undefined {
+function parseLbEndpoint(m: Message, type: Cluster["type"]): EndpointWithHealth | undefined {
   const weight = u32(m, "load_balancing_weight", { min: 1 });
   const healthStatus = enumValue(m, "health_status", HEALTH_STATUSES);
   const ep = msg(m, "endpoint", "envoy.config.endpoint.v3.Endpoint");
@@ -152,7 +152,7 @@ interface Protocol {
   maxConcurrentStreams: number;
 }
 
-function parseHttp2Options(ctx: Ctx, m: Message): number | undefined {
+function parseHttp2Options(m: Message): number | undefined {
   const v = u32(m, "max_concurrent_streams", { min: 1, max: 2147483647 });
   m.done();
   return m.has("max_concurrent_streams") ? v : DEFAULT_MAX_STREAMS;
@@ -163,7 +163,7 @@ function parseProtocol(ctx: Ctx, c: Message): Protocol | undefined {
   let ok = true;
   const legacy = msg(c, "http2_protocol_options", "envoy.config.core.v3.Http2ProtocolOptions");
   if (legacy) {
-    const v = parseHttp2Options(ctx, legacy);
+    const v = parseHttp2Options(legacy);
     if (v === undefined) ok = false;
     else result = { upstreamProtocol: "HTTP2", maxConcurrentStreams: v };
   }
@@ -211,7 +211,7 @@ function parseProtocol(ctx: Ctx, c: Message): Protocol | undefined {
       if (h1) h1.done();
       const h2 = msg(explicit, "http2_protocol_options", "envoy.config.core.v3.Http2ProtocolOptions");
       if (h2) {
-        const v = parseHttp2Options(ctx, h2);
+        const v = parseHttp2Options(h2);
         if (v === undefined) ok = false;
         else result = { upstreamProtocol: "HTTP2", maxConcurrentStreams: v };
       }
