@@ -1,16 +1,67 @@
+/**
+ * The add-header example filter in the real proxy-wasm host: configuration accepted and rejected
+ * at plugin creation, headers added on both paths, its counter, memory over many streams.
+ */
 import { beforeAll, describe, expect, it } from "vitest";
 import { compileAssemblyScript } from "../../../../manager/src/build/index.ts";
-import { configureRoot, runStream, startMiniHost } from "./mini-host.ts";
+import {
+  createPlugin,
+  createTestEnvironment,
+  openTestStream,
+  PluginLoadError,
+  type Plugin,
+  type TestEnvironment,
+} from "../../../../manager/src/sidecar/host/index.ts";
+import type { WasmPluginConfig } from "../../../../manager/src/sidecar/config/model.ts";
 
 let wasm: Uint8Array;
 beforeAll(async () => {
   wasm = await compileAssemblyScript("filters/examples/add-header/assembly/index.ts", { target: "add-header" });
 });
 
-async function configured(config: string, logLevel = 1) {
-  const host = await startMiniHost(wasm, config, logLevel);
-  return { host, ok: configureRoot(host, config) };
+function pluginConfig(configuration: string): WasmPluginConfig {
+  return {
+    name: "add-header",
+    rootId: "add-header",
+    vmId: "",
+    runtime: "envoy.wasm.runtime.v8",
+    code: wasm,
+    codeSource: "add-header.wasm",
+    vmConfiguration: new Uint8Array(),
+    configuration: new TextEncoder().encode(configuration),
+    environmentVariables: {},
+    failurePolicy: "FAIL_CLOSED",
+    reloadBackoffBaseMs: 1000,
+    allowOnHeadersStopIteration: false,
+  };
 }
+
+async function configured(config: string, logLevel = 1): Promise<{ env: TestEnvironment; plugin: Plugin }> {
+  const env = createTestEnvironment({ logLevel });
+  return { env, plugin: await createPlugin(pluginConfig(config), env) };
+}
+
+const REQUEST: Array<[string, string]> = [
+  [":method", "POST"],
+  [":path", "/demo.Echo/Unary"],
+  [":authority", "echo"],
+  [":scheme", "http"],
+  ["content-type", "application/grpc"],
+];
+
+/** One full stream; returns the request and response headers as they left the filter. */
+function runStream(plugin: Plugin): { request: Array<[string, string]>; response: Array<[string, string]> } {
+  const s = openTestStream(plugin);
+  s.sendRequestHeaders(REQUEST, true);
+  s.sendResponseHeaders([[":status", "200"], ["content-type", "application/grpc"]], true);
+  s.complete();
+  return { request: s.upstream.headers!.pairs(), response: s.downstream.headers!.pairs() };
+}
+
+const added = (all: Array<[string, string]>, base: Array<[string, string]>) =>
+  all.filter(([k, v]) => !base.some(([bk, bv]) => bk === k && bv === v));
+
+const counter = (env: TestEnvironment) => env.stats.find("wasmcustom.example_requests_total") as { value(): bigint } | undefined;
 
 describe("add-header configuration", () => {
   const accepted = [
@@ -21,11 +72,11 @@ describe("add-header configuration", () => {
   ];
   for (const c of accepted) {
     it(`accepts ${c.name}`, async () => {
-      const { host, ok } = await configured(c.config);
-      expect(ok).toBe(true);
-      expect(runStream(host, 2)).toEqual([0, 0]);
-      expect(host.headers.get(0) ?? []).toEqual(c.req);
-      expect(host.headers.get(2) ?? []).toEqual(c.resp);
+      const { plugin } = await configured(c.config);
+      const { request, response } = runStream(plugin);
+      expect(added(request, REQUEST)).toEqual(c.req);
+      expect(added(response, [[":status", "200"], ["content-type", "application/grpc"]])).toEqual(c.resp);
+      await plugin.close();
     });
   }
 
@@ -44,10 +95,13 @@ describe("add-header configuration", () => {
     { name: "line without '='", config: "request_header_name x-a" },
   ];
   for (const c of rejected) {
-    it(`rejects ${c.name}`, async () => {
-      const { host, ok } = await configured(c.config);
-      expect(ok).toBe(false);
-      expect(host.logs.some((l) => l.level === 4 && l.message.startsWith("add-header: invalid configuration: "))).toBe(true);
+    it(`rejects ${c.name} when the plugin is created`, async () => {
+      const env = createTestEnvironment();
+      const err = await createPlugin(pluginConfig(c.config), env).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PluginLoadError);
+      expect((err as PluginLoadError).reason).toMatch(/on_configure returned false/);
+      // The filter says why, at error level, as Envoy shows it in its log.
+      expect(env.logs.some((l) => l.level === 4 && l.line.includes("add-header: invalid configuration: "))).toBe(true);
     });
   }
 });
@@ -56,33 +110,33 @@ describe("add-header traffic", () => {
   const config = "request_header_name=x-req;request_header_value=1;response_header_name=x-resp;response_header_value=2";
 
   it("counts every request in example_requests_total and logs at debug only when enabled", async () => {
-    const { host, ok } = await configured(config, 1);
-    expect(ok).toBe(true);
-    for (let id = 2; id < 12; id++) runStream(host, id);
-    expect(host.counters.get("example_requests_total")).toBe(10n);
-    expect(host.logs.filter((l) => l.level === 1 && l.message === "add-header: added request header x-req")).toHaveLength(10);
+    const { env, plugin } = await configured(config, 1);
+    for (let i = 0; i < 10; i++) runStream(plugin);
+    expect(counter(env)?.value()).toBe(10n);
+    expect(env.logs.filter((l) => l.level === 1 && l.line.endsWith("add-header: added request header x-req"))).toHaveLength(10);
 
     const quiet = await configured(config, 2);
-    runStream(quiet.host, 2);
-    expect(quiet.host.logs.filter((l) => l.message.startsWith("add-header: added"))).toHaveLength(0);
-    expect(quiet.host.counters.get("example_requests_total")).toBe(1n);
+    runStream(quiet.plugin);
+    expect(quiet.env.logs.filter((l) => l.line.includes("add-header: added"))).toHaveLength(0);
+    expect(counter(quiet.env)?.value()).toBe(1n);
   });
 
   it("keeps memory flat over many streams (the SDK collects garbage between callbacks)", async () => {
-    const { host } = await configured(config);
-    let id = 2;
-    for (; id < 500; id++) runStream(host, id);
-    const warm = host.memoryBytes();
-    for (; id < 5000; id++) runStream(host, id);
-    expect(host.memoryBytes()).toBe(warm);
-    expect(host.counters.get("example_requests_total")).toBe(4998n);
+    const { env, plugin } = await configured(config);
+    const memoryBytes = () => plugin.workerVms()[0]!.exportedMemory().buffer.byteLength;
+    for (let i = 0; i < 500; i++) runStream(plugin);
+    const warm = memoryBytes();
+    for (let i = 0; i < 4500; i++) runStream(plugin);
+    expect(memoryBytes()).toBe(warm);
+    expect(counter(env)?.value()).toBe(5000n);
   });
 
   it("continues streams it has no context for (unknown ids never trap)", async () => {
-    const { host } = await configured(config);
-    expect(host.exports.proxy_on_request_headers!(99, 1, 1)).toBe(0);
-    expect(host.exports.proxy_on_request_body!(99, 1, 1)).toBe(0);
-    host.exports.proxy_on_delete!(99);
-    expect(host.headers.size).toBe(0);
+    const { plugin } = await configured(config);
+    const exports = plugin.workerVms()[0]!.instanceExports() as Record<string, (...a: number[]) => number>;
+    expect(exports.proxy_on_request_headers!(99, 1, 1)).toBe(0);
+    expect(exports.proxy_on_request_body!(99, 1, 1)).toBe(0);
+    exports.proxy_on_delete!(99);
+    expect(plugin.workerVms()[0]!.failed).toBe(false);
   });
 });
