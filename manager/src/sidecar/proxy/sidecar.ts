@@ -1,0 +1,188 @@
+/**
+ * startSidecar: assembles the local data plane from an Envoy bootstrap, the way Envoy's
+ * server does at start-up: stats store; cluster manager (started, i.e. warmed); per listener
+ * the http_filters (wasm -> a proxy-wasm plugin, stateful_session and router -> the cluster
+ * manager's factories); the listeners; the admin server when `admin` is configured.
+ *
+ * Wasm plugins (proxy-wasm-abi.md §2.8): a plugin whose on_vm_start / on_configure returns
+ * false rejects the configuration (start-up fails with the plugin's message and config
+ * path). Any other load failure follows the plugin's failure policy: FAIL_OPEN skips the
+ * filter; FAIL_CLOSED / FAIL_RELOAD answer every request with 503 `wasm_fail_stream`
+ * (gRPC UNAVAILABLE).
+ *
+ * stop() closes the listeners, the admin server, the plugins and the cluster manager; no
+ * handle is left behind.
+ */
+import type { Bootstrap, HttpFilterConfig, Listener, WasmFilterConfig } from "../config/model.ts";
+import { loadBootstrapFile } from "../config/index.ts";
+import { PassThroughFilter, HeadersStatus, type StreamFilterFactory } from "../http/filter.ts";
+import type { HeaderMap } from "../http/header-map.ts";
+import { RealClock } from "../host/clock.ts";
+import { createPlugin, type Plugin } from "../host/plugin.ts";
+import { failStreamReply, PluginLoadError } from "../host/failure.ts";
+import type { LogSink } from "../host/api.ts";
+import { LogLevel } from "../host/abi.ts";
+import { startAdminServer, type AdminServer } from "../admin/server.ts";
+import { MemoryStatsStore } from "../stats/store.ts";
+import { buildTagExtractors } from "../stats/tag-extractor.ts";
+import type { StatsStore } from "../stats/types.ts";
+import { createClusterManager, type UpstreamClusterManager } from "./upstream/cluster-manager.ts";
+import { ConnectionManager } from "./downstream/connection-manager.ts";
+import { startListener, type RunningListener } from "./downstream/listener.ts";
+import { UserError } from "../../errors.ts";
+
+export interface SidecarOptions {
+  log?: (line: string) => void;
+  /** Worker VMs per Wasm plugin (Envoy --concurrency); default 1. */
+  concurrency?: number;
+  /** Random source for weighted clusters (unsigned integers); tests inject it. */
+  random?: () => number;
+}
+
+export interface Sidecar {
+  listeners: Array<{ name: string; address: string; port: number }>;
+  adminPort?: number;
+  stats: StatsStore;
+  clusterManager: UpstreamClusterManager;
+  bootstrap: Bootstrap;
+  stop(): Promise<void>;
+}
+
+export type SidecarInput = { bootstrap: Bootstrap } | { configPath: string };
+
+/** Every request gets the Wasm fail-closed reply (a plugin that could not load). */
+class FailClosedFilter extends PassThroughFilter {
+  override decodeHeaders(_h: HeaderMap, _e: boolean): HeadersStatus {
+    this.decoderCallbacks.sendLocalReply(failStreamReply());
+    return HeadersStatus.StopIteration;
+  }
+}
+
+export async function startSidecar(input: SidecarInput, opts: SidecarOptions = {}): Promise<Sidecar> {
+  const log = opts.log ?? (() => {});
+  const bootstrap = "bootstrap" in input ? input.bootstrap : await loadBootstrapFile(input.configPath);
+  const stats = new MemoryStatsStore();
+  const clusterManager = createClusterManager(bootstrap.clusters, { stats });
+  const plugins: Plugin[] = [];
+  const listeners: RunningListener[] = [];
+  let admin: AdminServer | undefined;
+  const logger: LogSink = { log: (_level: LogLevel, line: string) => log(line) };
+  const env = {
+    stats,
+    clock: new RealClock(),
+    logger,
+    httpCalls: clusterManager,
+    node: bootstrap.node,
+    concurrency: opts.concurrency ?? 1,
+  };
+
+  const stop = async () => {
+    await Promise.allSettled(listeners.map((l) => l.close()));
+    if (admin) await admin.close().catch(() => {});
+    await Promise.allSettled(plugins.map((p) => p.close()));
+    await clusterManager.stop();
+  };
+
+  try {
+    await clusterManager.start();
+    const buildFilter = async (f: HttpFilterConfig): Promise<StreamFilterFactory | undefined> => {
+      switch (f.kind) {
+        case "wasm":
+          return wasmFilterFactory(f);
+        case "stateful_session":
+          return clusterManager.statefulSessionFilterFactory(f);
+        case "router":
+          return clusterManager.routerFilterFactory(f);
+      }
+    };
+    const wasmFilterFactory = async (f: WasmFilterConfig): Promise<StreamFilterFactory | undefined> => {
+      try {
+        const plugin = await createPlugin(f.plugin, env);
+        plugins.push(plugin);
+        return () => plugin.createFilter();
+      } catch (e) {
+        if (!(e instanceof PluginLoadError)) throw e;
+        if (/returned false$/.test(e.reason)) throw new UserError(`${f.path}: ${e.message}`, { cause: e });
+        if (f.plugin.failurePolicy === "FAIL_OPEN") {
+          log(`${f.path}: ${e.message}; fail_open: the filter is skipped`);
+          return undefined;
+        }
+        log(`${f.path}: ${e.message}; every request is answered 503 (wasm_fail_stream)`);
+        return () => new FailClosedFilter();
+      }
+    };
+
+    for (const l of bootstrap.listeners) {
+      listeners.push(await startOneListener(l, bootstrap, stats, clusterManager, buildFilter, opts, log));
+    }
+    if (bootstrap.admin) {
+      admin = await startAdminServer({
+        address: bootstrap.admin.address.address,
+        port: bootstrap.admin.address.portValue,
+        stats,
+        extractors: buildTagExtractors(bootstrap.stats),
+        clusters: () => clusterManager.clusters(),
+        configDump: () => bootstrap.raw,
+        ready: () => true,
+        listeners: () => listeners.map((l) => ({ name: l.name, address: { address: l.address, port: l.port } })),
+        node: bootstrap.node,
+      });
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+
+  return {
+    listeners: listeners.map((l) => ({ name: l.name, address: l.address, port: l.port })),
+    adminPort: admin?.port,
+    stats,
+    clusterManager,
+    bootstrap,
+    stop,
+  };
+}
+
+async function startOneListener(
+  l: Listener,
+  bootstrap: Bootstrap,
+  stats: StatsStore,
+  clusterManager: UpstreamClusterManager,
+  buildFilter: (f: HttpFilterConfig) => Promise<StreamFilterFactory | undefined>,
+  opts: SidecarOptions,
+  log: (line: string) => void,
+): Promise<RunningListener> {
+  const hcm = l.httpConnectionManager;
+  const configs = hcm.httpFilters;
+  const last = configs.at(-1);
+  if (!last || last.kind !== "router") {
+    throw new UserError(`listener ${l.name}: the last http filter must be envoy.filters.http.router`);
+  }
+  const filters: StreamFilterFactory[] = [];
+  for (const f of configs.slice(0, -1)) {
+    const factory = await buildFilter(f);
+    if (factory) filters.push(factory);
+  }
+  const router = (await buildFilter(last))!;
+  return startListener(l, {
+    stats,
+    connectionManager: (statAddress) =>
+      new ConnectionManager({
+        hcm,
+        filters,
+        router,
+        stats,
+        listenerStatAddress: statAddress,
+        bufferLimit: l.perConnectionBufferLimitBytes,
+        hasCluster: (name) => clusterManager.hasCluster(name),
+        xds: {
+          nodeId: bootstrap.node?.id,
+          nodeCluster: bootstrap.node?.cluster,
+          listenerDirection: l.trafficDirection,
+          listenerName: l.name,
+        },
+        random: opts.random,
+        log,
+      }),
+  });
+}
