@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { Counter } from "../../stats/types.ts";
 import { MemoryStatsStore } from "../../stats/store.ts";
 import type { OutlierDetectionConfig } from "../../config/model.ts";
 import { ClusterStats } from "./cluster-stats.ts";
@@ -26,7 +27,7 @@ function setup(o: Partial<OutlierDetectionConfig> = {}) {
   const det = new OutlierDetector(config(o), { stats, random: seededRandom(1), now: () => now, onChange: () => changes++ });
   const hosts = [1, 2, 3].map((i) => new Host({ address: `10.0.0.${i}`, port: 80 }, "", 1));
   for (const h of hosts) det.addHost(h);
-  const v = (n: string) => Number(store.find(`cluster.c.outlier_detection.${n}`)!.value());
+  const v = (n: string) => Number((store.find(`cluster.c.outlier_detection.${n}`) as Counter).value());
   return { det, hosts, v, advance: (ms: number) => (now += ms), changes: () => changes };
 }
 

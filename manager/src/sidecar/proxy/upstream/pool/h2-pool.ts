@@ -105,14 +105,14 @@ export class H2Pool extends BasePool {
     c.state = "closed";
     host.stats.cxConnectFail++;
     stats.inc("upstream_cx_connect_fail");
+    this.release(c, false);
     c.session.destroy();
-    this.release(c);
     const stillConnecting = this.conns.some((x) => x.state === "connecting" || x.state === "ready");
     if (!stillConnecting) this.purgePending(reason, tfr);
     else this.ensureCapacity();
   }
 
-  private release(c: H2Connection): void {
+  private release(c: H2Connection, reconnect = true): void {
     if (c.released) return;
     c.released = true;
     clearTimeout(c.timer);
@@ -123,7 +123,7 @@ export class H2Pool extends BasePool {
     this.ctx.host.stats.cxActive--;
     this.ctx.stats.gauge("upstream_cx_active").sub(1);
     this.ctx.stats.inc("upstream_cx_destroy");
-    if (this.pending.length > 0) this.ensureCapacity();
+    if (reconnect && this.pending.length > 0) this.ensureCapacity();
   }
 
   /** Called by a stream when it closed. */
@@ -147,6 +147,7 @@ class H2Stream implements UpstreamStream {
   private localReset = false;
   private finished = false;
   private trailers?: HeaderMap;
+  private sawEnd = false;
 
   constructor(
     private readonly pool: H2Pool,
@@ -181,8 +182,14 @@ class H2Stream implements UpstreamStream {
       this.remoteEnded = true;
       this.cb.onTrailers(fromNodeHeaders(t as Record<string, unknown>));
     });
+    // Node also emits 'end' when the peer resets the stream; once our side is done the
+    // 'close' event's rstCode tells a clean end from a reset.
     req.on("end", () => {
       if (this.localReset || this.remoteEnded) return;
+      if (req.writableEnded) {
+        this.sawEnd = true;
+        return;
+      }
       this.remoteEnded = true;
       this.cb.onData(EMPTY, true);
     });
@@ -200,6 +207,11 @@ class H2Stream implements UpstreamStream {
       this.finish();
       if (this.localReset || this.remoteEnded) return;
       const code = req.rstCode;
+      if (this.sawEnd && code === http2.constants.NGHTTP2_NO_ERROR) {
+        this.remoteEnded = true;
+        this.cb.onData(EMPTY, true);
+        return;
+      }
       let reason: ResetReason = "remote reset";
       if (code === http2.constants.NGHTTP2_REFUSED_STREAM) reason = "remote refused stream reset";
       else if (this.conn.session.destroyed || this.conn.session.closed || code === undefined) reason = "connection termination";
