@@ -115,16 +115,18 @@ class H1Stream implements UpstreamStream {
 
   sendHeaders(headers: HeaderMap, endStream: boolean): void {
     const a = this.pool.host.address;
+    const out = toNodeH1Headers(headers);
+    // A body of unknown length goes chunked, as Envoy's HTTP/1.1 codec does.
+    if (!endStream && !headers.has("content-length")) out["transfer-encoding"] = "chunked";
     const req = http.request({
       agent: this.pool.agent,
       host: a.address,
       port: a.port,
       method: headers.get(":method") ?? "GET",
       path: headers.get(":path") ?? "/",
-      headers: toNodeH1Headers(headers),
+      headers: out,
     });
     this.req = req;
-    if (!endStream && !headers.has("content-length")) req.chunkedEncoding = true;
     req.on("socket", (sock: Socket) => {
       this.sock = sock;
       this.pool.trackSocket(sock);
