@@ -17,7 +17,7 @@ export const OUT_3 = 264;
 /** Result slots start here, 4 bytes each. */
 export const SLOTS = 512;
 
-const IMPORT_PARAMS: Record<string, string> = {
+export const IMPORT_PARAMS: Record<string, string> = {
   proxy_log: "i32 i32 i32",
   proxy_get_log_level: "i32",
   proxy_get_current_time_nanoseconds: "i32",

@@ -74,29 +74,42 @@ export class Context {
    * The map for `type`, or null when this context has none at this moment. `forWrite` is set
    * by mutating calls (a stream may then create trailers, as Envoy's getMap does).
    */
-  getHeaderMap(type: MapType, _forWrite = false): HeaderMap | null {
+  getHeaderMap(type: MapType, forWrite = false): HeaderMap | null {
+    // Envoy's getMap (mutable access, and size) has no http_call maps; getConstMap has.
+    if (forWrite) return null;
     if (type === MapType.HttpCallResponseHeaders) return this.root.httpCallResponseMaps?.headers ?? null;
     if (type === MapType.HttpCallResponseTrailers) return this.root.httpCallResponseMaps?.trailers ?? null;
     return null;
   }
 
-  /** The buffer for `type`, or null (NotFound). */
-  getBuffer(type: BufferType): BodyBuffer | null {
+  /**
+   * The buffer for `type` (0..8), or null (NotFound), as Envoy's Context::getBuffer: the
+   * configuration and http_call buffers are read-only strings (set -> BadArgument); a body or
+   * data buffer the context does not hold is an empty read-only buffer (get Ok, empty); the
+   * plugin configuration exists only while the root's on_context_create / on_configure runs.
+   */
+  getBuffer(type: BufferType): BufferRef | null {
     switch (type) {
-      case BufferType.HttpCallResponseBody:
-        return this.root.httpCallResponseMaps?.body ?? null;
+      case BufferType.HttpCallResponseBody: {
+        const body = this.root.httpCallResponseMaps?.body;
+        return body ? readOnly(body) : null;
+      }
       case BufferType.VmConfiguration:
-        return new BodyBuffer(this.plugin.vmConfiguration);
+        return readOnly(new BodyBuffer(this.plugin.vmConfiguration));
       case BufferType.PluginConfiguration:
-        return new BodyBuffer(this.plugin.configuration);
+        return this.root.configuring ? readOnly(new BodyBuffer(this.plugin.configuration)) : null;
       case BufferType.ForeignFunctionArgs:
-        return this.root.foreignArgs ?? null;
+        return readOnly(this.root.foreignArgs ?? new BodyBuffer());
       default:
-        return null;
+        return readOnly(new BodyBuffer());
     }
   }
 
-  /** proxy_set_buffer_bytes after the buffer lookup; streams may intercept (e.g. trailers). */
+  /** True while proxy_on_log runs (Envoy's access-log phase: reads see the logged maps). */
+  get accessLogPhase(): boolean {
+    return false;
+  }
+
   continueStream(type: StreamType): WasmResult {
     if (type === StreamType.Upstream) return WasmResult.Unimplemented;
     if (type > StreamType.Upstream) return WasmResult.BadArgument;
@@ -120,6 +133,14 @@ export class Context {
   }
 }
 
+/** A buffer as a host call sees it; read-only buffers refuse proxy_set_buffer_bytes. */
+export interface BufferRef {
+  buffer: BodyBuffer;
+  mutable: boolean;
+}
+
+const readOnly = (buffer: BodyBuffer): BufferRef => ({ buffer, mutable: false });
+
 interface PendingHttpCall {
   cancel: () => void;
 }
@@ -138,6 +159,8 @@ export class RootContext extends Context {
   /** on_done returned false; waiting for proxy_done. */
   private awaitingDone?: () => void;
   deleted = false;
+  /** Set while on_context_create / on_configure of this root runs (Envoy temp_plugin_). */
+  configuring = false;
   /** Properties declared through the declare_property foreign function (Envoy state_prototypes_). */
   readonly declaredProperties = new Map<string, PropertyPrototype>();
 

@@ -32,7 +32,7 @@ import {
 import type { HeaderMap } from "../http/header-map.ts";
 import type { StreamInfo } from "../http/stream-info.ts";
 import { BufferType, MapType, StreamType, WasmResult } from "./abi.ts";
-import { Context, type LocalResponseRequest, type RootContext } from "./context.ts";
+import { Context, type BufferRef, type LocalResponseRequest, type RootContext } from "./context.ts";
 import { failStreamReply, type FailurePolicy } from "./failure.ts";
 import type { WasmVm } from "./vm.ts";
 
@@ -56,8 +56,20 @@ class StreamContext extends Context {
     return this.filter.streamInfo();
   }
 
+  override get accessLogPhase(): boolean {
+    return this.filter.inAccessLog;
+  }
+
   override getHeaderMap(type: MapType, forWrite = false): HeaderMap | null {
     const f = this.filter;
+    if (f.inAccessLog && !forWrite) {
+      // Envoy getConstMap in the access-log phase: the logged request/response maps.
+      const info = f.streamInfo();
+      if (type === MapType.RequestHeaders) return info?.requestHeaders ?? null;
+      if (type === MapType.RequestTrailers) return null;
+      if (type === MapType.ResponseHeaders) return info?.responseHeaders ?? null;
+      if (type === MapType.ResponseTrailers) return info?.responseTrailers ?? null;
+    }
     switch (type) {
       case MapType.RequestHeaders:
         return f.requestHeaders;
@@ -81,10 +93,9 @@ class StreamContext extends Context {
     }
   }
 
-  override getBuffer(type: BufferType): BodyBuffer | null {
-    if (type === BufferType.RequestBody) return this.filter.requestBody;
-    if (type === BufferType.ResponseBody) return this.filter.responseBody;
-    return super.getBuffer(type);
+  override getBuffer(type: BufferType): BufferRef | null {
+    const body = type === BufferType.RequestBody ? this.filter.requestBody : type === BufferType.ResponseBody ? this.filter.responseBody : null;
+    return body ? { buffer: body, mutable: true } : super.getBuffer(type);
   }
 
   override continueStream(type: StreamType): WasmResult {
@@ -120,6 +131,8 @@ export class WasmHttpFilter implements StreamFilter {
   responseTrailers: HeaderMap | null = null;
   decodeEnd = false;
   encodeEnd = false;
+  /** proxy_on_log is running. */
+  inAccessLog = false;
   private ctx?: StreamContext;
   private localReplySent = false;
   private replyQueuedInCall = false;
@@ -227,7 +240,13 @@ export class WasmHttpFilter implements StreamFilter {
   // ===== end of stream =====
 
   onStreamComplete(): void {
-    if (this.ctx && this.binding.vm && !this.destroyed) this.binding.vm.call(this.ctx, "proxy_on_log", this.ctx.id);
+    if (!this.ctx || !this.binding.vm || this.destroyed) return;
+    this.inAccessLog = true;
+    try {
+      this.binding.vm.call(this.ctx, "proxy_on_log", this.ctx.id);
+    } finally {
+      this.inAccessLog = false;
+    }
   }
 
   onDestroy(): void {

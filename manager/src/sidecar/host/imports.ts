@@ -17,9 +17,8 @@
  *   ParseFailure, a bad token -> BadArgument / NotFound; known clusters are not implemented
  *   (Unimplemented).
  */
-import type { BodyBuffer } from "../http/body-buffer.ts";
-import { LogLevel, MapType, WasmResult } from "./abi.ts";
-import type { Context } from "./context.ts";
+import { BufferType, LogLevel, MapType, WasmResult } from "./abi.ts";
+import type { BufferRef, Context } from "./context.ts";
 import { callForeignFunction } from "./foreign.ts";
 import { formatLogLine } from "./log.ts";
 import { InvalidMemoryAccessError } from "./memory.ts";
@@ -102,11 +101,14 @@ function envFunctions(vm: WasmVm): Record<string, Fn> {
   const mutated = (ctx: Context, type: number) => {
     if (type === MapType.RequestHeaders) ctx.clearRouteCache();
   };
-  const bufferOp = (type: number, fn: (buf: BodyBuffer, ctx: Context) => number) =>
-    withCtx((ctx) => {
-      const buf = ctx.getBuffer(type);
-      return buf ? fn(buf, ctx) : WasmResult.NotFound;
+  /** Envoy/cpp-host: a type above FOREIGN_FUNCTION_ARGS -> BadArgument; no buffer -> NotFound. */
+  const bufferOp = (type: number, fn: (ref: BufferRef) => number) => {
+    if (type >>> 0 > BufferType.ForeignFunctionArgs) return WasmResult.BadArgument;
+    return withCtx((ctx) => {
+      const ref = ctx.getBuffer(type);
+      return ref ? fn(ref) : WasmResult.NotFound;
     });
+  };
 
   return {
     proxy_log: (level: number, ptr: number, len: number) => {
@@ -137,18 +139,20 @@ function envFunctions(vm: WasmVm): Record<string, Fn> {
 
     // ===== buffers =====
     proxy_get_buffer_bytes: (type: number, start: number, max: number, dpp: number, dlp: number) =>
-      bufferOp(type, (buf) => {
+      bufferOp(type, ({ buffer: buf }) => {
         mem.writeOut(buf.slice(start >>> 0, max >>> 0), dpp, dlp);
         return WasmResult.Ok;
       }),
     proxy_get_buffer_status: (type: number, lp: number, fp: number) =>
-      bufferOp(type, (buf) => {
+      bufferOp(type, ({ buffer: buf }) => {
         mem.writeU32(lp, buf.length);
         mem.writeU32(fp, 0);
         return WasmResult.Ok;
       }),
     proxy_set_buffer_bytes: (type: number, start: number, size: number, dp: number, dl: number) =>
-      bufferOp(type, (buf) => {
+      bufferOp(type, ({ buffer: buf, mutable }) => {
+        // Envoy: string buffers (configuration, http_call body) and absent bodies are read-only.
+        if (!mutable) return WasmResult.BadArgument;
         const data = mem.read(dp, dl);
         const s = start >>> 0;
         if (s === 0) {
@@ -179,7 +183,7 @@ function envFunctions(vm: WasmVm): Record<string, Fn> {
       }),
     proxy_get_header_map_size: (type: number, sp: number) =>
       mapOp(type, (ctx) => {
-        const map = ctx.getHeaderMap(type);
+        const map = ctx.getHeaderMap(type, true); // Envoy's getMap, not getConstMap
         if (!map) return WasmResult.BadArgument;
         mem.writeU32(sp, map.byteSize());
         return WasmResult.Ok;
@@ -187,7 +191,8 @@ function envFunctions(vm: WasmVm): Record<string, Fn> {
     proxy_get_header_map_value: (type: number, kp: number, kl: number, vpp: number, vlp: number) =>
       mapOp(type, (ctx) => {
         const map = ctx.getHeaderMap(type);
-        if (!map) return WasmResult.BadArgument;
+        // In the access-log phase a missing map is NotFound (Envoy getHeaderMapValue).
+        if (!map) return ctx.accessLogPhase ? WasmResult.NotFound : WasmResult.BadArgument;
         const value = map.get(str(kp, kl));
         if (value === undefined) return WasmResult.NotFound;
         mem.writeOut(new TextEncoder().encode(value), vpp, vlp);

@@ -102,9 +102,19 @@ function startRoot(vm: WasmVm, identity: PluginIdentity): RootContext {
       throw new ModuleLoadError(`${name.replace(/^proxy_/, "")} returned false`);
     }
   };
-  step("proxy_on_context_create", root.id, 0);
+  // The plugin configuration is readable only during on_context_create and on_configure
+  // (cpp-host ContextBase::onStart / onConfigure set temp_plugin_ around those two calls).
+  const withPlugin = (fn: () => void) => {
+    root.configuring = true;
+    try {
+      fn();
+    } finally {
+      root.configuring = false;
+    }
+  };
+  withPlugin(() => step("proxy_on_context_create", root.id, 0));
   step("proxy_on_vm_start", root.id, identity.vmConfiguration.length);
-  step("proxy_on_configure", root.id, identity.configuration.length);
+  withPlugin(() => step("proxy_on_configure", root.id, identity.configuration.length));
   return root;
 }
 

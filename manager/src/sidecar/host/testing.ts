@@ -213,7 +213,8 @@ export class TestStream implements DecoderFilterCallbacks, EncoderFilterCallback
     return this.data(this.dec, bytes, endStream);
   }
   sendRequestTrailers(pairs: HeaderPair[]): TrailersStatus | undefined {
-    return this.trailers(this.dec, new HeaderMap(pairs));
+    this.streamInfo.requestTrailers = new HeaderMap(pairs);
+    return this.trailers(this.dec, this.streamInfo.requestTrailers);
   }
   sendResponseHeaders(pairs: HeaderPair[], endStream = false): HeadersStatus | undefined {
     this.streamInfo.responseHeaders = new HeaderMap(pairs);
@@ -223,7 +224,8 @@ export class TestStream implements DecoderFilterCallbacks, EncoderFilterCallback
     return this.data(this.enc, bytes, endStream);
   }
   sendResponseTrailers(pairs: HeaderPair[]): TrailersStatus | undefined {
-    return this.trailers(this.enc, new HeaderMap(pairs));
+    this.streamInfo.responseTrailers = new HeaderMap(pairs);
+    return this.trailers(this.enc, this.streamInfo.responseTrailers);
   }
 
   /** Access log then destroy: proxy_on_log -> proxy_on_done -> proxy_on_delete. */
