@@ -218,7 +218,7 @@ export async function startEchoServer(name = "backend", options: grpc.ServerOpti
         call.write(reply(name, req, obs.metadata, i));
       }
       const err = failure(req);
-      if (err) return call.destroy(err);
+      if (err) return void call.emit("error", err);
       call.end();
     },
     ClientStream: (call: grpc.ServerReadableStream<EchoRequest, EchoReply>, cb: grpc.sendUnaryData<EchoReply>) => {
@@ -242,7 +242,7 @@ export async function startEchoServer(name = "backend", options: grpc.ServerOpti
       let i = 0;
       call.on("data", (req: EchoRequest) => {
         const err = failure(req);
-        if (err) return call.destroy(err);
+        if (err) return void call.emit("error", err);
         call.write(reply(name, req, obs.metadata, i++));
       });
       call.on("end", () => call.end());
