@@ -188,3 +188,73 @@ export const EVERY_CALLBACK_PROBES: readonly Probe[] = [
   { name: "set_effective_context unknown", call: "proxy_set_effective_context", args: [999], expect: BAD_ARGUMENT, last: true },
   { name: "set_effective_context root", call: "proxy_set_effective_context", args: [1], expect: OK, last: true },
 ];
+
+/** One WASI call and Envoy's errno (cpp-host src/exports.cc; reference §1.4). */
+export interface WasiCase {
+  name: string;
+  args: Arg[];
+  errno: number;
+}
+
+const BADF = 8;
+const INVAL = 28;
+const NOENT = 44;
+const NOSYS = 52;
+const NOTSUP = 58;
+/** An iovec at out(40) pointing at "hello\n" is written by the test before the call. */
+export const IOVEC = out(40);
+
+/** Every WASI function, run under both wasi_snapshot_preview1 and wasi_unstable (wasi.test.ts). */
+export const WASI_CASES: readonly WasiCase[] = [
+  { name: "fd_write", args: [1, IOVEC, 1, out(41)], errno: 0 },
+  { name: "fd_read", args: [0, IOVEC, 1, out(41)], errno: NOSYS },
+  { name: "fd_seek", args: [1, 0n, 0, out(42)], errno: 0 },
+  { name: "fd_close", args: [1], errno: 0 },
+  { name: "fd_fdstat_get", args: [1, out(43)], errno: 0 },
+  { name: "fd_fdstat_set_flags", args: [1, 0], errno: NOSYS },
+  { name: "fd_prestat_get", args: [3, out(47)], errno: BADF },
+  { name: "fd_prestat_dir_name", args: [3, out(47), 8], errno: NOSYS },
+  { name: "path_open", args: [3, 0, "f", 0, 0n, 0n, 0, out(47)], errno: NOENT },
+  { name: "environ_sizes_get", args: [out(48), out(49)], errno: 0 },
+  { name: "environ_get", args: [out(50), out(60)], errno: 0 },
+  { name: "args_sizes_get", args: [out(51), out(52)], errno: 0 },
+  { name: "args_get", args: [out(53), out(54)], errno: 0 },
+  { name: "clock_time_get", args: [1, 0n, out(55)], errno: 0 },
+  { name: "clock_res_get", args: [0, out(56)], errno: 0 },
+  { name: "random_get", args: [out(57), 8], errno: 0 },
+  { name: "sched_yield", args: [], errno: 0 },
+  { name: "poll_oneoff", args: [out(58), out(59), 1, out(70)], errno: 0 },
+  { name: "proc_exit", args: [0], errno: 0 },
+  { name: "fd_advise", args: [3, 0n, 0n, 0], errno: BADF },
+  { name: "fd_allocate", args: [3, 0n, 0n], errno: BADF },
+  { name: "fd_datasync", args: [3], errno: BADF },
+  { name: "fd_filestat_get", args: [3, out(71)], errno: BADF },
+  { name: "fd_filestat_set_size", args: [3, 0n], errno: BADF },
+  { name: "fd_filestat_set_times", args: [3, 0n, 0n, 0], errno: BADF },
+  { name: "fd_pread", args: [3, IOVEC, 1, 0n, out(72)], errno: BADF },
+  { name: "fd_pwrite", args: [3, IOVEC, 1, 0n, out(72)], errno: BADF },
+  { name: "fd_readdir", args: [3, out(73), 8, 0n, out(74)], errno: BADF },
+  { name: "fd_renumber", args: [3, 4], errno: BADF },
+  { name: "fd_sync", args: [3], errno: BADF },
+  { name: "fd_tell", args: [3, out(75)], errno: BADF },
+  { name: "fd_fdstat_set_rights", args: [1, 0n, 0n], errno: NOTSUP },
+  { name: "path_create_directory", args: [3, "d"], errno: NOTSUP },
+  { name: "path_filestat_get", args: [3, 0, "f", out(76)], errno: NOTSUP },
+  { name: "path_filestat_set_times", args: [3, 0, "f", 0n, 0n, 0], errno: NOTSUP },
+  { name: "path_link", args: [3, 0, "a", 3, "b"], errno: NOTSUP },
+  { name: "path_readlink", args: [3, "a", out(77), 8, out(78)], errno: NOTSUP },
+  { name: "path_remove_directory", args: [3, "d"], errno: NOTSUP },
+  { name: "path_rename", args: [3, "a", 3, "b"], errno: NOTSUP },
+  { name: "path_symlink", args: ["a", 3, "b"], errno: NOTSUP },
+  { name: "path_unlink_file", args: [3, "f"], errno: NOTSUP },
+  { name: "sock_accept", args: [3, 0, out(79)], errno: NOTSUP },
+  { name: "sock_recv", args: [3, IOVEC, 1, 0, out(80), out(81)], errno: NOTSUP },
+  { name: "sock_send", args: [3, IOVEC, 1, 0, out(80)], errno: NOTSUP },
+  { name: "sock_shutdown", args: [3, 0], errno: NOTSUP },
+  { name: "proc_raise", args: [6], errno: NOTSUP },
+  // error paths
+  { name: "fd_write", args: [5, IOVEC, 1, out(41)], errno: BADF },
+  { name: "fd_fdstat_get", args: [7, out(43)], errno: BADF },
+  { name: "clock_time_get", args: [2, 0n, out(55)], errno: NOTSUP },
+  { name: "random_get", args: [out(57), 65537], errno: INVAL },
+];

@@ -10,6 +10,7 @@
  *             argc x (u32 kind, u64 value); kind 0 = the value, kind 2 = the i32 stored at
  *             address `value` (e.g. a token an earlier step wrote).
  * Step i stores its i32 result at RESULTS + 8i and increments the hit count at RESULTS + 8i + 4.
+ * Static data: "hello\n" at 2048 and an iovec {2048, 6} at out(40), for fd_write steps.
  * A RETURN step sets the callback's return value (default 1 for vm_start/configure/done, else 0).
  * String and byte arguments live after the steps; the encoder turns each into (ptr, len).
  */
@@ -243,6 +244,9 @@ export function hostcallsWat(): string {
       (then (drop (memory.grow (i32.add (i32.shr_u (local.get $n) (i32.const 16)) (i32.const 1))))))
     (local.get $p))
   (func (export "proxy_abi_version_0_2_1"))
+  ;; hello + newline at 2048 and the iovec {2048, 6} at out(40), for fd_write steps
+  (data (i32.const 2048) "hello\\0a")
+  (data (i32.const ${out(40)}) "\\00\\08\\00\\00\\06\\00\\00\\00")
   (func $a32 (param $p i32) (result i32)
     (if (result i32) (i32.eq (i32.load (local.get $p)) (i32.const 2))
       (then (i32.load (i32.load offset=4 (local.get $p))))
