@@ -157,6 +157,8 @@ export const EVERY_CALLBACK_PROBES: readonly Probe[] = [
   { name: "resolve queue", call: "proxy_resolve_shared_queue", args: ["", "q", out(15)], expect: OK },
   { name: "resolve unknown queue", call: "proxy_resolve_shared_queue", args: ["", "nope", out(15)], expect: NOT_FOUND },
   { name: "enqueue", call: "proxy_enqueue_shared_queue", args: [Q, "m"], expect: OK, skip: ["queue_ready", "root_create", "vm_start"] },
+  { name: "register other queue", call: "proxy_register_shared_queue", args: ["q-other", out(21)], expect: OK },
+  { name: "dequeue unknown", call: "proxy_dequeue_shared_queue", args: [0x7fffff00, out(22), out(22) + 4], expect: NOT_FOUND },
   { name: "enqueue unknown", call: "proxy_enqueue_shared_queue", args: [0x7fffff00, "m"], expect: NOT_FOUND },
   // metrics
   { name: "define counter", call: "proxy_define_metric", args: [0, "hc_probe", out(16)], expect: OK },
@@ -177,6 +179,14 @@ export const EVERY_CALLBACK_PROBES: readonly Probe[] = [
   { name: "grpc_send unknown stream", call: "proxy_grpc_send", args: [6, "x", 0], expect: NOT_FOUND },
   { name: "grpc_cancel unknown", call: "proxy_grpc_cancel", args: [5], expect: NOT_FOUND },
   { name: "grpc_close unknown", call: "proxy_grpc_close", args: [6], expect: NOT_FOUND },
+  // A local reply from a root context has no stream to answer: Ok, nothing sent (Envoy).
+  {
+    name: "send_local_response from root",
+    call: "proxy_send_local_response",
+    args: [403, "denied", "body", new Uint8Array(0), -1],
+    expect: OK,
+    skip: ["create", "request_headers", "request_body", "request_trailers", "response_headers", "response_body", "response_trailers", "log", "done", "delete"],
+  },
   // foreign functions and done
   { name: "foreign unknown", call: "proxy_call_foreign_function", args: ["nope", "", out(19), out(19) + 4], expect: NOT_FOUND },
   { name: "proxy_done not pending", call: "proxy_done", args: [], expect: NOT_FOUND },
