@@ -252,6 +252,8 @@ function envFunctions(vm: WasmVm): Record<string, Fn> {
       timeout: number, tokenPtr: number,
     ) =>
       withCtx((ctx) => {
+        // Envoy Context::httpCall: a negative timeout is BadArgument, before anything else.
+        if ((timeout | 0) < 0) return WasmResult.BadArgument;
         mem.writeU32(tokenPtr, 0); // validates the out-param before dispatching
         const r = ctx.root.httpCall(
           str(up, ul), decodePairs(mem.read(hp, hl)), mem.read(bp, bl), decodePairs(mem.read(tp, tl)), timeout >>> 0,
@@ -299,7 +301,6 @@ function envFunctions(vm: WasmVm): Record<string, Fn> {
     },
     proxy_enqueue_shared_queue: (id: number, vp: number, vl: number) => shared().queues.enqueue(id >>> 0, mem.read(vp, vl)),
     proxy_dequeue_shared_queue: (id: number, vpp: number, vlp: number) => {
-      mem.writeU32(vlp, 0);
       const r = shared().queues.dequeue(id >>> 0);
       if (r.result !== WasmResult.Ok) return r.result;
       mem.writeOut(r.value ?? new Uint8Array(0), vpp, vlp);
@@ -308,7 +309,6 @@ function envFunctions(vm: WasmVm): Record<string, Fn> {
 
     // ===== metrics =====
     proxy_define_metric: (type: number, np: number, nl: number, idPtr: number) => {
-      mem.writeU32(idPtr, 0);
       const r = vm.metrics.define(type >>> 0, str(np, nl));
       if (r.result === WasmResult.Ok) mem.writeU32(idPtr, r.id!);
       return r.result;
@@ -316,7 +316,6 @@ function envFunctions(vm: WasmVm): Record<string, Fn> {
     proxy_increment_metric: (id: number, delta: bigint) => vm.metrics.increment(id >>> 0, BigInt(delta)),
     proxy_record_metric: (id: number, value: bigint) => vm.metrics.record(id >>> 0, BigInt(value)),
     proxy_get_metric: (id: number, vp: number) => {
-      mem.writeU64(vp, 0n);
       const r = vm.metrics.get(id >>> 0);
       if (r.result === WasmResult.Ok) mem.writeU64(vp, r.value ?? 0n);
       return r.result;
@@ -325,7 +324,8 @@ function envFunctions(vm: WasmVm): Record<string, Fn> {
     // ===== contexts =====
     proxy_set_effective_context: (id: number) =>
       vm.setEffectiveContext(id >>> 0) ? WasmResult.Ok : WasmResult.BadArgument,
-    proxy_done: () => withCtx((ctx) => ctx.root.done()),
+    // Envoy WasmBase::done(context): only the root waiting for it (a stream context -> NotFound).
+    proxy_done: () => withCtx((ctx) => (ctx.isRoot ? ctx.root.done() : WasmResult.NotFound)),
     proxy_call_foreign_function: (np: number, nl: number, ap: number, al: number, rpp: number, rlp: number) =>
       withCtx((ctx) => {
         const r = callForeignFunction(str(np, nl), mem.read(ap, al), {
