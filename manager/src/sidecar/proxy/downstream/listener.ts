@@ -87,6 +87,8 @@ export async function startListener(cfg: Listener, deps: ListenerDeps): Promise<
     active.add(1);
     socket.once("close", () => active.sub(1));
     (http2 ? h2 : h1).emit("connection", socket);
+    // node:http reads through 'data' events: replay the peeked bytes (HTTP/2 reads them itself).
+    if (!http2 && socket.isPaused()) socket.resume();
   };
 
   raw.on("connection", (socket) => {
