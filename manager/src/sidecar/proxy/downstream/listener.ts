@@ -22,6 +22,7 @@ import { createHttp2Server } from "./codec-http2.ts";
 
 export const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
+const CONNECTION = Symbol("meshwasm.connection");
 let nextConnectionId = 0;
 /** Envoy's process-wide connection id counter. */
 export function allocateConnectionId(): number {
@@ -63,9 +64,10 @@ function listen(server: net.Server, cfg: Listener): Promise<void> {
 
 export async function startListener(cfg: Listener, deps: ListenerDeps): Promise<RunningListener> {
   const sockets = new Set<net.Socket>();
-  const connections = new WeakMap<object, ConnectionInfo>();
+  // A property, not a WeakMap: node:http2 hands out a Proxy of the socket as session.socket.
   const connectionOf = (socket: object): ConnectionInfo =>
-    connections.get(socket) ?? { id: 0, remote: socketAddress(undefined, 0), local: socketAddress(undefined, 0) };
+    (socket as { [CONNECTION]?: ConnectionInfo })[CONNECTION] ??
+    { id: 0, remote: socketAddress(undefined, 0), local: socketAddress(undefined, 0) };
 
   let cm: ReturnType<ListenerDeps["connectionManager"]> | undefined;
   const onStream = (s: CodecStream) => cm?.newStream(s);
@@ -94,11 +96,11 @@ export async function startListener(cfg: Listener, deps: ListenerDeps): Promise<
   raw.on("connection", (socket) => {
     const started = Date.now();
     sockets.add(socket);
-    connections.set(socket, {
+    (socket as { [CONNECTION]?: ConnectionInfo })[CONNECTION] = {
       id: allocateConnectionId(),
       remote: socketAddress(socket.remoteAddress, socket.remotePort),
       local: socketAddress(socket.localAddress, socket.localPort),
-    });
+    };
     ls.downstream_cx_total.inc();
     ls.downstream_cx_active.add(1);
     hs.downstream_cx_total.inc();
