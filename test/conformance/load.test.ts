@@ -201,3 +201,24 @@ describe("start-up sequence and VM sharing", () => {
     expect(env.logLines()).toContain("wasm log rb vm: configure");
   });
 });
+
+describe("VM cache per SharedState", () => {
+  it("shares VMs across environments with one SharedState, not across SharedStates", async () => {
+    const g = new Guest();
+    g.on("proxy_on_configure", g.log("configure"), "(i32.const 1)");
+    const code = await g.build();
+    const envA = createTestEnvironment();
+    const envB = { ...createTestEnvironment(), shared: envA.shared };
+    const envC = createTestEnvironment();
+    const a = await createPlugin(pluginConfig(code, { name: "a", rootId: "ra" }), envA);
+    const b = await createPlugin(pluginConfig(code, { name: "b", rootId: "rb" }), envB);
+    const c = await createPlugin(pluginConfig(code, { name: "c", rootId: "rc" }), envC);
+    expect(b.workerVms()[0]).toBe(a.workerVms()[0]);
+    expect(c.workerVms()[0]).not.toBe(a.workerVms()[0]);
+    expect(envA.shared.vmCache.size).toBe(1);
+    await a.close();
+    expect(envA.shared.vmCache.size).toBe(1);
+    await b.close();
+    expect(envA.shared.vmCache.size).toBe(0);
+  });
+});

@@ -77,4 +77,6 @@ export interface HostEnvironment {
   shared?: import("./shared-state.ts").SharedState;
   /** Number of worker VMs to clone per plugin (Envoy --concurrency); default 1. */
   concurrency?: number;
+  /** Randomness in [0, 1) for backoff jitter; default Math.random (tests inject their own). */
+  random?: () => number;
 }

@@ -7,10 +7,11 @@
  *   module source and the reason. Thrown by createPlugin; never crashes the process.
  * - `failStreamReply()`: the local reply of a stream whose VM trapped under FAIL_CLOSED: 503,
  *   empty body, details `wasm_fail_stream`, gRPC status UNAVAILABLE (14).
- * - `ReloadBackoff`: FAIL_RELOAD rebuilds a failed VM at the next new stream, at most once per
- *   backoff interval. Envoy uses a jittered exponential backoff from `reload_config.backoff`;
- *   here the interval is deterministic: base * 2^(reloads so far), capped at 10 * base, on the
- *   host Clock (a VirtualClock in tests, so 0 or any base is testable).
+ * - `ReloadBackoff`: FAIL_RELOAD rebuilds a failed VM at the next new stream, then waits a
+ *   backoff before the next rebuild: Envoy's JitteredExponentialBackOffStrategy over
+ *   `reload_config.backoff` (base_interval, max_interval default 10 * base): the delay is
+ *   random % interval, the interval starts at base and doubles up to max. Time is the host
+ *   Clock and the randomness is injectable (HostEnvironment.random), so tests are deterministic.
  */
 import type { LocalReply } from "../http/filter.ts";
 import type { Clock } from "./api.ts";
@@ -37,21 +38,34 @@ export function failStreamReply(): LocalReply {
 }
 
 export class ReloadBackoff {
-  private reloads = 0;
+  private intervalMs: number;
   private nextAllowedNs = 0n;
+  private readonly maxMs: number;
 
   constructor(
     private readonly clock: Clock,
-    private readonly baseMs: number,
-  ) {}
+    baseMs: number,
+    /** A number in [0, 1). */
+    private readonly random: () => number = Math.random,
+    maxMs?: number,
+  ) {
+    this.intervalMs = Math.max(0, baseMs);
+    this.maxMs = maxMs ?? this.intervalMs * 10;
+  }
 
-  /** True if a reload may happen now; if so, the next one is pushed back. */
+  /** True if a reload may happen now; if so, the next one is pushed back by the next delay. */
   tryAcquire(): boolean {
     const now = this.clock.nowMonoNs();
     if (now < this.nextAllowedNs) return false;
-    const intervalMs = Math.min(this.baseMs * 2 ** this.reloads, this.baseMs * 10);
-    this.reloads++;
-    this.nextAllowedNs = now + BigInt(Math.round(intervalMs * 1_000_000));
+    this.nextAllowedNs = now + BigInt(this.nextDelayMs()) * 1_000_000n;
     return true;
+  }
+
+  /** Envoy JitteredExponentialBackOffStrategy::nextBackOffMs. */
+  nextDelayMs(): number {
+    const interval = this.intervalMs;
+    this.intervalMs = interval > this.maxMs / 2 ? this.maxMs : interval * 2;
+    if (interval <= 0) return 0;
+    return Math.min(Math.floor(this.random() * interval) % interval, this.maxMs);
   }
 }

@@ -9,8 +9,10 @@
  *   `proxy_on_configure(root, plugin_config_size)` and is thrown away; then each of the
  *   `env.concurrency` (default 1) worker VMs runs the same three calls. So start-up callbacks
  *   run 1 + concurrency times.
- * - VMs are shared by key sha256(vm_id || vm_configuration || code) within one HostEnvironment:
- *   plugins with the same key share the worker VMs, each with its own root context.
+ * - VMs are shared by key sha256(vm_id || vm_configuration || code) within one SharedState
+ *   (HostEnvironment.shared, process-wide by default): plugins with the same key share the worker
+ *   VMs, each with its own root context. A shared VM keeps the services (stats, clock, logger)
+ *   of the environment that created it, as Envoy's VMs use the one process-wide store.
  * - Any failure rejects with `PluginLoadError` naming the plugin, the module and the reason.
  * - `createFilter()` round-robins over the workers. A worker VM that trapped: FAIL_OPEN skips the
  *   plugin (pass-through filter); FAIL_CLOSED fails each new stream with a local 503
@@ -27,6 +29,7 @@ import type { PluginIdentity, RootContext } from "./context.ts";
 import { PluginLoadError, ReloadBackoff } from "./failure.ts";
 import { WasmHttpFilter } from "./http-filter.ts";
 import { loadModule, ModuleLoadError, type LoadedModule } from "./module.ts";
+import { defaultSharedState } from "./shared-state.ts";
 import { WasmVm } from "./vm.ts";
 
 export interface Plugin {
@@ -61,7 +64,7 @@ class Worker {
     private readonly group: VmGroup,
     baseBackoffMs: number,
   ) {
-    this.backoff = new ReloadBackoff(vm.env.clock, baseBackoffMs);
+    this.backoff = new ReloadBackoff(vm.env.clock, baseBackoffMs, vm.env.random);
   }
 
   /** FAIL_RELOAD: a fresh VM with every plugin's root context re-created. */
@@ -82,7 +85,10 @@ class Worker {
   }
 }
 
-const groups = new WeakMap<HostEnvironment, Map<string, VmGroup>>();
+/** The VM cache of a SharedState (process-wide by default, as Envoy's per-process cache). */
+function vmCache(env: HostEnvironment): Map<string, VmGroup> {
+  return (env.shared ?? defaultSharedState).vmCache as Map<string, VmGroup>;
+}
 
 function vmKey(config: WasmPluginConfig): string {
   return createHash("sha256").update(config.vmId).update(config.vmConfiguration).update(config.code).digest("hex");
@@ -166,7 +172,8 @@ class PluginImpl implements Plugin {
     if (this.closed) return;
     this.closed = true;
     this.group.plugins.delete(this);
-    if (this.group.plugins.size === 0) groups.get(this.env)?.delete(this.group.key);
+    const cache = vmCache(this.env);
+    if (this.group.plugins.size === 0 && cache.get(this.group.key) === this.group) cache.delete(this.group.key);
     const pending: Promise<void>[] = [];
     for (const w of this.group.workers) {
       const root = w.roots.get(this);
@@ -189,8 +196,7 @@ export async function createPlugin(config: WasmPluginConfig, env: HostEnvironmen
     source: config.codeSource,
   };
   const key = vmKey(config);
-  let byKey = groups.get(env);
-  if (!byKey) groups.set(env, (byKey = new Map()));
+  const byKey = vmCache(env);
   let group = byKey.get(key);
   const identity: PluginIdentity = {
     name: config.name,

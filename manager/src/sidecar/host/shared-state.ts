@@ -1,7 +1,7 @@
 /**
  * State shared by every VM in the process: shared data, shared queues, and the VM cache
- * (Envoy keys VMs by sha256(vm_id || vm_configuration || code); the host core owns the
- * values). Envoy keeps these process-wide (cpp-host global SharedData / SharedQueue).
+ * (Envoy keys VMs by sha256(vm_id || vm_configuration || code); plugin.ts owns the values:
+ * the VM groups, removed when their last plugin closes). Envoy keeps these process-wide (cpp-host global SharedData / SharedQueue).
  *
  * Shared-data CAS values and queue ids come from two separate counters, as in cpp-host
  * (`SharedData::nextCas`, `SharedQueue::nextQueueToken`); both are non-zero u32s that

@@ -85,6 +85,7 @@ export interface TestEnvironment extends HostEnvironment {
   logLines(): string[];
 }
 
+/** A deterministic environment: VirtualClock, its own SharedState, backoff jitter fixed at 0.5. */
 export function createTestEnvironment(opts: { concurrency?: number; logLevel?: LogLevel } = {}): TestEnvironment {
   const clock = new VirtualClock();
   const logs: Array<{ level: LogLevel; line: string }> = [];
@@ -98,6 +99,7 @@ export function createTestEnvironment(opts: { concurrency?: number; logLevel?: L
     logLines: () => logs.map((l) => l.line),
     concurrency: opts.concurrency,
     logLevel: opts.logLevel,
+    random: () => 0.5,
   };
 }
 
