@@ -203,18 +203,22 @@ describe("start-up sequence and VM sharing", () => {
 });
 
 describe("VM cache per SharedState", () => {
-  it("shares VMs across environments with one SharedState, not across SharedStates", async () => {
+  it("shares VMs across environment objects of one data plane and one SharedState, not across SharedStates", async () => {
     const g = new Guest();
     g.on("proxy_on_configure", g.log("configure"), "(i32.const 1)");
     const code = await g.build();
     const envA = createTestEnvironment();
-    const envB = { ...createTestEnvironment(), shared: envA.shared };
+    const envB = { ...envA, concurrency: 1 }; // another HostEnvironment object, same services
+    const envD = { ...createTestEnvironment(), shared: envA.shared }; // same SharedState, another data plane
     const envC = createTestEnvironment();
     const a = await createPlugin(pluginConfig(code, { name: "a", rootId: "ra" }), envA);
     const b = await createPlugin(pluginConfig(code, { name: "b", rootId: "rb" }), envB);
     const c = await createPlugin(pluginConfig(code, { name: "c", rootId: "rc" }), envC);
     expect(b.workerVms()[0]).toBe(a.workerVms()[0]);
     expect(c.workerVms()[0]).not.toBe(a.workerVms()[0]);
+    const d = await createPlugin(pluginConfig(code, { name: "d", rootId: "rd" }), envD);
+    expect(d.workerVms()[0]).not.toBe(a.workerVms()[0]);
+    await d.close();
     expect(envA.shared.vmCache.size).toBe(1);
     await a.close();
     expect(envA.shared.vmCache.size).toBe(1);

@@ -10,9 +10,9 @@
  *   `env.concurrency` (default 1) worker VMs runs the same three calls. So start-up callbacks
  *   run 1 + concurrency times.
  * - VMs are shared by key sha256(vm_id || vm_configuration || code) within one SharedState
- *   (HostEnvironment.shared, process-wide by default): plugins with the same key share the worker
- *   VMs, each with its own root context. A shared VM keeps the services (stats, clock, logger)
- *   of the environment that created it, as Envoy's VMs use the one process-wide store.
+ *   (HostEnvironment.shared, process-wide by default) and one data plane (the same stats store,
+ *   http_call dispatcher, clock and logger, even through distinct HostEnvironment objects):
+ *   plugins with the same key share the worker VMs, each with its own root context.
  * - Any failure rejects with `PluginLoadError` naming the plugin, the module and the reason.
  * - `createFilter()` round-robins over the workers. A worker VM that trapped: FAIL_OPEN skips the
  *   plugin (pass-through filter); FAIL_CLOSED fails each new stream with a local 503
@@ -90,8 +90,23 @@ function vmCache(env: HostEnvironment): Map<string, VmGroup> {
   return (env.shared ?? defaultSharedState).vmCache as Map<string, VmGroup>;
 }
 
-function vmKey(config: WasmPluginConfig): string {
-  return createHash("sha256").update(config.vmId).update(config.vmConfiguration).update(config.code).digest("hex");
+const serviceIds = new WeakMap<object, number>();
+let nextServiceId = 1;
+const serviceId = (o: object | undefined): number => {
+  if (!o) return 0;
+  let id = serviceIds.get(o);
+  if (id === undefined) serviceIds.set(o, (id = nextServiceId++));
+  return id;
+};
+
+/**
+ * Envoy's VM key, sha256(vm_id || vm_configuration || code), qualified by the data plane the VM
+ * serves (its stats store, http_call dispatcher, clock and logger): several sidecars in one Node
+ * process are several Envoys, and a VM must never report into another one's stats.
+ */
+function vmKey(config: WasmPluginConfig, env: HostEnvironment): string {
+  const hash = createHash("sha256").update(config.vmId).update(config.vmConfiguration).update(config.code).digest("hex");
+  return `${hash}/${[env.stats, env.httpCalls, env.clock, env.logger].map(serviceId).join(".")}`;
 }
 
 /** Creates the root context of `identity` on `vm` and configures it; throws ModuleLoadError. */
@@ -195,7 +210,7 @@ export async function createPlugin(config: WasmPluginConfig, env: HostEnvironmen
     environmentVariables: config.environmentVariables,
     source: config.codeSource,
   };
-  const key = vmKey(config);
+  const key = vmKey(config, env);
   const byKey = vmCache(env);
   let group = byKey.get(key);
   const identity: PluginIdentity = {
