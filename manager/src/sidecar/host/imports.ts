@@ -10,9 +10,11 @@
  * - `proxy_get_log_level` is linked only for ABI 0.2.1. `proxy_increment_metric` and
  *   `proxy_record_metric` receive their i64 argument as a BigInt.
  * - Header maps: keys lower-cased; get returns the first value (missing -> NotFound); replace is
- *   Envoy's setCopy; size is byteSize(); an unavailable map -> BadArgument (pairs -> empty map).
- * - Buffers: get clamps to the end; set supports only start=0 (drain `size` then prepend) and
- *   start >= length (append); anything else -> BadArgument.
+ *   Envoy's setCopy; size is byteSize() of a writable map; an unavailable map -> BadArgument
+ *   (pairs -> empty map; in on_log a get on a missing map -> NotFound); maps 6/7 are read-only.
+ * - Buffers: type > 8 -> BadArgument, no buffer -> NotFound (context.ts getBuffer); get clamps to
+ *   the end; set on a read-only buffer -> BadArgument, else only start=0 (drain `size` then
+ *   prepend) and start >= length (append); anything else -> BadArgument.
  * - http_call is made by the root context (see context.ts); gRPC calls: an unknown cluster ->
  *   ParseFailure, a bad token -> BadArgument / NotFound; known clusters are not implemented
  *   (Unimplemented).
