@@ -135,6 +135,9 @@ describe("failure policy", () => {
     const s = openTestStream(p);
     expect(s.sendRequestHeaders(crash, false)).toBe(HeadersStatus.StopAllIterationAndWatermark);
     expect(s.localReply).toMatchObject({ status: 503, details: "wasm_fail_stream", grpcStatus: 14, body: "" });
+    // the reply passes the failed filter's own encode path and reaches the client
+    expect(s.downstream.headers?.get(":status")).toBe("503");
+    expect(s.downstream.endStream).toBe(true);
     expect(p.workerVms()[0]!.failed).toBe(true);
     s.sendRequestBody("x", true);
     const s2 = openTestStream(p);

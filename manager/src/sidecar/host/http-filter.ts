@@ -135,6 +135,8 @@ export class WasmHttpFilter implements StreamFilter {
   inAccessLog = false;
   private ctx?: StreamContext;
   private localReplySent = false;
+  /** This filter sent the wasm_fail_stream reply. */
+  private failureReplySent = false;
   private replyQueuedInCall = false;
   private inCallback?: Direction;
   private continueInCallback = false;
@@ -373,11 +375,16 @@ export class WasmHttpFilter implements StreamFilter {
     return r === 0 ? TrailersStatus.Continue : TrailersStatus.StopIteration;
   }
 
-  /** Envoy failStream: FAIL_OPEN continues; otherwise one local 503 per stream. */
+  /**
+   * Envoy failStream: FAIL_OPEN continues; otherwise one local 503 per stream. That reply passes
+   * this filter's own encode path, which lets it through (it must reach the client).
+   */
   private failStream(dir: Direction): boolean {
     if (this.binding.failurePolicy === "FAIL_OPEN") return false;
+    if (dir === "encode" && this.failureReplySent) return false;
     if (!this.localReplySent) {
       this.localReplySent = true;
+      this.failureReplySent = true;
       const cb = dir === "decode" ? (this.decoderCallbacks ?? this.encoderCallbacks) : (this.encoderCallbacks ?? this.decoderCallbacks);
       const reply = failStreamReply();
       if (cb && !cb.sendLocalReply(reply)) cb.resetStream(reply.details);
