@@ -91,7 +91,10 @@ describe("retries through the sidecar", () => {
     expect(counter(s, "upstream_rq_retry_success")).toBe(20);
     expect(counter(s, "upstream_rq_retry_limit_exceeded")).toBe(0);
     expect(counter(s, "upstream_rq_retry_overflow")).toBe(0);
-    expect(counter(s, "upstream_rq_200")).toBe(40);
+    // The failed first attempts (trailers-only, HTTP 200) are charged under retry., as Envoy does.
+    expect(counter(s, "upstream_rq_200")).toBe(20);
+    expect(counter(s, "retry.upstream_rq_200")).toBe(20);
+    expect(counter(s, "retry.upstream_rq_completed")).toBe(20);
   });
 
   it("the default max_retries circuit breaker (3) turns excess concurrent retries into UNAVAILABLE", async () => {

@@ -35,6 +35,18 @@ export class ClusterStats {
     this.builtin.chargeResponse(code);
   }
 
+  /**
+   * A response the router retried instead of forwarding, as Envoy's router charges it
+   * (CodeStatsImpl::chargeBasicResponseStat with the `retry` prefix):
+   * retry.upstream_rq_completed, retry.upstream_rq_<N>xx, retry.upstream_rq_<code>. The
+   * plain upstream_rq_<code> counters only see responses that went downstream.
+   */
+  chargeRetriedResponseCode(code: number): void {
+    this.inc("retry.upstream_rq_completed");
+    if (code >= 100 && code < 600) this.inc(`retry.upstream_rq_${Math.floor(code / 100)}xx`);
+    this.inc(`retry.upstream_rq_${code}`);
+  }
+
   /** Envoy's chargeResponseTiming: upstream_rq_time and external.upstream_rq_time (ms). */
   chargeResponseTime(ms: number): void {
     this.builtin.chargeResponseTime(ms);

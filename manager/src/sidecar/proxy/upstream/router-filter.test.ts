@@ -170,6 +170,11 @@ describe("router filter", () => {
     expect(b.hits).toBe(3);
     expect(r.info.responseFlags.has("URX")).toBe(true);
     expect(counter(stats, "cluster.c.upstream_rq_retry_limit_exceeded")).toBe(1);
+    // Only the forwarded response is charged as upstream_rq_503; the retried ones under retry.
+    expect(counter(stats, "cluster.c.upstream_rq_503")).toBe(1);
+    expect(counter(stats, "cluster.c.retry.upstream_rq_503")).toBe(2);
+    expect(counter(stats, "cluster.c.retry.upstream_rq_5xx")).toBe(2);
+    expect(counter(stats, "cluster.c.retry.upstream_rq_completed")).toBe(2);
   });
 
   it("answers 503 UF on connection refused, with Envoy's body and details", async () => {

@@ -5,7 +5,8 @@
  * outlier detection sees every response code (grpc-status -> HTTP for trailers-only gRPC
  * responses) and local-origin failures (reset / connect failure -> 503, timeout -> 504);
  * host rq_success / rq_error follow Envoy (5xx = error; gRPC success deferred to the
- * trailers' grpc-status); the per-try timeout starts once the request is fully sent.
+ * trailers' grpc-status); a response that is retried is charged under `retry.` (Envoy's
+ * router), not as upstream_rq_<code>; the per-try timeout starts once the request is fully sent.
  */
 import { BodyBuffer } from "../../http/body-buffer.ts";
 import type { DecoderFilterCallbacks, LocalReply, RouteDecision } from "../../http/filter.ts";
@@ -140,7 +141,7 @@ export class UpstreamAttempt implements StreamCallbacks {
     if (o.retry) {
       const d = o.retry.decide(o.retry.wouldRetryFromHeaders(h), true);
       if (d === "retry") {
-        cluster.stats.chargeResponseCode(status);
+        cluster.stats.chargeRetriedResponseCode(status);
         host.stats.rqError++;
         this.finishAttempt();
         this.stream?.reset();
