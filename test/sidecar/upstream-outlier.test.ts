@@ -4,7 +4,8 @@
  * grpcToHttpStatus(grpc-status): UNAVAILABLE -> 503 and INTERNAL -> 500 count as 5xx,
  * NOT_FOUND -> 404 does not. A backend failing every RPC is ejected (traffic moves to the
  * others, ejection counters, `/failed_outlier_check` in admin /clusters) and comes back once
- * base_ejection_time has passed.
+ * base_ejection_time has passed. A detection that is not enforced does not eject, and the
+ * next run of failures is detected again.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { createDemoClients, type DemoClients } from "../../manager/src/demo/services/clients.ts";
@@ -20,7 +21,7 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function setup(): Promise<{ backends: DemoBackend[]; sidecar: Sidecar; client: DemoClients }> {
+async function setup(outlier: Record<string, unknown> = {}): Promise<{ backends: DemoBackend[]; sidecar: Sidecar; client: DemoClients }> {
   const backends = await Promise.all(["o1", "o2", "o3"].map((name) => startDemoBackend({ name })));
   cleanups.push(() => Promise.all(backends.map((b) => b.stop())));
   const bootstrap = envoyConfig({ clusters: [{ name: "backend", ports: backends.map((b) => b.port) }], admin: true });
@@ -31,6 +32,7 @@ async function setup(): Promise<{ backends: DemoBackend[]; sidecar: Sidecar; cli
     base_ejection_time: `${BASE_EJECTION_MS / 1000}s`,
     max_ejection_percent: 50,
     enforcing_success_rate: 0,
+    ...outlier,
   };
   const cfg = await writeEnvoyConfig(bootstrap);
   const sidecar = await startSidecar({ configPath: cfg.path });
@@ -103,5 +105,18 @@ describe("outlier detection through the sidecar", () => {
     }
     expect(stat(sidecar, "outlier_detection.ejections_enforced_consecutive_5xx")).toBe(1);
     expect(stat(sidecar, "membership_healthy")).toBe(2);
+  }, 15_000);
+
+  it("enforcing_consecutive_5xx 0: every run of 5 failures is detected, none ejects", async () => {
+    const { backends, sidecar, client } = await setup({ enforcing_consecutive_5xx: 0 });
+    const [bad] = backends;
+    bad!.setErrorRate(1);
+    // Round robin over 3: 45 sequential RPCs give the failing backend 15 in a row.
+    for (let i = 0; i < 45; i++) await client.unary({ message: `d${i}` }).catch(() => undefined);
+    expect(bad!.calls.get("Echo/Unary")).toBe(15);
+    expect(stat(sidecar, "outlier_detection.ejections_detected_consecutive_5xx")).toBe(3);
+    expect(stat(sidecar, "outlier_detection.ejections_enforced_total")).toBe(0);
+    expect(stat(sidecar, "membership_healthy")).toBe(3);
+    expect(await healthFlags(sidecar, bad!)).toBe("healthy");
   }, 15_000);
 });

@@ -55,6 +55,23 @@ describe("outlier detection", () => {
     expect(v("ejections_active")).toBe(0);
   });
 
+  it("starts counting again after a detection that did not eject (enforcing 0, overflow)", () => {
+    const { det, hosts, v } = setup({ enforcingConsecutive5xx: 0 });
+    const h = hosts[0]!;
+    for (let i = 0; i < 9; i++) det.putHttpResponseCode(h, 503);
+    expect(h.failedOutlierCheck).toBe(false);
+    expect(v("ejections_detected_consecutive_5xx")).toBe(3);
+    expect(v("ejections_consecutive_5xx")).toBe(3);
+    expect(v("ejections_enforced_total")).toBe(0);
+
+    const o = setup({ maxEjectionPercent: 34 });
+    for (let i = 0; i < 3; i++) o.det.putHttpResponseCode(o.hosts[0]!, 500);
+    for (let i = 0; i < 6; i++) o.det.putHttpResponseCode(o.hosts[1]!, 500);
+    expect(o.hosts.map((x) => x.failedOutlierCheck)).toEqual([true, false, false]);
+    expect(o.v("ejections_overflow")).toBe(2);
+    expect(o.v("ejections_detected_consecutive_5xx")).toBe(3);
+  });
+
   it("doubles the ejection time on a second ejection, capped at max_ejection_time", () => {
     const { det, hosts, advance } = setup();
     const h = hosts[0]!;

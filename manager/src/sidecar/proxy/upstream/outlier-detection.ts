@@ -9,7 +9,9 @@
  * - Reaching consecutive_5xx (consecutive_gateway_failure) counts
  *   ejections_detected_consecutive_5xx (..._gateway_failure) and, when the enforcing
  *   percentage draws true, ejects the host unless that would put more than
- *   max_ejection_percent of hosts in ejection (ejections_overflow).
+ *   max_ejection_percent of hosts in ejection (ejections_overflow); either way the counter
+ *   that fired starts again from zero (Envoy's onConsecutiveErrorWorker), so a host that was
+ *   not ejected is detected again after another run of failures.
  * - An ejected host carries FAILED_OUTLIER_CHECK for base_ejection_time x its ejection count
  *   (capped at max(max_ejection_time, base_ejection_time)); the interval timer unejects it and
  *   resets its counters; each interval a host spends unejected lowers its count by one.
@@ -107,20 +109,31 @@ export class OutlierDetector {
     }
   }
 
+  /** Envoy's onConsecutiveErrorWorker: detect, try to eject, then reset that counter. */
   private onConsecutive(host: Host, type: "consecutive_5xx" | "consecutive_gateway_failure", enforcing: number): void {
     if (host.failedOutlierCheck) return;
     const { stats } = this.deps;
     stats.inc(`outlier_detection.ejections_detected_${type}`);
+    this.ejectHost(host, type, enforcing);
+    // Reset whether or not the host was ejected, so the next run of failures is detected too.
+    const m = this.monitors.get(host)!;
+    if (type === "consecutive_5xx") {
+      stats.inc("outlier_detection.ejections_consecutive_5xx"); // deprecated; counts every detection
+      m.consecutive5xx = 0;
+    } else {
+      m.consecutiveGatewayFailure = 0;
+    }
+  }
+
+  private ejectHost(host: Host, type: "consecutive_5xx" | "consecutive_gateway_failure", enforcing: number): void {
+    const { stats } = this.deps;
     const maxPercent = Math.min(100, this.config.maxEjectionPercent);
     const ejectedPercent = (100 * (this.activeEjections() + 1)) / this.monitors.size;
     if (ejectedPercent > maxPercent) {
       stats.inc("outlier_detection.ejections_overflow");
       return;
     }
-    if (type === "consecutive_5xx") {
-      stats.inc("outlier_detection.ejections_total");
-      stats.inc("outlier_detection.ejections_consecutive_5xx");
-    }
+    if (type === "consecutive_5xx") stats.inc("outlier_detection.ejections_total"); // deprecated
     if (randomU32(this.deps.random) % 100 >= enforcing) return;
     const m = this.monitors.get(host)!;
     host.failedOutlierCheck = true;
