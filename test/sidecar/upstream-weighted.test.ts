@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSidecar, type Sidecar } from "../../manager/src/sidecar/proxy/sidecar.ts";
+import { randomU32, seededRandom } from "../../manager/src/sidecar/proxy/upstream/random.ts";
 import type { Counter } from "../../manager/src/sidecar/stats/types.ts";
 import { clusterConfig, envoyConfig, writeEnvoyConfig } from "../support/envoy-config.ts";
 import { echoClient, startEchoServer, unary, type EchoServer } from "../support/grpc-echo.ts";
@@ -14,7 +15,9 @@ const RPCS = 1000;
 
 async function withSidecar(bootstrap: Record<string, unknown>, fn: (s: Sidecar) => Promise<void>): Promise<void> {
   const cfg = await writeEnvoyConfig(bootstrap);
-  const sidecar = await startSidecar({ configPath: cfg.path });
+  // Seeded per-stream draws for weighted_clusters, so the split is reproducible.
+  const draw = seededRandom(7);
+  const sidecar = await startSidecar({ configPath: cfg.path }, { random: () => randomU32(draw) });
   try {
     await fn(sidecar);
   } finally {
