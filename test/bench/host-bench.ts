@@ -42,11 +42,19 @@ function runStream(filter: StreamFilter): void {
   s.complete();
 }
 
-function measure(make: () => StreamFilter, streams: number): number {
-  for (let i = 0; i < Math.min(2000, streams); i++) runStream(make()); // warm-up
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < streams; i++) runStream(make());
-  return Number(process.hrtime.bigint() - start) / streams;
+/** ns per stream for each case, rounds alternating between the cases after a common warm-up. */
+function measureAll(makers: Array<() => StreamFilter>, streams: number, rounds = 5): number[] {
+  for (const make of makers) for (let i = 0; i < 2000; i++) runStream(make());
+  const totals = makers.map(() => 0);
+  const perRound = Math.ceil(streams / rounds);
+  for (let r = 0; r < rounds; r++) {
+    makers.forEach((make, i) => {
+      const start = process.hrtime.bigint();
+      for (let n = 0; n < perRound; n++) runStream(make());
+      totals[i]! += Number(process.hrtime.bigint() - start);
+    });
+  }
+  return totals.map((t) => t / (perRound * rounds));
 }
 
 function pluginConfig(name: string, code: Uint8Array, configuration = ""): WasmPluginConfig {
@@ -67,25 +75,31 @@ function pluginConfig(name: string, code: Uint8Array, configuration = ""): WasmP
 }
 
 export async function runHostBench(buildDir: string, streams: number): Promise<HostBenchRow[]> {
-  const rows: HostBenchRow[] = [];
-  rows.push({ filter: "none", nsPerStream: measure(() => new PassThroughFilter(), streams), hostCallsPerStream: 0 });
   const cases: Array<{ name: string; configuration: string }> = [
     { name: "noop", configuration: "" },
-    { name: "add-header", configuration: "request_header_name=x-bench\nrequest_header_value=1\nresponse_header_name=x-bench\nresponse_header_value=1" },
+    {
+      name: "add-header",
+      configuration: "request_header_name=x-bench\nrequest_header_value=1\nresponse_header_name=x-bench\nresponse_header_value=1",
+    },
   ];
-  for (const c of cases) {
-    const code = new Uint8Array(await readFile(join(buildDir, "filters", `${c.name}.wasm`)));
-    const env = createTestEnvironment();
-    const plugin: Plugin = await createPlugin(pluginConfig(c.name, code, c.configuration), env);
-    try {
-      const ns = measure(() => plugin.createFilter(), streams);
+  const plugins: Plugin[] = [];
+  try {
+    for (const c of cases) {
+      const code = new Uint8Array(await readFile(join(buildDir, "filters", `${c.name}.wasm`)));
+      plugins.push(await createPlugin(pluginConfig(c.name, code, c.configuration), createTestEnvironment()));
+    }
+    const ns = measureAll([() => new PassThroughFilter(), ...plugins.map((p) => () => p.createFilter())], streams);
+    const hostCallsPerStream = plugins.map((plugin) => {
       const hostCalls = () => plugin.workerVms().reduce((n, vm) => n + vm.hostCalls, 0);
       const before = hostCalls();
       runStream(plugin.createFilter());
-      rows.push({ filter: c.name, nsPerStream: ns, hostCallsPerStream: hostCalls() - before });
-    } finally {
-      await plugin.close();
-    }
+      return hostCalls() - before;
+    });
+    return [
+      { filter: "none", nsPerStream: ns[0]!, hostCallsPerStream: 0 },
+      ...cases.map((c, i) => ({ filter: c.name, nsPerStream: ns[i + 1]!, hostCallsPerStream: hostCallsPerStream[i]! })),
+    ];
+  } finally {
+    for (const p of plugins) await p.close();
   }
-  return rows;
 }

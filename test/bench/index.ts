@@ -47,10 +47,10 @@ async function main(): Promise<void> {
       host.map((r) => [r.filter, fmt(r.nsPerStream), String(r.hostCallsPerStream), `${fmt(r.nsPerStream / host[0]!.nsPerStream, 1)}x`]),
     ),
     "",
-    "## Local sidecar: unary gRPC over one client connection (concurrency 32)",
+    "## Local sidecar: unary gRPC over one client connection",
     "",
     table(
-      ["path", "RPS", "p50 ms", "p99 ms", "RPS vs direct", "p50 added ms"],
+      ["path", "RPS (32 in flight)", "p50 ms (1 in flight)", "p99 ms (1 in flight)", "RPS vs direct", "p50 added ms"],
       sidecar.map((r) => [
         r.path,
         fmt(r.rps),

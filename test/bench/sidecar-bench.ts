@@ -1,28 +1,29 @@
 /**
- * Sidecar benchmark: unary gRPC throughput and latency over one client connection (grpc-js
- * client, grpc-js server on loopback), measured in the same run for three paths: direct to the
- * server, through the sidecar with no filter, and through the sidecar with the add-header filter.
- * Rounds alternate between the paths so that drift of the machine affects all of them alike.
+ * Sidecar benchmark: unary gRPC over one client connection (grpc-js client in this process, the
+ * demo grpc-js backend and `meshwasm sidecar` each in a process of their own, all on loopback),
+ * measured in the same run for three paths: direct to the backend, through the sidecar with no
+ * filter, and through the sidecar with the add-header filter. Rounds alternate between the paths
+ * so that drift of the machine affects all of them alike. Latency is measured with one RPC in
+ * flight (the cost of the hop); throughput with `concurrency` RPCs in flight.
  */
 import { join } from "node:path";
-import { createDemoClients, startDemoBackend } from "../../manager/src/demo/services/index.ts";
+import { createDemoClients } from "../../manager/src/demo/services/index.ts";
 import { summarizeLatencies } from "../../manager/src/demo/latency.ts";
-import { startSidecar } from "../../manager/src/sidecar/proxy/sidecar.ts";
 import { envoyConfig, wasmFilter, writeEnvoyConfig } from "../support/envoy-config.ts";
+import { startBackendProcess, startSidecarProcess, type Child } from "./processes.ts";
 
 export interface SidecarBenchRow {
   path: string;
+  /** RPS with `concurrency` RPCs in flight. */
   rps: number;
+  /** Latency with one RPC in flight. */
   p50Ms: number;
   p99Ms: number;
 }
 
-async function burst(
-  clients: ReturnType<typeof createDemoClients>,
-  rpcs: number,
-  concurrency: number,
-  samples: number[],
-): Promise<number> {
+type Clients = ReturnType<typeof createDemoClients>;
+
+async function burst(clients: Clients, rpcs: number, concurrency: number, samples?: number[]): Promise<number> {
   let next = 0;
   const start = process.hrtime.bigint();
   const worker = async () => {
@@ -30,7 +31,7 @@ async function burst(
       next++;
       const t0 = process.hrtime.bigint();
       await clients.unary({ message: "bench" });
-      samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      samples?.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
@@ -41,47 +42,54 @@ export async function runSidecarBench(
   buildDir: string,
   opts: { rpcsPerRound: number; rounds: number; concurrency: number },
 ): Promise<SidecarBenchRow[]> {
-  const backend = await startDemoBackend({ name: "bench-backend" });
-  const plain = await writeEnvoyConfig(envoyConfig({ clusters: [{ name: "backend", ports: [backend.port] }] }));
-  const filtered = await writeEnvoyConfig(
-    envoyConfig({
-      clusters: [{ name: "backend", ports: [backend.port] }],
-      httpFilters: [
-        wasmFilter({
-          name: "add-header",
-          filename: join(buildDir, "filters", "add-header.wasm"),
-          configuration: "response_header_name=x-bench\nresponse_header_value=1",
-        }),
-      ],
-    }),
-  );
-  const sidecars = [await startSidecar({ configPath: plain.path }), await startSidecar({ configPath: filtered.path })];
-  const targets: Array<{ path: string; target: string }> = [
-    { path: "direct", target: backend.address },
-    { path: "sidecar, no filter", target: `127.0.0.1:${sidecars[0]!.listeners[0]!.port}` },
-    { path: "sidecar, add-header filter", target: `127.0.0.1:${sidecars[1]!.listeners[0]!.port}` },
-  ];
-  const clients = targets.map((t) => createDemoClients(t.target));
-  const samples = targets.map(() => [] as number[]);
-  const seconds = targets.map(() => 0);
+  const children: Child[] = [];
+  const cleanups: Array<() => Promise<void>> = [];
+  const clients: Clients[] = [];
   try {
-    // Warm-up: connections, JIT, Wasm tiers.
-    for (const c of clients) await burst(c, 500, opts.concurrency, []);
+    const backend = await startBackendProcess();
+    children.push(backend);
+    const clusters = [{ name: "backend", ports: [backend.port] }];
+    const plain = await writeEnvoyConfig(envoyConfig({ clusters }));
+    const filtered = await writeEnvoyConfig(
+      envoyConfig({
+        clusters,
+        httpFilters: [
+          wasmFilter({
+            name: "add-header",
+            filename: join(buildDir, "filters", "add-header.wasm"),
+            configuration: "response_header_name=x-bench\nresponse_header_value=1",
+          }),
+        ],
+      }),
+    );
+    cleanups.push(plain.cleanup, filtered.cleanup);
+    const sidecars = [await startSidecarProcess(plain.path), await startSidecarProcess(filtered.path)];
+    children.push(...sidecars);
+    const targets = [
+      { path: "direct", target: `127.0.0.1:${backend.port}` },
+      { path: "sidecar, no filter", target: `127.0.0.1:${sidecars[0]!.port}` },
+      { path: "sidecar, add-header filter", target: `127.0.0.1:${sidecars[1]!.port}` },
+    ];
+    for (const t of targets) clients.push(createDemoClients(t.target));
+    const latency = targets.map(() => [] as number[]);
+    const rpcs = targets.map(() => 0);
+    const seconds = targets.map(() => 0);
+
+    for (const c of clients) await burst(c, 1000, opts.concurrency); // warm-up: connections, JIT, Wasm tiers
     for (let r = 0; r < opts.rounds; r++) {
       for (let i = 0; i < targets.length; i++) {
-        seconds[i]! += await burst(clients[i]!, opts.rpcsPerRound, opts.concurrency, samples[i]!);
+        seconds[i]! += await burst(clients[i]!, opts.rpcsPerRound, opts.concurrency);
+        rpcs[i]! += opts.rpcsPerRound;
+        await burst(clients[i]!, Math.ceil(opts.rpcsPerRound / 4), 1, latency[i]!);
       }
     }
+    return targets.map((t, i) => {
+      const lat = summarizeLatencies(latency[i]!);
+      return { path: t.path, rps: rpcs[i]! / seconds[i]!, p50Ms: lat.p50, p99Ms: lat.p99 };
+    });
   } finally {
     for (const c of clients) c.close();
-    for (const s of sidecars) await s.stop();
-    await backend.stop();
-    await plain.cleanup();
-    await filtered.cleanup();
+    for (const child of children.reverse()) await child.stop();
+    for (const cleanup of cleanups) await cleanup();
   }
-  return targets.map((t, i) => {
-    const lat = summarizeLatencies(samples[i]!);
-    return { path: t.path, rps: samples[i]!.length / seconds[i]!, p50Ms: lat.p50, p99Ms: lat.p99 };
-  });
 }
-

@@ -6,6 +6,7 @@
  * is balanced on its own). It prints what happened, then reads the sidecar's admin endpoints to
  * show what the filter and the proxy counted.
  */
+import * as grpc from "@grpc/grpc-js";
 import * as path from "node:path";
 import { buildFilters } from "../../build/index.ts";
 import { REPO_ROOT } from "../../build/compile.ts";
@@ -45,7 +46,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const step = (n: number, text: string) => print(`\n[${n}/5] ${text}`);
 
   step(1, "building the filters");
-  const built = await buildFilters({ root: REPO_ROOT, only: ["add-header"], measureSdk: false });
+  const built = await buildFilters({ root: REPO_ROOT });
   const addHeader = built.modules.find((m) => m.name === "add-header" && m.variant === "release");
   if (!addHeader) throw new Error("the add-header filter was not built");
   print(`      add-header.wasm  ${addHeader.size} bytes  sha256:${addHeader.sha256.slice(0, 16)}…`);
@@ -113,7 +114,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
 /** One unary RPC whose response headers show what the add-header filter added. */
 async function probeFilterHeader(clients: ReturnType<typeof createDemoClients>): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const call = clients.echo.Unary({ message: "hello" }, (err: unknown) => {
+    const call = clients.echo.Unary({ message: "hello" }, new grpc.Metadata(), {}, (err: unknown) => {
       if (err) resolve(undefined);
     });
     call.on("metadata", (md: { get(k: string): unknown[] }) => {
