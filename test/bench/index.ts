@@ -9,7 +9,7 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../manager/src/build/compile.ts";
 import { runHostBench } from "./host-bench.ts";
-import { runSidecarBench } from "./sidecar-bench.ts";
+import { failures, runSidecarBench } from "./sidecar-bench.ts";
 
 const quick = process.argv.includes("--quick");
 const buildDir = join(REPO_ROOT, "build");
@@ -60,6 +60,10 @@ async function main(): Promise<void> {
         fmt(r.p50Ms - direct.p50Ms, 2),
       ]),
     ),
+    "",
+    failures.size === 0
+      ? "Every RPC succeeded."
+      : `Failed RPCs: ${[...failures].map(([m, n]) => `${n} × ${m}`).join("; ")}`,
     "",
     "Goal: the sidecar with no filter keeps at least 50% of direct throughput and adds at most 1 ms at p50.",
     "",

@@ -21,7 +21,7 @@ function start(args: string[], ready: RegExp): Promise<Child> {
     stdio: ["pipe", "pipe", "pipe"],
   });
   let stderr = "";
-  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); if (process.env.BENCH_TRACE) process.stderr.write(d); });
   return new Promise((resolve, reject) => {
     let out = "";
     child.stdout!.on("data", (d: Buffer) => {

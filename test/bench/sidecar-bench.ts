@@ -23,19 +23,30 @@ export interface SidecarBenchRow {
 
 type Clients = ReturnType<typeof createDemoClients>;
 
-async function burst(clients: Clients, rpcs: number, concurrency: number, samples?: number[]): Promise<number> {
+/** Failed RPCs per burst, by message (a benchmark reports failures rather than stopping on them). */
+export const failures = new Map<string, number>();
+
+async function burst(clients: Clients, rpcs: number, concurrency: number, samples?: number[], label = ""): Promise<number> {
   let next = 0;
   const start = process.hrtime.bigint();
   const worker = async () => {
     while (next < rpcs) {
       next++;
       const t0 = process.hrtime.bigint();
-      await clients.unary({ message: "bench" });
+      try {
+        await clients.unary({ message: "bench" }, { deadlineMs: 10_000 });
+      } catch (e) {
+        const key = `${label}: ${(e as Error).message}`;
+        failures.set(key, (failures.get(key) ?? 0) + 1);
+        continue;
+      }
       samples?.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  return Number(process.hrtime.bigint() - start) / 1e9;
+  const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
+  if (process.env.BENCH_TRACE) process.stderr.write(`    ${label} ${rpcs} RPCs x${concurrency}: ${elapsed.toFixed(2)} s\n`);
+  return elapsed;
 }
 
 export async function runSidecarBench(
@@ -75,12 +86,14 @@ export async function runSidecarBench(
     const rpcs = targets.map(() => 0);
     const seconds = targets.map(() => 0);
 
-    for (const c of clients) await burst(c, 1000, opts.concurrency); // warm-up: connections, JIT, Wasm tiers
+    process.stderr.write("  warming up\n");
+    for (const [i, c] of clients.entries()) await burst(c, 1000, opts.concurrency, undefined, targets[i]!.path); // warm-up: connections, JIT, Wasm tiers
     for (let r = 0; r < opts.rounds; r++) {
+      process.stderr.write(`  round ${r + 1} of ${opts.rounds}\n`);
       for (let i = 0; i < targets.length; i++) {
-        seconds[i]! += await burst(clients[i]!, opts.rpcsPerRound, opts.concurrency);
+        seconds[i]! += await burst(clients[i]!, opts.rpcsPerRound, opts.concurrency, undefined, targets[i]!.path);
         rpcs[i]! += opts.rpcsPerRound;
-        await burst(clients[i]!, Math.ceil(opts.rpcsPerRound / 4), 1, latency[i]!);
+        await burst(clients[i]!, Math.ceil(opts.rpcsPerRound / 4), 1, latency[i]!, targets[i]!.path);
       }
     }
     return targets.map((t, i) => {

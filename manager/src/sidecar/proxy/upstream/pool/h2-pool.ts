@@ -10,6 +10,7 @@
  * "connection termination".
  */
 import http2 from "node:http2";
+import net from "node:net";
 import type { HeaderMap } from "../../../http/header-map.ts";
 import type { SocketAddress } from "../../../http/stream-info.ts";
 import { BasePool, type PendingRequest, type PoolContext } from "./base-pool.ts";
@@ -20,6 +21,8 @@ const EMPTY = new Uint8Array(0);
 
 interface H2Connection {
   session: http2.ClientHttp2Session;
+  /** The pool's own socket: Node's session.destroy() only half-closes it, close() destroys it. */
+  socket: net.Socket;
   state: "connecting" | "ready" | "draining" | "closed";
   active: number;
   timer?: NodeJS.Timeout;
@@ -63,8 +66,9 @@ export class H2Pool extends BasePool {
     const { host, stats, resources } = this.ctx;
     const a = host.address;
     const url = `http://${a.address.includes(":") ? `[${a.address}]` : a.address}:${a.port}`;
-    const session = http2.connect(url, { settings: { enablePush: false } });
-    const c: H2Connection = { session, state: "connecting", active: 0, released: false };
+    const socket = net.connect({ host: a.address, port: a.port });
+    const session = http2.connect(url, { settings: { enablePush: false }, createConnection: () => socket });
+    const c: H2Connection = { session, socket, state: "connecting", active: 0, released: false };
     this.conns.push(c);
     resources.connections.inc();
     host.stats.cxTotal++;
@@ -107,6 +111,7 @@ export class H2Pool extends BasePool {
     stats.inc("upstream_cx_connect_fail");
     this.release(c, false);
     c.session.destroy();
+    c.socket.destroy();
     const stillConnecting = this.conns.some((x) => x.state === "connecting" || x.state === "ready");
     if (!stillConnecting) this.purgePending(reason, tfr);
     else this.ensureCapacity();
@@ -115,6 +120,7 @@ export class H2Pool extends BasePool {
   private release(c: H2Connection, reconnect = true): void {
     if (c.released) return;
     c.released = true;
+    c.socket.destroy();
     clearTimeout(c.timer);
     c.state = "closed";
     const i = this.conns.indexOf(c);
@@ -137,7 +143,10 @@ export class H2Pool extends BasePool {
   close(): void {
     this.closed = true;
     this.purgePending("connection termination", "");
-    for (const c of [...this.conns]) c.session.destroy();
+    for (const c of [...this.conns]) {
+      c.session.destroy();
+      c.socket.destroy();
+    }
   }
 }
 
