@@ -1,6 +1,8 @@
 /**
- * Sidecar shutdown: stop() closes every upstream connection it opened (a half-closed socket left
- * behind keeps the process alive after `meshwasm sidecar` is asked to stop).
+ * Upstream connection lifecycle: a completed RPC never resets its upstream stream (a grpc-js
+ * backend, through nghttp2's rapid-reset protection, answers ~1,000 RST_STREAMs with a GOAWAY that
+ * fails the RPCs in flight), and stop() closes every upstream connection it opened (a half-closed
+ * socket left behind keeps the process alive after `meshwasm sidecar` is asked to stop).
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { Socket } from "node:net";
@@ -18,6 +20,24 @@ let config: WrittenConfig | undefined;
 afterEach(async () => {
   await backend?.stop();
   await config?.cleanup();
+});
+
+describe("upstream connections", () => {
+  it("keeps one upstream connection over 1,100 sequential RPCs and resets no completed stream", async () => {
+    backend = await startDemoBackend({ name: "b" });
+    config = await writeEnvoyConfig(envoyConfig({ clusters: [{ name: "backend", ports: [backend.port] }] }));
+    const sidecar = await startSidecar({ configPath: config.path });
+    const clients = createDemoClients(`127.0.0.1:${sidecar.listeners[0]!.port}`);
+    const stat = (name: string) => (sidecar.stats.find(`cluster.backend.${name}`) as { value(): bigint } | undefined)?.value() ?? 0n;
+    try {
+      for (let i = 0; i < 1100; i++) await clients.unary({ message: "x" });
+      expect(stat("upstream_rq_tx_reset")).toBe(0n);
+      expect(stat("upstream_cx_total")).toBe(1n);
+    } finally {
+      clients.close();
+      await sidecar.stop();
+    }
+  });
 });
 
 describe("sidecar shutdown", () => {

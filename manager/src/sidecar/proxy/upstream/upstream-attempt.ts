@@ -158,14 +158,17 @@ export class UpstreamAttempt implements StreamCallbacks {
     if (o.requestCompleteNs !== undefined) h.setCopy("x-envoy-upstream-service-time", String(msSince(o.requestCompleteNs)));
     o.cb.streamInfo.responseCode = status;
     o.responseStarted = true;
-    o.cb.encodeHeaders(h, end);
+    // As Envoy's router (onUpstreamComplete before encoding the end): encoding the end may destroy
+    // the downstream stream synchronously, and an attempt not yet complete would then be cancelled,
+    // sending RST_STREAM on a finished upstream stream.
     if (end) this.complete();
+    o.cb.encodeHeaders(h, end);
   }
 
   onData(data: Uint8Array, end: boolean): void {
     if (this.done) return;
-    this.o.cb.encodeData(new BodyBuffer(data), end);
     if (end) this.complete();
+    this.o.cb.encodeData(new BodyBuffer(data), end);
   }
 
   onTrailers(t: HeaderMap): void {
@@ -175,8 +178,8 @@ export class UpstreamAttempt implements StreamCallbacks {
       if (gs !== undefined && grpcToHttpStatus(gs) < 500) this.host.stats.rqSuccess++;
       else this.host.stats.rqError++;
     }
-    this.o.cb.encodeTrailers(t);
     this.complete();
+    this.o.cb.encodeTrailers(t);
   }
 
   onReset(reason: ResetReason, tfr: string): void {
