@@ -80,8 +80,9 @@ describe("add-header", () => {
     expect(err).toBeInstanceOf(PluginLoadError);
     const e = err as PluginLoadError;
     expect(e.pluginName).toBe("add-header");
-    expect(e.reason).toBe("on_configure returned false");
-    expect(e.message).toBe('Wasm plugin "add-header" (add-header.wasm) failed to load: on_configure returned false');
+    // The plugin's own error log says why; the reason quotes it.
+    expect(e.reason).toMatch(/^on_configure returned false \(plugin log: add-header: invalid configuration: .+\)$/);
+    expect(e.message).toBe(`Wasm plugin "add-header" (add-header.wasm) failed to load: ${e.reason}`);
   });
 });
 

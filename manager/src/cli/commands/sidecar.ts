@@ -2,6 +2,7 @@
  * `meshwasm sidecar -c <file>`: runs the local sidecar from an Envoy v3 bootstrap until
  * SIGINT/SIGTERM. Configuration errors surface as UserError (one line, no stack).
  */
+import { UserError } from "../../errors.ts";
 import { startSidecar } from "../../sidecar/proxy/sidecar.ts";
 
 export interface SidecarCommandOptions {
@@ -11,10 +12,16 @@ export interface SidecarCommandOptions {
 
 export async function runSidecarCommand(opts: SidecarCommandOptions): Promise<void> {
   const concurrency = opts.concurrency === undefined ? 1 : Number(opts.concurrency);
-  const sidecar = await startSidecar(
-    { configPath: opts.config },
-    { concurrency, log: (line) => process.stderr.write(`${line}\n`) },
-  );
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new UserError(`--concurrency: expected a positive integer, got "${opts.concurrency}"`);
+  }
+  // Log lines wait until start-up succeeds: if it fails, the one-line error already carries the
+  // reason (a plugin's own complaint is quoted in it).
+  let held: string[] | undefined = [];
+  const log = (line: string) => (held ? held.push(line) : process.stderr.write(`${line}\n`));
+  const sidecar = await startSidecar({ configPath: opts.config }, { concurrency, log });
+  for (const line of held) process.stderr.write(`${line}\n`);
+  held = undefined;
   for (const l of sidecar.listeners) {
     process.stdout.write(`listener ${l.name} on ${l.address}:${l.port}\n`);
   }

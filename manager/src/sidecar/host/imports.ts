@@ -71,6 +71,7 @@ export function buildImports(vm: WasmVm): WebAssembly.Imports {
 }
 
 function log(vm: WasmVm, ctx: Context | undefined, level: number, msg: string): void {
+  if (level >= LogLevel.Error) vm.lastErrorLog = msg;
   const threshold = vm.env.logLevel ?? LogLevel.Info;
   if (level < threshold) return;
   const parts = ctx ? ctx.logParts() : { vmId: vm.vmId, isStream: false };

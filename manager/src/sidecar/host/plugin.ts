@@ -120,7 +120,10 @@ function startRoot(vm: WasmVm, identity: PluginIdentity): RootContext {
     }
     if (r !== undefined && r === 0 && name !== "proxy_on_context_create") {
       root.release();
-      throw new ModuleLoadError(`${name.replace(/^proxy_/, "")} returned false`);
+      // The plugin usually says why at error level just before; the reason carries it (Envoy shows
+      // both in its log), so a user sees the cause in the one-line load error.
+      const why = vm.lastErrorLog === undefined ? "" : ` (plugin log: ${vm.lastErrorLog})`;
+      throw new ModuleLoadError(`${name.replace(/^proxy_/, "")} returned false${why}`);
     }
   };
   // The plugin configuration is readable only during on_context_create and on_configure

@@ -57,6 +57,8 @@ export class WasmVm {
   phase: VmPhase = "startup";
   /** Host calls the guest made (env and WASI imports), for benchmarks. */
   hostCalls = 0;
+  /** The last message the guest logged at error level or above (quoted in load errors). */
+  lastErrorLog?: string;
   private instance!: WebAssembly.Instance;
   private nextId = 1;
   private httpCallSeq = 1;

@@ -102,7 +102,7 @@ export async function startSidecar(input: SidecarInput, opts: SidecarOptions = {
         return () => plugin.createFilter();
       } catch (e) {
         if (!(e instanceof PluginLoadError)) throw e;
-        if (/returned false$/.test(e.reason)) throw new UserError(`${f.path}: ${e.message}`, { cause: e });
+        if (/returned false\b/.test(e.reason)) throw new UserError(`${f.path}: ${e.message}`, { cause: e });
         if (f.plugin.failurePolicy === "FAIL_OPEN") {
           log(`${f.path}: ${e.message}; fail_open: the filter is skipped`);
           return undefined;
