@@ -7,7 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThroughFilter, type StreamFilter } from "../../manager/src/sidecar/http/filter.ts";
-import { createPlugin, createTestEnvironment, TestStream, type Plugin } from "../../manager/src/sidecar/host/index.ts";
+import { createPlugin, createTestEnvironment, TestStream, testPluginConfig, type Plugin } from "../../manager/src/sidecar/host/index.ts";
 import type { WasmPluginConfig } from "../../manager/src/sidecar/config/model.ts";
 
 export interface HostBenchRow {
@@ -57,21 +57,14 @@ function measureAll(makers: Array<() => StreamFilter>, streams: number, rounds =
   return totals.map((t) => t / (perRound * rounds));
 }
 
-function pluginConfig(name: string, code: Uint8Array, configuration = ""): WasmPluginConfig {
-  return {
+function pluginConfig(name: string, code: Uint8Array, configuration: string): WasmPluginConfig {
+  return testPluginConfig(code, {
     name,
     rootId: name,
     vmId: "",
-    runtime: "envoy.wasm.runtime.v8",
-    code,
     codeSource: `${name}.wasm`,
-    vmConfiguration: new Uint8Array(),
     configuration: new TextEncoder().encode(configuration),
-    environmentVariables: {},
-    failurePolicy: "FAIL_CLOSED",
-    reloadBackoffBaseMs: 1000,
-    allowOnHeadersStopIteration: false,
-  };
+  });
 }
 
 export async function runHostBench(buildDir: string, streams: number): Promise<HostBenchRow[]> {

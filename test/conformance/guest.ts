@@ -8,7 +8,7 @@
  * in a result slot the test reads back with `readSlot`. Out-params use the fixed scratch
  * addresses OUT_PTR / OUT_LEN / OUT_3 (`readOut` reads the (ptr,len) value the host wrote).
  */
-import type { WasmPluginConfig } from "../../manager/src/sidecar/config/model.ts";
+import { testPluginConfig } from "../../manager/src/sidecar/host/testing.ts";
 import type { WasmVm } from "../../manager/src/sidecar/host/vm.ts";
 
 export const OUT_PTR = 256;
@@ -208,20 +208,5 @@ export function allocCount(vm: WasmVm): number {
 }
 
 /** A plugin config for `code` with Envoy's defaults. */
-export function pluginConfig(code: Uint8Array, over: Partial<WasmPluginConfig> = {}): WasmPluginConfig {
-  return {
-    name: "test-plugin",
-    rootId: "root",
-    vmId: "vm",
-    runtime: "envoy.wasm.runtime.v8",
-    code,
-    codeSource: "guest.wasm",
-    vmConfiguration: new Uint8Array(0),
-    configuration: new Uint8Array(0),
-    environmentVariables: {},
-    failurePolicy: "FAIL_CLOSED",
-    reloadBackoffBaseMs: 1000,
-    allowOnHeadersStopIteration: false,
-    ...over,
-  };
-}
+/** A plugin configuration for a guest (the host's test default). */
+export const pluginConfig = testPluginConfig;

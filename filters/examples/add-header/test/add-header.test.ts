@@ -9,6 +9,7 @@ import {
   createTestEnvironment,
   openTestStream,
   PluginLoadError,
+  testPluginConfig,
   type Plugin,
   type TestEnvironment,
 } from "../../../../manager/src/sidecar/host/index.ts";
@@ -20,20 +21,13 @@ beforeAll(async () => {
 });
 
 function pluginConfig(configuration: string): WasmPluginConfig {
-  return {
+  return testPluginConfig(wasm, {
     name: "add-header",
     rootId: "add-header",
     vmId: "",
-    runtime: "envoy.wasm.runtime.v8",
-    code: wasm,
     codeSource: "add-header.wasm",
-    vmConfiguration: new Uint8Array(),
     configuration: new TextEncoder().encode(configuration),
-    environmentVariables: {},
-    failurePolicy: "FAIL_CLOSED",
-    reloadBackoffBaseMs: 1000,
-    allowOnHeadersStopIteration: false,
-  };
+  });
 }
 
 async function configured(config: string, logLevel = 1): Promise<{ env: TestEnvironment; plugin: Plugin }> {

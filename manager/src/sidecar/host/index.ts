@@ -14,6 +14,7 @@ export {
   TestStream,
   FakeHttpCalls,
   httpToGrpcStatus,
+  testPluginConfig,
   type TestEnvironment,
   type TestStreamOptions,
   type FakeClusterHandler,

@@ -40,6 +40,7 @@
  * (bytes, mutable, FilterChain span); a read-only entry accepts one write, then BadArgument.
  * Without a stream -> NotFound.
  */
+import { httpToGrpcStatus } from "../http/grpc.ts";
 import { WasmResult } from "./abi.ts";
 import type { Clock } from "./api.ts";
 import type { HeaderMap } from "../http/header-map.ts";
@@ -303,27 +304,6 @@ function request(s: StreamInfo): Val {
         return undefined;
     }
   });
-}
-
-/** HTTP status -> gRPC status (Envoy Grpc::Utility::httpToGrpcStatus). */
-function httpToGrpcStatus(code: number): number {
-  switch (code) {
-    case 400:
-      return 13;
-    case 401:
-      return 16;
-    case 403:
-      return 7;
-    case 404:
-      return 12;
-    case 429:
-    case 502:
-    case 503:
-    case 504:
-      return 14;
-    default:
-      return 2;
-  }
 }
 
 /** grpc-status from trailers, then headers, then the HTTP code (Envoy Grpc::Common::getGrpcStatus). */

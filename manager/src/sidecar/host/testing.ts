@@ -12,6 +12,8 @@
  *   encoder path through the filter (trailers-only for gRPC requests). It records what passed the
  *   filter (`upstream`, `downstream`), the local reply, resets and continue calls.
  */
+import type { WasmPluginConfig } from "../config/model.ts";
+import { httpToGrpcStatus } from "../http/grpc.ts";
 import { BodyBuffer } from "../http/body-buffer.ts";
 import {
   DataStatus,
@@ -448,28 +450,29 @@ export class TestStream implements DecoderFilterCallbacks, EncoderFilterCallback
   onDownstreamWatermark(_cb: { above(): void; below(): void }): void {}
 }
 
-/** Envoy Grpc::Utility::httpToGrpcStatus. */
-export function httpToGrpcStatus(status: number): number {
-  switch (status) {
-    case 400:
-      return 13;
-    case 401:
-      return 16;
-    case 403:
-      return 7;
-    case 404:
-      return 12;
-    case 429:
-    case 502:
-    case 503:
-    case 504:
-      return 14;
-    default:
-      return 2;
-  }
-}
 
 /** Opens one stream through a new filter of `plugin`. */
 export function openTestStream(plugin: Plugin, opts: TestStreamOptions = {}): TestStream {
   return new TestStream(plugin.createFilter(), opts);
+}
+
+export { httpToGrpcStatus };
+
+/** A WasmPluginConfig for tests and benchmarks: Envoy's defaults, overridable field by field. */
+export function testPluginConfig(code: Uint8Array, over: Partial<WasmPluginConfig> = {}): WasmPluginConfig {
+  return {
+    name: "test-plugin",
+    rootId: "root",
+    vmId: "vm",
+    runtime: "envoy.wasm.runtime.v8",
+    code,
+    codeSource: "guest.wasm",
+    vmConfiguration: new Uint8Array(0),
+    configuration: new Uint8Array(0),
+    environmentVariables: {},
+    failurePolicy: "FAIL_CLOSED",
+    reloadBackoffBaseMs: 1000,
+    allowOnHeadersStopIteration: false,
+    ...over,
+  };
 }
