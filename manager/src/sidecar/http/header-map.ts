@@ -13,8 +13,18 @@ export type HeaderPair = [name: string, value: string];
 
 const encoder = new TextEncoder();
 
+/** UTF-8 length of `s`: its length when every char is ASCII (the common case), else encoded. */
+function utf8Length(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return encoder.encode(s).length;
+  return s.length;
+}
+
+const isPseudo = (key: string): boolean => key.charCodeAt(0) === 58; /* ":" */
+
 export class HeaderMap {
   private entries: HeaderPair[] = [];
+  /** How many entries at the front are pseudo-headers (they always come first). */
+  private pseudoCount = 0;
 
   constructor(pairs?: Iterable<HeaderPair>) {
     if (pairs) for (const [k, v] of pairs) this.add(k, v);
@@ -27,13 +37,16 @@ export class HeaderMap {
 
   get(name: string): string | undefined {
     const key = name.toLowerCase();
-    for (const [k, v] of this.entries) if (k === key) return v;
+    const entries = this.entries;
+    for (let i = 0; i < entries.length; i++) if (entries[i]![0] === key) return entries[i]![1];
     return undefined;
   }
 
   getAll(name: string): string[] {
     const key = name.toLowerCase();
-    return this.entries.filter(([k]) => k === key).map(([, v]) => v);
+    const out: string[] = [];
+    for (const [k, v] of this.entries) if (k === key) out.push(v);
+    return out;
   }
 
   has(name: string): boolean {
@@ -42,13 +55,14 @@ export class HeaderMap {
 
   add(name: string, value: string): void {
     const key = name.toLowerCase();
-    if (key.startsWith(":")) {
-      // Pseudo-headers stay ahead of regular headers.
-      let i = 0;
-      while (i < this.entries.length && this.entries[i]![0].startsWith(":")) i++;
-      this.entries.splice(i, 0, [key, value]);
-    } else {
+    if (!isPseudo(key)) {
       this.entries.push([key, value]);
+    } else if (this.pseudoCount === this.entries.length) {
+      this.entries.push([key, value]);
+      this.pseudoCount++;
+    } else {
+      // Pseudo-headers stay ahead of regular headers.
+      this.entries.splice(this.pseudoCount++, 0, [key, value]);
     }
   }
 
@@ -60,23 +74,32 @@ export class HeaderMap {
 
   remove(name: string): void {
     const key = name.toLowerCase();
-    this.entries = this.entries.filter(([k]) => k !== key);
+    const entries = this.entries;
+    let out = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      if (e[0] !== key) entries[out++] = e;
+    }
+    if (out === entries.length) return;
+    if (isPseudo(key)) this.pseudoCount -= entries.length - out;
+    entries.length = out;
   }
 
   clear(): void {
     this.entries = [];
+    this.pseudoCount = 0;
   }
 
   /** Replaces the whole content (proxy_set_header_map_pairs). */
   replaceAll(pairs: Iterable<HeaderPair>): void {
-    this.entries = [];
+    this.clear();
     for (const [k, v] of pairs) this.add(k, v);
   }
 
   /** Envoy's byteSize(): sum of key and value lengths in bytes. */
   byteSize(): number {
     let n = 0;
-    for (const [k, v] of this.entries) n += encoder.encode(k).length + encoder.encode(v).length;
+    for (const [k, v] of this.entries) n += utf8Length(k) + utf8Length(v);
     return n;
   }
 
@@ -84,12 +107,23 @@ export class HeaderMap {
     return this.entries.map(([k, v]) => [k, v]);
   }
 
+  /**
+   * The entries themselves, in order, without copying: for callers that only read them
+   * before the next change to this map (header serialization on the hot path).
+   */
+  view(): ReadonlyArray<Readonly<HeaderPair>> {
+    return this.entries;
+  }
+
   [Symbol.iterator](): Iterator<HeaderPair> {
     return this.pairs()[Symbol.iterator]();
   }
 
   clone(): HeaderMap {
-    return new HeaderMap(this.entries);
+    const copy = new HeaderMap();
+    copy.entries = this.pairs();
+    copy.pseudoCount = this.pseudoCount;
+    return copy;
   }
 
   /** Multi-values joined with "," as Envoy's `request.headers` attribute shows them. */

@@ -76,7 +76,7 @@ class Http1CodecStream implements CodecStream {
     if (this.res.headersSent || this.res.destroyed) return;
     const status = Number(headers.get(":status") ?? "200");
     const flat: string[] = [];
-    for (const [k, v] of headers) if (!k.startsWith(":") && !CONNECTION_SPECIFIC.has(k)) flat.push(k, v);
+    for (const [k, v] of headers.view()) if (!k.startsWith(":") && !CONNECTION_SPECIFIC.has(k)) flat.push(k, v);
     this.res.writeHead(status, flat);
     if (endStream) this.end();
   }
@@ -90,7 +90,7 @@ class Http1CodecStream implements CodecStream {
   sendTrailers(trailers: HeaderMap): void {
     if (this.res.destroyed) return;
     const t: Array<[string, string]> = [];
-    for (const [k, v] of trailers) t.push([k, v]);
+    for (const [k, v] of trailers.view()) t.push([k, v]);
     this.res.addTrailers(t);
     this.end();
   }

@@ -40,7 +40,7 @@ export function createHttp2Server(onStream: (s: CodecStream) => void, connection
 
 function toNodeHeaders(map: HeaderMap): http2.OutgoingHttpHeaders {
   const out: Record<string, string | string[]> = {};
-  for (const [k, v] of map) {
+  for (const [k, v] of map.view()) {
     if (CONNECTION_SPECIFIC.has(k)) continue;
     const prev = out[k];
     if (prev === undefined) out[k] = v;

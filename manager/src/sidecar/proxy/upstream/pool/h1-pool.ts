@@ -215,7 +215,7 @@ class H1Stream implements UpstreamStream {
   sendTrailers(trailers: HeaderMap): void {
     if (!this.req || this.req.destroyed) return;
     const t: Record<string, string> = {};
-    for (const [k, v] of trailers) t[k] = v;
+    for (const [k, v] of trailers.view()) t[k] = v;
     this.req.addTrailers(t);
     this.req.end();
   }

@@ -7,7 +7,7 @@ import { HOP_BY_HOP } from "./types.ts";
 export function toNodeH2Headers(h: HeaderMap): OutgoingHttpHeaders {
   const out: Record<string, string | string[]> = {};
   const hasAuthority = h.has(":authority");
-  for (const [k, v] of h) {
+  for (const [k, v] of h.view()) {
     if (HOP_BY_HOP.has(k)) continue;
     if (k === "te" && v.trim().toLowerCase() !== "trailers") continue;
     if (k === "host" && hasAuthority) continue;
@@ -22,7 +22,7 @@ export function toNodeH2Headers(h: HeaderMap): OutgoingHttpHeaders {
 /** HTTP/1.1 request headers: pseudo-headers and hop-by-hop headers dropped, :authority -> host. */
 export function toNodeH1Headers(h: HeaderMap): OutgoingHttpHeaders {
   const out: Record<string, string | string[]> = {};
-  for (const [k, v] of h) {
+  for (const [k, v] of h.view()) {
     if (k.startsWith(":") || HOP_BY_HOP.has(k) || k === "te") continue;
     const cur = out[k];
     if (cur === undefined) out[k] = v;
