@@ -10,6 +10,14 @@ import type { Counter, Gauge, Histogram, StatsStore } from "../../stats/types.ts
 export class ClusterStats {
   readonly prefix: string;
   private builtin: BuiltinClusterStats;
+  // Stats resolved once by name (the store never drops one), so the hot path neither builds
+  // `cluster.<name>.<stat>` strings nor looks them up per request.
+  private readonly counters = new Map<string, Counter>();
+  private readonly gauges = new Map<string, Gauge>();
+  private readonly histograms = new Map<string, Histogram>();
+  /** Per response code: the counters chargeResponseCode increments. */
+  private readonly responseCounters = new Map<number, Counter[]>();
+  private responseTimes?: Histogram[];
   constructor(
     private readonly store: StatsStore,
     private readonly name: string,
@@ -18,13 +26,19 @@ export class ClusterStats {
     this.builtin = clusterStats(store, name);
   }
   counter(name: string): Counter {
-    return this.store.counter(this.prefix + name);
+    let c = this.counters.get(name);
+    if (!c) this.counters.set(name, (c = this.store.counter(this.prefix + name)));
+    return c;
   }
   gauge(name: string): Gauge {
-    return this.store.gauge(this.prefix + name);
+    let g = this.gauges.get(name);
+    if (!g) this.gauges.set(name, (g = this.store.gauge(this.prefix + name)));
+    return g;
   }
   histogram(name: string): Histogram {
-    return this.store.histogram(this.prefix + name);
+    let h = this.histograms.get(name);
+    if (!h) this.histograms.set(name, (h = this.store.histogram(this.prefix + name)));
+    return h;
   }
   inc(name: string): void {
     this.counter(name).inc();
@@ -32,7 +46,15 @@ export class ClusterStats {
 
   /** Envoy's chargeResponseStat (stats/builtin.ts): upstream_rq_<code>, _<N>xx, _completed, also under external. */
   chargeResponseCode(code: number): void {
+    const held = this.responseCounters.get(code);
+    if (held) {
+      for (const c of held) c.inc();
+      return;
+    }
     this.builtin.chargeResponse(code);
+    // The counters builtin.chargeResponse(code) (external request) just charged, held for next time.
+    const names = (p: string) => [`${p}upstream_rq_completed`, `${p}upstream_rq_${Math.floor(code / 100)}xx`, `${p}upstream_rq_${code}`];
+    this.responseCounters.set(code, [...names(""), ...names("external.")].map((n) => this.counter(n)));
   }
 
   /**
@@ -49,7 +71,13 @@ export class ClusterStats {
 
   /** Envoy's chargeResponseTiming: upstream_rq_time and external.upstream_rq_time (ms). */
   chargeResponseTime(ms: number): void {
+    if (this.responseTimes) {
+      for (const h of this.responseTimes) h.record(ms);
+      return;
+    }
     this.builtin.chargeResponseTime(ms);
+    // The histograms builtin.chargeResponseTime (external request) records to, held for next time.
+    this.responseTimes = [this.histogram("upstream_rq_time"), this.histogram("external.upstream_rq_time")];
   }
 
   /** Defines the stats Envoy always creates for a cluster, so /stats lists them at zero. */
