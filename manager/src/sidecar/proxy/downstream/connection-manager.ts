@@ -12,13 +12,13 @@
  * `http.<stat_prefix>.` and `listener.<address>.http.<stat_prefix>.` as Envoy names them.
  */
 import type { HttpConnectionManager as HcmConfig } from "../../config/model.ts";
-import type { StreamFilterFactory } from "../../http/filter.ts";
+import type { RouteDecision, StreamFilter, StreamFilterFactory } from "../../http/filter.ts";
 import type { HeaderMap } from "../../http/header-map.ts";
 import { StreamInfo, type XdsInfo } from "../../http/stream-info.ts";
 import { httpStats, listenerHttpStats, type HttpStats } from "../../stats/builtin.ts";
 import type { StatsStore } from "../../stats/types.ts";
-import type { CodecStream } from "./codec.ts";
-import { FilterManager, type DownstreamSink } from "./filter-manager.ts";
+import type { CodecStream, RequestEvents } from "./codec.ts";
+import { FilterManager, type DownstreamSink, type FilterManagerOptions } from "./filter-manager.ts";
 import { mutateRequestHeaders } from "./request-headers.ts";
 import { RouteMatcher, type MatchedRoute } from "./route-matcher.ts";
 import { applyHeadersToAdd, RouterGuard } from "./router-guard.ts";
@@ -44,16 +44,36 @@ export interface ConnectionManagerOptions {
 
 let nextStreamId = 1n;
 
+let dateSecond = -1;
+let dateValue = "";
+
+/**
+ * The `date` response header value (RFC 7231 IMF-fixdate, one-second resolution), formatted
+ * once per second as Envoy's cached date provider does rather than once per response.
+ */
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateValue = new Date(now).toUTCString();
+  }
+  return dateValue;
+}
+
 export class ConnectionManager {
   readonly stats: HttpStats;
-  private readonly listenerHttp: ReturnType<typeof listenerHttpStats>;
-  private readonly matcher: RouteMatcher;
-  private readonly active = new Set<FilterManager>();
+  readonly listenerHttp: ReturnType<typeof listenerHttpStats>;
+  readonly matcher: RouteMatcher;
+  readonly active = new Set<FilterManager>();
+  /** opts.hasCluster, as the router guard of every stream calls it. */
+  readonly hasCluster: (name: string) => boolean;
 
-  constructor(private readonly opts: ConnectionManagerOptions) {
+  constructor(readonly opts: ConnectionManagerOptions) {
     this.stats = httpStats(opts.stats, opts.hcm.statPrefix);
     this.listenerHttp = listenerHttpStats(opts.stats, opts.listenerStatAddress, opts.hcm.statPrefix);
     this.matcher = new RouteMatcher(opts.hcm.routeConfig, { random: opts.random });
+    this.hasCluster = (name) => opts.hasCluster(name);
   }
 
   /** Resets every active stream (listener shutdown). */
@@ -62,135 +82,192 @@ export class ConnectionManager {
   }
 
   newStream(codec: CodecStream): void {
-    const { hcm } = this.opts;
     const s = this.stats;
     s.downstream_rq_total.inc();
     (codec.protocol === "HTTP/2" ? s.downstream_rq_http2_total : s.downstream_rq_http1_total).inc();
     s.downstream_rq_active.add(1);
+    new ActiveStream(this, codec).start();
+  }
+}
 
-    const info = new StreamInfo();
+/**
+ * One request in the connection manager (Envoy's ActiveStream): its StreamInfo and timers.
+ * It is at once the options of its FilterManager, the filter manager's downstream sink, and
+ * the receiver of the codec's request events, so a stream costs one object rather than a
+ * closure per callback.
+ */
+class ActiveStream implements FilterManagerOptions, DownstreamSink, RequestEvents {
+  readonly filters: StreamFilter[];
+  readonly streamInfo = new StreamInfo();
+  readonly streamId = nextStreamId++;
+  readonly bufferLimit: number;
+  readonly sink: DownstreamSink = this;
+  readonly log?: (line: string) => void;
+  private readonly hcm: HcmConfig;
+  private readonly s: HttpStats;
+  private readonly fm: FilterManager;
+  private idleTimer?: NodeJS.Timeout;
+  private requestTimer?: NodeJS.Timeout;
+  private readDisabled = 0;
+  private requestComplete: boolean;
+
+  constructor(
+    private readonly cm: ConnectionManager,
+    private readonly codec: CodecStream,
+  ) {
+    const { opts } = cm;
+    this.hcm = opts.hcm;
+    this.s = cm.stats;
+    this.bufferLimit = opts.bufferLimit;
+    this.log = opts.log;
+    this.requestComplete = codec.endStreamOnHeaders;
+
+    const info = this.streamInfo;
     info.protocol = codec.protocol;
     info.connectionId = codec.connection.id;
     info.downstreamRemoteAddress = codec.connection.remote;
     info.downstreamLocalAddress = codec.connection.local;
-    info.xds = { ...this.opts.xds };
-    const headers = codec.headers;
-    mutateRequestHeaders(headers, {
-      useRemoteAddress: hcm.useRemoteAddress,
-      generateRequestId: hcm.generateRequestId,
+    info.xds = { ...opts.xds };
+    mutateRequestHeaders(codec.headers, {
+      useRemoteAddress: this.hcm.useRemoteAddress,
+      generateRequestId: this.hcm.generateRequestId,
       remote: codec.connection.remote,
       local: codec.connection.local,
-      uuid: this.opts.uuid,
+      uuid: opts.uuid,
     });
-    info.requestId = headers.get("x-request-id");
+    info.requestId = codec.headers.get("x-request-id");
 
-    let idleTimer: NodeJS.Timeout | undefined;
-    let requestTimer: NodeJS.Timeout | undefined;
-    let readDisabled = 0;
-    let requestComplete = codec.endStreamOnHeaders;
-    const touch = () => {
-      if (hcm.streamIdleTimeoutMs <= 0 || fm.destroyed) return;
-      if (idleTimer) idleTimer.refresh();
-      else {
-        idleTimer = setTimeout(() => {
-          s.downstream_rq_idle_timeout.inc();
-          info.responseFlags.add("SI");
-          fm.sendLocalReply({ status: 408, body: "stream timeout", details: "stream_idle_timeout" });
-        }, hcm.streamIdleTimeoutMs);
-        idleTimer.unref();
-      }
-    };
+    this.filters = opts.filters.map((f) => f());
+    this.filters.push(new RouterGuard(opts.router(), this.s, cm.hasCluster));
+    this.fm = new FilterManager(this);
+  }
 
-    const sink: DownstreamSink = {
-      encodeHeaders: (h: HeaderMap, end: boolean) => {
-        touch();
-        if (!h.has("date")) h.setCopy("date", new Date().toUTCString());
-        h.setCopy("server", this.opts.serverName ?? "envoy");
-        const code = Number(h.get(":status") ?? "0");
-        if (code >= 200 || code < 100) {
-          s.chargeResponse(code);
-          this.listenerHttp.chargeResponse(code);
-          if (!requestComplete) s.downstream_rq_response_before_rq_complete.inc();
-        }
-        codec.sendHeaders(h, end);
-      },
-      encodeData: (d, end) => {
-        touch();
-        s.downstream_cx_tx_bytes_total.add(d.length);
-        codec.sendData(d, end);
-      },
-      encodeTrailers: (t) => codec.sendTrailers(t),
-      resetStream: () => {
-        s.downstream_rq_tx_reset.inc();
-        codec.reset();
-      },
-      readDisable: (disable) => {
-        const before = readDisabled;
-        readDisabled = Math.max(0, readDisabled + (disable ? 1 : -1));
-        if (before === 0 && readDisabled > 0) codec.setReading(false);
-        else if (before > 0 && readDisabled === 0) codec.setReading(true);
-      },
-    };
-
-    const routerFactory = this.opts.router;
-    const filters = [
-      ...this.opts.filters.map((f) => f()),
-      new RouterGuard(routerFactory(), s, (name) => this.opts.hasCluster(name)),
-    ];
-    const fm: FilterManager = new FilterManager({
-      filters,
-      streamInfo: info,
-      streamId: nextStreamId++,
-      bufferLimit: this.opts.bufferLimit,
-      sink,
-      resolveRoute: (h) => this.matcher.match(h),
-      routeResponseMutation: (h) => {
-        const route = fm.route() as MatchedRoute | undefined;
-        if (route) applyHeadersToAdd(h, route.route.responseHeadersToAdd);
-      },
-      onStreamEnd: () => {
-        this.active.delete(fm);
-        if (idleTimer) clearTimeout(idleTimer);
-        if (requestTimer) clearTimeout(requestTimer);
-        s.downstream_rq_active.sub(1);
-        s.downstream_rq_time.record(Number((process.hrtime.bigint() - info.startMonotonicNs) / 1_000_000n));
-      },
-      onRequestDataTooLarge: () => s.downstream_rq_too_large.inc(),
-      onResponseDataTooLarge: () => s.rs_too_large.inc(),
-      log: this.opts.log,
-    });
-    this.active.add(fm);
-
-    if (hcm.requestTimeoutMs > 0 && !requestComplete) {
-      requestTimer = setTimeout(() => {
-        if (requestComplete) return;
-        s.downstream_rq_timeout.inc();
-        fm.sendLocalReply({ status: 408, body: "request timeout", details: "request_overall_timeout" });
-      }, hcm.requestTimeoutMs);
-      requestTimer.unref();
+  /** Starts the request timer, decodes the request headers and starts reading the body. */
+  start(): void {
+    const { fm, codec, hcm } = this;
+    this.cm.active.add(fm);
+    if (hcm.requestTimeoutMs > 0 && !this.requestComplete) {
+      this.requestTimer = setTimeout(() => this.onRequestTimeout(), hcm.requestTimeoutMs);
+      this.requestTimer.unref();
     }
-    touch();
-    fm.decodeHeaders(headers, codec.endStreamOnHeaders);
-    if (fm.destroyed && !requestComplete) codec.setReading(true);
-    codec.start({
-      onData: (chunk, end) => {
-        touch();
-        s.downstream_cx_rx_bytes_total.add(chunk.length);
-        if (end) requestComplete = true;
-        fm.decodeData(chunk, end);
-      },
-      onTrailers: (t) => {
-        touch();
-        requestComplete = true;
-        fm.decodeTrailers(t);
-      },
-      onReset: (details, connectionTermination) => {
-        if (fm.destroyed) return;
-        s.downstream_rq_rx_reset.inc();
-        fm.onDownstreamReset(details, connectionTermination);
-      },
-      onWritable: () => fm.onBelowWriteBufferLowWatermark(),
-      onBackpressure: () => fm.onAboveWriteBufferHighWatermark(),
-    });
+    this.touch();
+    fm.decodeHeaders(codec.headers, codec.endStreamOnHeaders);
+    if (fm.destroyed && !this.requestComplete) codec.setReading(true);
+    codec.start(this);
+  }
+
+  /** Restarts the stream idle timeout. */
+  private touch(): void {
+    if (this.hcm.streamIdleTimeoutMs <= 0 || this.fm.destroyed) return;
+    if (this.idleTimer) this.idleTimer.refresh();
+    else {
+      this.idleTimer = setTimeout(() => this.onIdleTimeout(), this.hcm.streamIdleTimeoutMs);
+      this.idleTimer.unref();
+    }
+  }
+
+  private onIdleTimeout(): void {
+    this.s.downstream_rq_idle_timeout.inc();
+    this.streamInfo.responseFlags.add("SI");
+    this.fm.sendLocalReply({ status: 408, body: "stream timeout", details: "stream_idle_timeout" });
+  }
+
+  private onRequestTimeout(): void {
+    if (this.requestComplete) return;
+    this.s.downstream_rq_timeout.inc();
+    this.fm.sendLocalReply({ status: 408, body: "request timeout", details: "request_overall_timeout" });
+  }
+
+  // ---- FilterManagerOptions ----
+
+  resolveRoute(h: HeaderMap): RouteDecision | undefined {
+    return this.cm.matcher.match(h);
+  }
+
+  routeResponseMutation(h: HeaderMap): void {
+    const route = this.fm.route() as MatchedRoute | undefined;
+    if (route) applyHeadersToAdd(h, route.route.responseHeadersToAdd);
+  }
+
+  onStreamEnd(): void {
+    this.cm.active.delete(this.fm);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.requestTimer) clearTimeout(this.requestTimer);
+    this.s.downstream_rq_active.sub(1);
+    this.s.downstream_rq_time.record(Number((process.hrtime.bigint() - this.streamInfo.startMonotonicNs) / 1_000_000n));
+  }
+
+  onRequestDataTooLarge(): void {
+    this.s.downstream_rq_too_large.inc();
+  }
+
+  onResponseDataTooLarge(): void {
+    this.s.rs_too_large.inc();
+  }
+
+  // ---- DownstreamSink ----
+
+  encodeHeaders(h: HeaderMap, end: boolean): void {
+    this.touch();
+    if (!h.has("date")) h.setCopy("date", httpDate());
+    h.setCopy("server", this.cm.opts.serverName ?? "envoy");
+    const code = Number(h.get(":status") ?? "0");
+    if (code >= 200 || code < 100) {
+      this.s.chargeResponse(code);
+      this.cm.listenerHttp.chargeResponse(code);
+      if (!this.requestComplete) this.s.downstream_rq_response_before_rq_complete.inc();
+    }
+    this.codec.sendHeaders(h, end);
+  }
+
+  encodeData(d: Uint8Array, end: boolean): void {
+    this.touch();
+    this.s.downstream_cx_tx_bytes_total.add(d.length);
+    this.codec.sendData(d, end);
+  }
+
+  encodeTrailers(t: HeaderMap): void {
+    this.codec.sendTrailers(t);
+  }
+
+  resetStream(): void {
+    this.s.downstream_rq_tx_reset.inc();
+    this.codec.reset();
+  }
+
+  readDisable(disable: boolean): void {
+    const before = this.readDisabled;
+    this.readDisabled = Math.max(0, this.readDisabled + (disable ? 1 : -1));
+    if (before === 0 && this.readDisabled > 0) this.codec.setReading(false);
+    else if (before > 0 && this.readDisabled === 0) this.codec.setReading(true);
+  }
+
+  // ---- RequestEvents ----
+
+  onData(chunk: Uint8Array, end: boolean): void {
+    this.touch();
+    this.s.downstream_cx_rx_bytes_total.add(chunk.length);
+    if (end) this.requestComplete = true;
+    this.fm.decodeData(chunk, end);
+  }
+
+  onTrailers(t: HeaderMap): void {
+    this.touch();
+    this.requestComplete = true;
+    this.fm.decodeTrailers(t);
+  }
+
+  onReset(details: string, connectionTermination: boolean): void {
+    if (this.fm.destroyed) return;
+    this.s.downstream_rq_rx_reset.inc();
+    this.fm.onDownstreamReset(details, connectionTermination);
+  }
+
+  onWritable(): void {
+    this.fm.onBelowWriteBufferLowWatermark();
+  }
+
+  onBackpressure(): void {
+    this.fm.onAboveWriteBufferHighWatermark();
   }
 }
