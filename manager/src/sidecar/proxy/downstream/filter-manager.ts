@@ -232,15 +232,39 @@ export class FilterManager {
     return this.destroyed || (side === Side.Decode && this.decodeAborted);
   }
 
-  /** Runs one filter callback; a throwing filter ends the stream with a 500 (or a reset). */
-  private invoke<T>(entry: FilterEntry, fallback: T, fn: () => T): T {
+  // One filter callback each; a throwing filter ends the stream with a 500 (or a reset).
+  // (A method per kind rather than a closure per call: these run for every filter and frame.)
+
+  private callHeaders(e: FilterEntry, side: Side, headers: HeaderMap, end: boolean): HeadersStatus {
     try {
-      return fn();
+      return side === Side.Decode ? e.filter.decodeHeaders(headers, end) : e.filter.encodeHeaders(headers, end);
     } catch (err) {
-      this.opts.log?.(`filter ${entry.index} threw: ${err instanceof Error ? err.message : String(err)}`);
-      if (!this.sendLocalReply({ status: 500, details: "filter_threw_exception" })) this.resetStream("filter_threw_exception");
-      return fallback;
+      this.filterThrew(e, err);
+      return HeadersStatus.StopIteration;
     }
+  }
+
+  private callData(e: FilterEntry, side: Side, data: BodyBuffer, end: boolean): DataStatus {
+    try {
+      return side === Side.Decode ? e.filter.decodeData(data, end) : e.filter.encodeData(data, end);
+    } catch (err) {
+      this.filterThrew(e, err);
+      return DataStatus.StopIterationNoBuffer;
+    }
+  }
+
+  private callTrailers(e: FilterEntry, side: Side, trailers: HeaderMap): TrailersStatus {
+    try {
+      return side === Side.Decode ? e.filter.decodeTrailers(trailers) : e.filter.encodeTrailers(trailers);
+    } catch (err) {
+      this.filterThrew(e, err);
+      return TrailersStatus.StopIteration;
+    }
+  }
+
+  private filterThrew(entry: FilterEntry, err: unknown): void {
+    this.opts.log?.(`filter ${entry.index} threw: ${err instanceof Error ? err.message : String(err)}`);
+    if (!this.sendLocalReply({ status: 500, details: "filter_threw_exception" })) this.resetStream("filter_threw_exception");
   }
 
   doHeaders(side: Side, start: number, endStream: boolean): void {
@@ -253,9 +277,7 @@ export class FilterManager {
       e.sawHeaders[side] = true;
       e.endStream[side] = end;
       if (side === Side.Decode && p === list.length - 1) this.opts.routeRequestMutation?.(headers);
-      const status = this.invoke(e, HeadersStatus.StopIteration, () =>
-        side === Side.Decode ? e.filter.decodeHeaders(headers, end) : e.filter.encodeHeaders(headers, end),
-      );
+      const status = this.callHeaders(e, side, headers, end);
       if (this.halted(side)) return;
       switch (status) {
         case HeadersStatus.Continue:
@@ -298,9 +320,7 @@ export class FilterManager {
       if (e.endStream[side] || p > this.endedAt[side]) return;
       e.endStream[side] = end;
       this.current = { side, entry: e, lastData: end };
-      const status = this.invoke(e, DataStatus.StopIterationNoBuffer, () =>
-        side === Side.Decode ? e.filter.decodeData(data, end) : e.filter.encodeData(data, end),
-      );
+      const status = this.callData(e, side, data, end);
       this.current = undefined;
       if (this.halted(side)) return;
       if (!hadTrailers && this.trailers[side] && trailersAddedAt < 0) {
@@ -370,9 +390,7 @@ export class FilterManager {
       if (this.halted(side)) return;
       const e = list[p]!;
       if (e.stoppedAll(side) || p > this.endedAt[side]) return;
-      const status = this.invoke(e, TrailersStatus.StopIteration, () =>
-        side === Side.Decode ? e.filter.decodeTrailers(trailers) : e.filter.encodeTrailers(trailers),
-      );
+      const status = this.callTrailers(e, side, trailers);
       if (this.halted(side)) return;
       if (status === TrailersStatus.Continue) {
         if (e.iter[side] === Iter.StopSingle) {
