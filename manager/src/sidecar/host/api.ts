@@ -42,6 +42,46 @@ export interface HttpCallDispatcher {
   httpCall(request: HttpCallRequest, callbacks: HttpCallCallbacks): () => void;
 }
 
+/** One outgoing gRPC stream (a unary grpc_call is a stream with one send(msg, true)). */
+export interface GrpcStreamRequest {
+  cluster: string;
+  /** :authority (GrpcService.envoy_grpc.authority); default the cluster name. */
+  authority?: string;
+  service: string;
+  method: string;
+  /** Initial metadata, keys lower-cased; "-bin" values raw (the client base64-encodes them). */
+  metadata: HeaderPair[];
+  /** 0 = no timeout. */
+  timeoutMs: number;
+}
+
+/** Envoy's Grpc::RawAsyncStreamCallbacks. None fires synchronously; none fires after cancel(). */
+export interface GrpcStreamCallbacks {
+  /** Response headers (empty for a trailers-only response). */
+  onInitialMetadata(metadata: HeaderPair[]): void;
+  /** One message, without the 5-byte length prefix. */
+  onMessage(message: Uint8Array): void;
+  /** Trailers (the headers of a trailers-only response; empty after a stream error). */
+  onTrailingMetadata(metadata: HeaderPair[]): void;
+  /** The stream is over: gRPC status and message (Envoy onRemoteClose). Fires once, last. */
+  onClose(status: number, message: string): void;
+}
+
+export interface GrpcStreamHandle {
+  /** Sends one message (the client adds the length prefix); endStream half-closes. */
+  send(message: Uint8Array, endStream: boolean): void;
+  /** Half-close: no more messages from this side (Envoy AsyncStream::closeStream). */
+  closeSend(): void;
+  /** Resets the stream; no callback fires afterwards (Envoy AsyncStream::resetStream). */
+  cancel(): void;
+}
+
+/** Implemented by the data plane (Envoy's Grpc::AsyncClient over the cluster manager). */
+export interface GrpcCallDispatcher {
+  hasCluster(name: string): boolean;
+  grpcStream(request: GrpcStreamRequest, callbacks: GrpcStreamCallbacks): GrpcStreamHandle;
+}
+
 export interface TimerHandle {
   cancel(): void;
 }
@@ -71,6 +111,8 @@ export interface HostEnvironment {
   logLevel?: LogLevel;
   /** http_call target; absent means every cluster is unknown (BadArgument). */
   httpCalls?: HttpCallDispatcher;
+  /** gRPC callout target; absent means every cluster name is unknown (ParseFailure). */
+  grpcCalls?: GrpcCallDispatcher;
   /** Node identity for xds.node (id, cluster). */
   node?: { id?: string; cluster?: string };
   /** Process-wide state shared by all VMs (shared data, queues, VM cache); default one per process. */

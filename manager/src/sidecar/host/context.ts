@@ -13,7 +13,8 @@
  *   http_calls (tokens 4n+0 from the VM; the response reaches the root context id through
  *   proxy_on_http_call_response, with maps 6/7 and buffer 4 readable only during the callback;
  *   a reset gives num_headers 0 and get_status (11, "reset")), and the done/delete handshake
- *   (on_done false -> wait for proxy_done).
+ *   (on_done false -> wait for proxy_done), and the gRPC calls and streams (grpc-calls.ts; maps 4/5
+ *   and buffer 5 readable only during their callbacks).
  */
 import { BodyBuffer } from "../http/body-buffer.ts";
 import { HeaderMap, type HeaderPair } from "../http/header-map.ts";
@@ -21,6 +22,7 @@ import type { StreamInfo } from "../http/stream-info.ts";
 import { BufferType, MapType, StreamType, WasmResult } from "./abi.ts";
 import type { HostEnvironment, HttpCallResponse, TimerHandle } from "./api.ts";
 import type { PropertyPrototype } from "./foreign.ts";
+import { GrpcCallouts } from "./grpc-calls.ts";
 import type { WasmVm } from "./vm.ts";
 
 /** What identifies a plugin inside a VM (one root context each). */
@@ -79,6 +81,9 @@ export class Context {
     if (forWrite) return null;
     if (type === MapType.HttpCallResponseHeaders) return this.root.httpCallResponseMaps?.headers ?? null;
     if (type === MapType.HttpCallResponseTrailers) return this.root.httpCallResponseMaps?.trailers ?? null;
+    // Envoy getConstMap: the root's gRPC receive maps, only while their callback runs.
+    if (type === MapType.GrpcInitialMetadata) return this.root.grpcReceive?.initialMetadata ?? null;
+    if (type === MapType.GrpcTrailingMetadata) return this.root.grpcReceive?.trailingMetadata ?? null;
     return null;
   }
 
@@ -93,6 +98,11 @@ export class Context {
       case BufferType.HttpCallResponseBody: {
         const body = this.root.httpCallResponseMaps?.body;
         return body ? readOnly(body) : null;
+      }
+      case BufferType.GrpcReceive: {
+        // Envoy: the root's receive buffer (mutable) during proxy_on_grpc_receive, else empty.
+        const buf = this.root.grpcReceive?.buffer;
+        return buf ? { buffer: buf, mutable: true } : readOnly(new BodyBuffer());
       }
       case BufferType.VmConfiguration:
         return readOnly(new BodyBuffer(this.plugin.vmConfiguration));
@@ -148,6 +158,10 @@ interface PendingHttpCall {
 export class RootContext extends Context {
   /** Set while proxy_on_http_call_response runs. */
   httpCallResponseMaps?: { headers: HeaderMap; trailers: HeaderMap; body: BodyBuffer };
+  /** Set while a gRPC receive callback runs (maps 4 / 5, buffer 5). */
+  grpcReceive?: { initialMetadata?: HeaderMap; trailingMetadata?: HeaderMap; buffer?: BodyBuffer };
+  /** gRPC calls and streams (tokens 4n+1 / 4n+2). */
+  readonly grpc: GrpcCallouts = new GrpcCallouts(this);
   /** Set while proxy_on_foreign_function runs (never in this host). */
   foreignArgs?: BodyBuffer;
   /** get_status result: last callout outcome. */
@@ -291,6 +305,7 @@ export class RootContext extends Context {
     this.timer = undefined;
     for (const call of this.httpCalls.values()) call.cancel();
     this.httpCalls.clear();
+    this.grpc.cancelAll();
     this.vm.contexts.delete(this.id);
   }
 }

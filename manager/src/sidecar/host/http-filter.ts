@@ -85,9 +85,6 @@ class StreamContext extends Context {
           f.responseTrailers = f.encoderCallbacks.addEncodedTrailers();
         }
         return f.responseTrailers;
-      case MapType.GrpcInitialMetadata:
-      case MapType.GrpcTrailingMetadata:
-        return null;
       default:
         return super.getHeaderMap(type, forWrite);
     }

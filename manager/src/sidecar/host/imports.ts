@@ -15,9 +15,9 @@
  * - Buffers: type > 8 -> BadArgument, no buffer -> NotFound (context.ts getBuffer); get clamps to
  *   the end; set on a read-only buffer -> BadArgument, else only start=0 (drain `size` then
  *   prepend) and start >= length (append); anything else -> BadArgument.
- * - http_call is made by the root context (see context.ts); gRPC calls: an unknown cluster ->
- *   ParseFailure, a bad token -> BadArgument / NotFound; known clusters are not implemented
- *   (Unimplemented).
+ * - http_call and gRPC calls are made by the root context (context.ts, grpc-calls.ts): a gRPC
+ *   upstream is a serialized GrpcService or a cluster name (unknown -> ParseFailure); a token of
+ *   the wrong kind -> BadArgument, an unknown one -> NotFound.
  */
 import { BufferType, LogLevel, MapType, WasmResult } from "./abi.ts";
 import type { BufferRef, Context } from "./context.ts";
@@ -264,11 +264,35 @@ function envFunctions(vm: WasmVm): Record<string, Fn> {
         if (r.result === WasmResult.Ok) mem.writeU32(tokenPtr, r.token!);
         return r.result;
       }),
-    proxy_grpc_call: (up: number, ul: number, ...rest: number[]) => grpcStart(vm, str(up, ul), rest[rest.length - 1]!),
-    proxy_grpc_stream: (up: number, ul: number, ...rest: number[]) => grpcStart(vm, str(up, ul), rest[rest.length - 1]!),
-    proxy_grpc_send: (token: number) => ((token & 3) === 2 ? WasmResult.NotFound : WasmResult.BadArgument),
-    proxy_grpc_cancel: (_token: number) => WasmResult.NotFound,
-    proxy_grpc_close: (_token: number) => WasmResult.NotFound,
+    proxy_grpc_call: (
+      up: number, ul: number, sp: number, sl: number, mp: number, ml: number, dp: number, dl: number,
+      msgp: number, msgl: number, timeout: number, tokenPtr: number,
+    ) =>
+      withCtx((ctx) => {
+        mem.writeU32(tokenPtr, 0); // validates the out-param before dispatching
+        const r = ctx.root.grpc.start("call", {
+          upstream: mem.read(up, ul), service: str(sp, sl), method: str(mp, ml),
+          metadata: decodePairs(mem.read(dp, dl)), message: mem.read(msgp, msgl), timeoutMs: timeout >>> 0,
+        });
+        if (r.result === WasmResult.Ok) mem.writeU32(tokenPtr, r.token!);
+        return r.result;
+      }),
+    proxy_grpc_stream: (
+      up: number, ul: number, sp: number, sl: number, mp: number, ml: number, dp: number, dl: number, tokenPtr: number,
+    ) =>
+      withCtx((ctx) => {
+        mem.writeU32(tokenPtr, 0);
+        const r = ctx.root.grpc.start("stream", {
+          upstream: mem.read(up, ul), service: str(sp, sl), method: str(mp, ml),
+          metadata: decodePairs(mem.read(dp, dl)), timeoutMs: 0,
+        });
+        if (r.result === WasmResult.Ok) mem.writeU32(tokenPtr, r.token!);
+        return r.result;
+      }),
+    proxy_grpc_send: (token: number, mp: number, ml: number, end: number) =>
+      withCtx((ctx) => ctx.root.grpc.send(token >>> 0, mem.read(mp, ml), end !== 0)),
+    proxy_grpc_cancel: (token: number) => withCtx((ctx) => ctx.root.grpc.cancel(token >>> 0)),
+    proxy_grpc_close: (token: number) => withCtx((ctx) => ctx.root.grpc.close(token >>> 0)),
 
     // ===== shared data and queues =====
     proxy_set_shared_data: (kp: number, kl: number, vp: number, vl: number, cas: number) =>
@@ -345,11 +369,4 @@ function envFunctions(vm: WasmVm): Record<string, Fn> {
     emscripten_notify_memory_growth: (_index: number) => undefined,
     pthread_equal: (a: number, b: number) => (a === b ? 1 : 0),
   };
-}
-
-/** grpc_call / grpc_stream: the upstream must name a known cluster (else ParseFailure). */
-function grpcStart(vm: WasmVm, upstream: string, tokenPtr: number): number {
-  vm.memory.writeU32(tokenPtr, 0);
-  if (!vm.env.httpCalls?.hasCluster(upstream)) return WasmResult.ParseFailure;
-  return WasmResult.Unimplemented;
 }

@@ -13,6 +13,8 @@ export {
   openTestStream,
   TestStream,
   FakeHttpCalls,
+  FakeGrpcCalls,
+  FakeGrpcStream,
   httpToGrpcStatus,
   testPluginConfig,
   type TestEnvironment,
@@ -23,3 +25,4 @@ export {
 export * from "./abi.ts";
 export type * from "./api.ts";
 export { VirtualClock, RealClock } from "./clock.ts";
+export { parseGrpcService, encodeGrpcService, type GrpcServiceConfig } from "./grpc-service.ts";

@@ -101,12 +101,12 @@ const serviceId = (o: object | undefined): number => {
 
 /**
  * Envoy's VM key, sha256(vm_id || vm_configuration || code), qualified by the data plane the VM
- * serves (its stats store, http_call dispatcher, clock and logger): several sidecars in one Node
+ * serves (its stats store, http_call and gRPC dispatchers, clock and logger): several sidecars in one Node
  * process are several Envoys, and a VM must never report into another one's stats.
  */
 function vmKey(config: WasmPluginConfig, env: HostEnvironment): string {
   const hash = createHash("sha256").update(config.vmId).update(config.vmConfiguration).update(config.code).digest("hex");
-  return `${hash}/${[env.stats, env.httpCalls, env.clock, env.logger].map(serviceId).join(".")}`;
+  return `${hash}/${[env.stats, env.httpCalls, env.grpcCalls, env.clock, env.logger].map(serviceId).join(".")}`;
 }
 
 /** Creates the root context of `identity` on `vm` and configures it; throws ModuleLoadError. */

@@ -3,7 +3,8 @@
  *
  * - `createTestEnvironment()`: a HostEnvironment with an in-memory stats store, a VirtualClock
  *   (timers fire on `clock.advance(ms)`, posted events on `clock.flushPosted()`), a capturing
- *   log sink and a fake http_call dispatcher where tests register cluster handlers.
+ *   log sink, a fake http_call dispatcher where tests register cluster handlers, and a scripted
+ *   gRPC dispatcher (testing-grpc.ts).
  * - `openTestStream(plugin)`: a minimal one-filter filter manager with Envoy's iteration rules
  *   (envoy source/common/http/filter_manager.cc): StopAll* headers hold body and trailers until
  *   continue and then deliver the buffered body to the same filter; StopIterationAndBuffer keeps
@@ -39,6 +40,9 @@ import type {
 import { VirtualClock } from "./clock.ts";
 import type { Plugin } from "./plugin.ts";
 import { SharedState } from "./shared-state.ts";
+import { FakeGrpcCalls } from "./testing-grpc.ts";
+
+export { FakeGrpcCalls, FakeGrpcStream } from "./testing-grpc.ts";
 
 /** A cluster handler: a response, "reset", or undefined to never answer. */
 export type FakeClusterHandler = (req: HttpCallRequest) => HttpCallResponse | "reset" | undefined;
@@ -80,6 +84,7 @@ export interface TestEnvironment extends HostEnvironment {
   stats: MemoryStatsStore;
   clock: VirtualClock;
   httpCalls: FakeHttpCalls;
+  grpcCalls: FakeGrpcCalls;
   shared: SharedState;
   /** Every log line, in order. */
   logs: Array<{ level: LogLevel; line: string }>;
@@ -95,6 +100,7 @@ export function createTestEnvironment(opts: { concurrency?: number; logLevel?: L
     stats: new MemoryStatsStore(),
     clock,
     httpCalls: new FakeHttpCalls(clock),
+    grpcCalls: new FakeGrpcCalls(clock),
     shared: new SharedState((cb) => clock.post(cb)),
     logger: { log: (level, line) => logs.push({ level, line }) },
     logs,
