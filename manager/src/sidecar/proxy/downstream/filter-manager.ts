@@ -335,7 +335,7 @@ export class FilterManager {
       }
     }
     if (side === Side.Encode) {
-      const bytes = data.slice();
+      const bytes = data.toUint8Array();
       if (this.buffered[side] === data) this.buffered[side] = undefined;
       this.toDownstreamData(bytes, end);
     }

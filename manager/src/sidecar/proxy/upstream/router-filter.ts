@@ -115,7 +115,7 @@ export class RouterFilter implements StreamFilter, AttemptOwner {
 
   decodeData(data: BodyBuffer, endStream: boolean): DataStatus {
     if (this.finished) return DataStatus.StopIterationNoBuffer;
-    const chunk = data.slice();
+    const chunk = data.toUint8Array();
     if (this.retryBuffering && this.bodyBytes + chunk.length > this.cb.bufferLimit) {
       this.cluster.stats.inc("retry_or_shadow_abandoned");
       this.retryBuffering = false;
