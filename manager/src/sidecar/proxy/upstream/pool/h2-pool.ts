@@ -18,6 +18,9 @@ import { fromNodeHeaders, toNodeH2Headers } from "./headers.ts";
 import { connectErrorReason, type ResetReason, type StreamCallbacks, type UpstreamStream } from "./types.ts";
 
 const EMPTY = new Uint8Array(0);
+/** session.request options, shared (Node only reads them). */
+const END_STREAM: http2.ClientSessionRequestOptions = Object.freeze({ endStream: true, waitForTrailers: false });
+const WAIT_FOR_TRAILERS: http2.ClientSessionRequestOptions = Object.freeze({ endStream: false, waitForTrailers: true });
 
 interface H2Connection {
   session: http2.ClientHttp2Session;
@@ -150,6 +153,35 @@ export class H2Pool extends BasePool {
   }
 }
 
+/** The H2Stream a Node stream belongs to, for the shared event listeners below. */
+const OWNER = Symbol("H2Stream");
+type OwnedStream = http2.ClientHttp2Stream & { [OWNER]: H2Stream };
+
+// One listener function per event shared by every stream (rather than closures per stream);
+// `this` is the Node stream, whose H2Stream is stored under OWNER.
+function onResponse(this: OwnedStream, h: http2.IncomingHttpHeaders, flags: number): void {
+  this[OWNER].onResponse(h, flags);
+}
+function onData(this: OwnedStream, chunk: Buffer): void {
+  this[OWNER].onData(chunk);
+}
+function onTrailers(this: OwnedStream, t: http2.IncomingHttpHeaders): void {
+  this[OWNER].onTrailers(t);
+}
+function onEnd(this: OwnedStream): void {
+  this[OWNER].onEnd();
+}
+function onWantTrailers(this: OwnedStream): void {
+  this[OWNER].onWantTrailers();
+}
+function onDrain(this: OwnedStream): void {
+  this[OWNER].onDrain();
+}
+function ignoreError(): void {}
+function onClose(this: OwnedStream): void {
+  this[OWNER].onClose();
+}
+
 class H2Stream implements UpstreamStream {
   private req?: http2.ClientHttp2Stream;
   private remoteEnded = false;
@@ -171,61 +203,78 @@ class H2Stream implements UpstreamStream {
   sendHeaders(headers: HeaderMap, endStream: boolean): void {
     let req: http2.ClientHttp2Stream;
     try {
-      req = this.conn.session.request(toNodeH2Headers(headers), { endStream, waitForTrailers: !endStream });
+      req = this.conn.session.request(toNodeH2Headers(headers), endStream ? END_STREAM : WAIT_FOR_TRAILERS);
     } catch {
       this.finish();
       queueMicrotask(() => this.cb.onReset("connection termination", ""));
       return;
     }
     this.req = req;
-    req.on("response", (h, flags) => {
-      const end = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
-      if (end) this.remoteEnded = true;
-      this.cb.onHeaders(fromNodeHeaders(h as Record<string, unknown>), end);
-    });
-    req.on("data", (chunk: Buffer) => {
-      if (!this.localReset) this.cb.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength), false);
-    });
-    req.on("trailers", (t) => {
-      if (this.localReset || this.remoteEnded) return;
-      this.remoteEnded = true;
-      this.cb.onTrailers(fromNodeHeaders(t as Record<string, unknown>));
-    });
-    // Node also emits 'end' when the peer resets the stream; once our side is done the
-    // 'close' event's rstCode tells a clean end from a reset.
-    req.on("end", () => {
-      if (this.localReset || this.remoteEnded) return;
-      if (req.writableEnded) {
-        this.sawEnd = true;
-        return;
-      }
+    (req as OwnedStream)[OWNER] = this;
+    req.on("response", onResponse);
+    req.on("data", onData);
+    req.on("trailers", onTrailers);
+    req.on("end", onEnd);
+    req.on("wantTrailers", onWantTrailers);
+    req.on("drain", onDrain);
+    req.on("error", ignoreError);
+    req.on("close", onClose);
+  }
+
+  onResponse(h: http2.IncomingHttpHeaders, flags: number): void {
+    const end = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
+    if (end) this.remoteEnded = true;
+    this.cb.onHeaders(fromNodeHeaders(h as Record<string, unknown>), end);
+  }
+
+  onData(chunk: Buffer): void {
+    if (!this.localReset) this.cb.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength), false);
+  }
+
+  onTrailers(t: http2.IncomingHttpHeaders): void {
+    if (this.localReset || this.remoteEnded) return;
+    this.remoteEnded = true;
+    this.cb.onTrailers(fromNodeHeaders(t as Record<string, unknown>));
+  }
+
+  // Node also emits 'end' when the peer resets the stream; once our side is done the
+  // 'close' event's rstCode tells a clean end from a reset.
+  onEnd(): void {
+    if (this.localReset || this.remoteEnded) return;
+    if (this.req!.writableEnded) {
+      this.sawEnd = true;
+      return;
+    }
+    this.remoteEnded = true;
+    this.cb.onData(EMPTY, true);
+  }
+
+  onWantTrailers(): void {
+    const t = this.trailers ? toNodeH2Headers(this.trailers) : {};
+    try {
+      this.req!.sendTrailers(t);
+    } catch {
+      /* stream already gone */
+    }
+  }
+
+  onDrain(): void {
+    this.cb.onWritable?.();
+  }
+
+  onClose(): void {
+    this.finish();
+    if (this.localReset || this.remoteEnded) return;
+    const code = this.req!.rstCode;
+    if (this.sawEnd && code === http2.constants.NGHTTP2_NO_ERROR) {
       this.remoteEnded = true;
       this.cb.onData(EMPTY, true);
-    });
-    req.on("wantTrailers", () => {
-      const t = this.trailers ? toNodeH2Headers(this.trailers) : {};
-      try {
-        req.sendTrailers(t);
-      } catch {
-        /* stream already gone */
-      }
-    });
-    req.on("drain", () => this.cb.onWritable?.());
-    req.on("error", () => {});
-    req.on("close", () => {
-      this.finish();
-      if (this.localReset || this.remoteEnded) return;
-      const code = req.rstCode;
-      if (this.sawEnd && code === http2.constants.NGHTTP2_NO_ERROR) {
-        this.remoteEnded = true;
-        this.cb.onData(EMPTY, true);
-        return;
-      }
-      let reason: ResetReason = "remote reset";
-      if (code === http2.constants.NGHTTP2_REFUSED_STREAM) reason = "remote refused stream reset";
-      else if (this.conn.session.destroyed || this.conn.session.closed || code === undefined) reason = "connection termination";
-      this.cb.onReset(reason, "");
-    });
+      return;
+    }
+    let reason: ResetReason = "remote reset";
+    if (code === http2.constants.NGHTTP2_REFUSED_STREAM) reason = "remote refused stream reset";
+    else if (this.conn.session.destroyed || this.conn.session.closed || code === undefined) reason = "connection termination";
+    this.cb.onReset(reason, "");
   }
 
   sendData(data: Uint8Array, endStream: boolean): boolean {
