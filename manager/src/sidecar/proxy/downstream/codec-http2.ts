@@ -49,10 +49,40 @@ function toNodeHeaders(map: HeaderMap): http2.OutgoingHttpHeaders {
   return out;
 }
 
+/** The codec stream a Node stream belongs to, for the shared event listeners below. */
+const OWNER = Symbol("Http2CodecStream");
+type OwnedStream = http2.ServerHttp2Stream & { [OWNER]: Http2CodecStream };
+
+// One listener function per event shared by every stream (rather than closures per stream);
+// `this` is the Node stream, whose codec stream is stored under OWNER.
+function ignoreError(): void {}
+function onData(this: OwnedStream, chunk: Buffer): void {
+  this[OWNER].onData(chunk);
+}
+function onTrailers(this: OwnedStream, _t: unknown, _f: unknown, raw: string[]): void {
+  this[OWNER].onTrailers(raw);
+}
+function onEnd(this: OwnedStream): void {
+  this[OWNER].onEnd();
+}
+function onDrain(this: OwnedStream): void {
+  this[OWNER].events!.onWritable();
+}
+function onClose(this: OwnedStream): void {
+  this[OWNER].onClose();
+}
+function onWantTrailers(this: OwnedStream): void {
+  this[OWNER].onWantTrailers();
+}
+
+/** respond() options, shared (Node only reads them). */
+const RESPOND_END: http2.ServerStreamResponseOptions = Object.freeze({ endStream: true, waitForTrailers: false });
+const RESPOND_WAIT_FOR_TRAILERS: http2.ServerStreamResponseOptions = Object.freeze({ endStream: false, waitForTrailers: true });
+
 class Http2CodecStream implements CodecStream {
   readonly protocol = "HTTP/2" as const;
   readonly headers: HeaderMap;
-  private events?: RequestEvents;
+  events?: RequestEvents;
   private trailersSeen = false;
   private pendingTrailers?: HeaderMap;
   private localDone = false;
@@ -66,42 +96,54 @@ class Http2CodecStream implements CodecStream {
   ) {
     this.headers = headerMapFromRaw(raw, new HeaderMap());
     this.remoteDone = endStreamOnHeaders;
-    stream.on("error", () => {});
+    (stream as OwnedStream)[OWNER] = this;
+    stream.on("error", ignoreError);
   }
 
   start(events: RequestEvents): void {
     this.events = events;
     const s = this.stream;
-    s.on("data", (chunk: Buffer) => events.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length), false));
-    s.on("trailers", (_t: unknown, _f: unknown, raw: string[]) => {
-      this.trailersSeen = true;
-      this.remoteDone = true;
-      events.onTrailers(headerMapFromRaw(raw, new HeaderMap()));
-    });
-    s.on("end", () => {
-      if (this.trailersSeen || this.endStreamOnHeaders) return;
-      this.remoteDone = true;
-      events.onData(new Uint8Array(), true);
-    });
-    s.on("drain", () => events.onWritable());
-    s.on("close", () => {
-      if (this.localDone && this.remoteDone) return;
-      const sessionGone = s.session === undefined || s.session.destroyed || s.session.closed;
-      const code = s.rstCode;
-      events.onReset(sessionGone && code !== 8 ? "downstream_remote_disconnect" : "http2.remote_reset", sessionGone && code !== 8);
-    });
+    s.on("data", onData);
+    s.on("trailers", onTrailers);
+    s.on("end", onEnd);
+    s.on("drain", onDrain);
+    s.on("close", onClose);
+  }
+
+  onData(chunk: Buffer): void {
+    this.events!.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length), false);
+  }
+
+  onTrailers(raw: string[]): void {
+    this.trailersSeen = true;
+    this.remoteDone = true;
+    this.events!.onTrailers(headerMapFromRaw(raw, new HeaderMap()));
+  }
+
+  onEnd(): void {
+    if (this.trailersSeen || this.endStreamOnHeaders) return;
+    this.remoteDone = true;
+    this.events!.onData(new Uint8Array(), true);
+  }
+
+  onClose(): void {
+    if (this.localDone && this.remoteDone) return;
+    const s = this.stream;
+    const sessionGone = s.session === undefined || s.session.destroyed || s.session.closed;
+    const code = s.rstCode;
+    this.events!.onReset(sessionGone && code !== 8 ? "downstream_remote_disconnect" : "http2.remote_reset", sessionGone && code !== 8);
+  }
+
+  onWantTrailers(): void {
+    const t = this.pendingTrailers;
+    this.stream.sendTrailers(t ? toNodeHeaders(t) : {});
   }
 
   sendHeaders(headers: HeaderMap, endStream: boolean): void {
     if (this.stream.destroyed || this.stream.headersSent) return;
     if (endStream) this.localDone = true;
-    this.stream.respond(toNodeHeaders(headers), { endStream, waitForTrailers: !endStream });
-    if (!endStream) {
-      this.stream.once("wantTrailers", () => {
-        const t = this.pendingTrailers;
-        this.stream.sendTrailers(t ? toNodeHeaders(t) : {});
-      });
-    }
+    this.stream.respond(toNodeHeaders(headers), endStream ? RESPOND_END : RESPOND_WAIT_FOR_TRAILERS);
+    if (!endStream) this.stream.once("wantTrailers", onWantTrailers);
     if (endStream) this.afterLocalEnd();
   }
 
