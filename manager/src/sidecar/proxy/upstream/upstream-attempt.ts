@@ -14,7 +14,7 @@ import type { HeaderMap } from "../../http/header-map.ts";
 import type { ClusterRuntime } from "./cluster.ts";
 import { grpcStatusOf, grpcToHttpStatus } from "./grpc.ts";
 import type { Host } from "./host.ts";
-import type { ConnPool, ResetReason, StreamCallbacks, UpstreamStream } from "./pool/types.ts";
+import type { ConnPool, PoolCallbacks, ResetReason, StreamCallbacks, UpstreamStream } from "./pool/types.ts";
 import type { RetryDecision, RetryState } from "./retry-state.ts";
 import { resetReasonFlag, resetReplyBody, resetReplyDetails } from "./upstream-reply.ts";
 
@@ -41,7 +41,7 @@ export interface AttemptOwner {
   terminate(reply: LocalReply, resetDetails: string): void;
 }
 
-export class UpstreamAttempt implements StreamCallbacks {
+export class UpstreamAttempt implements StreamCallbacks, PoolCallbacks {
   private stream?: UpstreamStream;
   private cancelPool?: () => void;
   private sentChunks = 0;
@@ -60,13 +60,16 @@ export class UpstreamAttempt implements StreamCallbacks {
 
   start(pool: ConnPool): void {
     this.startNs = nowNs();
-    this.cancelPool = pool.newStream(this, {
-      onReady: (s) => this.onReady(s),
-      onFailure: (reason, tfr) => this.onReset(reason, tfr),
-    });
+    this.cancelPool = pool.newStream(this, this);
   }
 
-  private onReady(s: UpstreamStream): void {
+  /** PoolCallbacks: the pool failed to provide a stream (as a reset before the response). */
+  onFailure(reason: ResetReason, tfr: string): void {
+    this.onReset(reason, tfr);
+  }
+
+  /** PoolCallbacks: a stream on a connection is ready for the request. */
+  onReady(s: UpstreamStream): void {
     this.cancelPool = undefined;
     if (this.done) {
       s.reset();

@@ -24,6 +24,9 @@ export interface PendingRequest {
   pc: PoolCallbacks;
 }
 
+/** The cancel function of a request that is not queued (nothing to cancel). */
+const NOTHING_TO_CANCEL = (): void => {};
+
 export abstract class BasePool implements ConnPool {
   protected pending: PendingRequest[] = [];
   activeStreams = 0;
@@ -36,14 +39,14 @@ export abstract class BasePool implements ConnPool {
     if (this.closed || !resources.requests.canCreate()) {
       stats.inc("upstream_rq_pending_overflow");
       pc.onFailure("overflow", "");
-      return () => {};
+      return NOTHING_TO_CANCEL;
     }
     const req: PendingRequest = { sc, pc };
-    if (this.pending.length === 0 && this.tryAttach(req)) return () => {};
+    if (this.pending.length === 0 && this.tryAttach(req)) return NOTHING_TO_CANCEL;
     if (!resources.pendingRequests.canCreate()) {
       stats.inc("upstream_rq_pending_overflow");
       pc.onFailure("overflow", "");
-      return () => {};
+      return NOTHING_TO_CANCEL;
     }
     this.pending.push(req);
     resources.pendingRequests.inc();
