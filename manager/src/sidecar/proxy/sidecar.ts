@@ -26,6 +26,7 @@ import { startAdminServer, type AdminServer } from "../admin/server.ts";
 import { MemoryStatsStore } from "../stats/store.ts";
 import { buildTagExtractors } from "../stats/tag-extractor.ts";
 import type { StatsStore } from "../stats/types.ts";
+import { createAsyncGrpcClient } from "./upstream/async-grpc-client.ts";
 import { createClusterManager, type UpstreamClusterManager } from "./upstream/cluster-manager.ts";
 import { ConnectionManager } from "./downstream/connection-manager.ts";
 import { startListener, type RunningListener } from "./downstream/listener.ts";
@@ -72,11 +73,18 @@ export async function startSidecar(input: SidecarInput, opts: SidecarOptions = {
     clock: new RealClock(),
     logger,
     httpCalls: clusterManager,
+    // One per sidecar: the VM-sharing key includes the dispatcher's identity.
+    grpcCalls: createAsyncGrpcClient(clusterManager),
     node: bootstrap.node,
     concurrency: opts.concurrency ?? 1,
   };
 
+  // Envoy's stats flush (stats_flush_interval, 5 s): histograms' interval values roll over.
+  const flushTimer = setInterval(() => stats.mergeHistograms(), 5000);
+  flushTimer.unref();
+
   const stop = async () => {
+    clearInterval(flushTimer);
     await Promise.allSettled(listeners.map((l) => l.close()));
     if (admin) await admin.close().catch(() => {});
     await Promise.allSettled(plugins.map((p) => p.close()));

@@ -14,55 +14,17 @@
  * - Response code details have every whitespace character replaced by "_"
  *   (StringUtil::replaceAllEmptySpace).
  */
+import { httpToGrpcStatus, isGrpcContentType, percentEncode } from "../../http/grpc.ts";
 import { HeaderMap } from "../../http/header-map.ts";
+
+export { httpToGrpcStatus, isGrpcContentType, percentEncode };
 import type { LocalReply } from "../../http/filter.ts";
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
-/** Envoy Grpc::Common::hasGrpcContentType. */
-export function isGrpcContentType(contentType: string | undefined): boolean {
-  if (contentType === undefined || !contentType.startsWith("application/grpc")) return false;
-  const next = contentType.charAt("application/grpc".length);
-  return next === "" || next === "+" || next === ";";
-}
-
 export function isGrpcRequest(headers: HeaderMap | undefined): boolean {
   return headers !== undefined && isGrpcContentType(headers.get("content-type"));
-}
-
-/** Envoy Grpc::Utility::httpToGrpcStatus. */
-export function httpToGrpcStatus(httpStatus: number): number {
-  switch (httpStatus) {
-    case 400:
-      return 13; // INTERNAL
-    case 401:
-      return 16; // UNAUTHENTICATED
-    case 403:
-      return 7; // PERMISSION_DENIED
-    case 404:
-      return 12; // UNIMPLEMENTED
-    case 429:
-    case 502:
-    case 503:
-    case 504:
-      return 14; // UNAVAILABLE
-    default:
-      return 2; // UNKNOWN
-  }
-}
-
-/**
- * Envoy Http::Utility::PercentEncoding::encode as used for grpc-message: every byte
- * below ' ', above '~', and '%' itself becomes %XX (upper-case hex) of the UTF-8 bytes.
- */
-export function percentEncode(text: string): string {
-  let out = "";
-  for (const byte of textEncoder.encode(text)) {
-    if (byte < 0x20 || byte > 0x7e || byte === 0x25) out += "%" + byte.toString(16).toUpperCase().padStart(2, "0");
-    else out += String.fromCharCode(byte);
-  }
-  return out;
 }
 
 /** StringUtil::replaceAllEmptySpace. */
