@@ -8,18 +8,18 @@
  * - A remote RST_STREAM is onReset("http2.remote_reset"); the session going away is a
  *   connection termination. A local reset is RST_STREAM NO_ERROR (Envoy's LocalReset).
  */
+import { ENVOY_H2_SETTINGS, ENVOY_H2_WINDOW } from "../../http/http2-options.ts";
 import * as http2 from "node:http2";
 import { HeaderMap } from "../../http/header-map.ts";
 import { CONNECTION_SPECIFIC, headerMapFromRaw, type CodecStream, type ConnectionInfo, type RequestEvents } from "./codec.ts";
 
 const { NGHTTP2_FLAG_END_STREAM, NGHTTP2_NO_ERROR } = http2.constants;
 
-export const ENVOY_H2_WINDOW = 268_435_456;
 
 export function createHttp2Server(onStream: (s: CodecStream) => void, connectionOf: (socket: object) => ConnectionInfo) {
   const server = http2.createServer({
     maxSessionMemory: 1024,
-    settings: { maxConcurrentStreams: 2_147_483_647, initialWindowSize: ENVOY_H2_WINDOW - 1, enablePush: false },
+    settings: { ...ENVOY_H2_SETTINGS, maxConcurrentStreams: 2_147_483_647 },
   });
   server.on("session", (session) => {
     session.on("error", () => {});
@@ -84,6 +84,7 @@ class Http2CodecStream implements CodecStream {
   readonly headers: HeaderMap;
   events?: RequestEvents;
   private trailersSeen = false;
+  private receivedTrailers?: string[];
   private pendingTrailers?: HeaderMap;
   private localDone = false;
   private remoteDone: boolean;
@@ -114,13 +115,24 @@ class Http2CodecStream implements CodecStream {
     this.events!.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length), false);
   }
 
+  /**
+   * Node emits 'trailers' when the frame arrives, even while the stream is paused (readDisable)
+   * with DATA still buffered; the trailers end the request, so they wait for 'end', which Node
+   * emits after the last buffered chunk.
+   */
   onTrailers(raw: string[]): void {
     this.trailersSeen = true;
-    this.remoteDone = true;
-    this.events!.onTrailers(headerMapFromRaw(raw, new HeaderMap()));
+    this.receivedTrailers = raw;
   }
 
   onEnd(): void {
+    if (this.receivedTrailers) {
+      const raw = this.receivedTrailers;
+      this.receivedTrailers = undefined;
+      this.remoteDone = true;
+      this.events!.onTrailers(headerMapFromRaw(raw, new HeaderMap()));
+      return;
+    }
     if (this.trailersSeen || this.endStreamOnHeaders) return;
     this.remoteDone = true;
     this.events!.onData(new Uint8Array(), true);

@@ -11,6 +11,7 @@
  */
 import http2 from "node:http2";
 import net from "node:net";
+import { ENVOY_H2_SETTINGS, ENVOY_H2_WINDOW } from "../../../http/http2-options.ts";
 import type { HeaderMap } from "../../../http/header-map.ts";
 import type { SocketAddress } from "../../../http/stream-info.ts";
 import { BasePool, type PendingRequest, type PoolContext } from "./base-pool.ts";
@@ -70,7 +71,7 @@ export class H2Pool extends BasePool {
     const a = host.address;
     const url = `http://${a.address.includes(":") ? `[${a.address}]` : a.address}:${a.port}`;
     const socket = net.connect({ host: a.address, port: a.port });
-    const session = http2.connect(url, { settings: { enablePush: false }, createConnection: () => socket });
+    const session = http2.connect(url, { settings: ENVOY_H2_SETTINGS, createConnection: () => socket });
     const c: H2Connection = { session, socket, state: "connecting", active: 0, released: false };
     this.conns.push(c);
     resources.connections.inc();
@@ -88,6 +89,11 @@ export class H2Pool extends BasePool {
       clearTimeout(c.timer);
       if (c.state !== "connecting") return;
       c.state = "ready";
+      try {
+        session.setLocalWindowSize(ENVOY_H2_WINDOW);
+      } catch {
+        /* session already gone */
+      }
       const sock = session.socket;
       if (sock?.localAddress) c.localAddress = { address: sock.localAddress, port: sock.localPort ?? 0 };
       this.drainPending();
@@ -188,6 +194,8 @@ class H2Stream implements UpstreamStream {
   private localReset = false;
   private finished = false;
   private trailers?: HeaderMap;
+  /** Response trailers held until every buffered DATA chunk went out (see onTrailers). */
+  private receivedTrailers?: http2.IncomingHttpHeaders;
   private sawEnd = false;
 
   constructor(
@@ -231,16 +239,25 @@ class H2Stream implements UpstreamStream {
     if (!this.localReset) this.cb.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength), false);
   }
 
+  /**
+   * Node emits 'trailers' when the frame arrives, even while the stream is paused for
+   * backpressure with DATA still buffered; the trailers end the response, so they wait for
+   * 'end', which Node emits after the last buffered chunk.
+   */
   onTrailers(t: http2.IncomingHttpHeaders): void {
     if (this.localReset || this.remoteEnded) return;
-    this.remoteEnded = true;
-    this.cb.onTrailers(fromNodeHeaders(t as Record<string, unknown>));
+    this.receivedTrailers = t;
   }
 
   // Node also emits 'end' when the peer resets the stream; once our side is done the
   // 'close' event's rstCode tells a clean end from a reset.
   onEnd(): void {
     if (this.localReset || this.remoteEnded) return;
+    if (this.receivedTrailers) {
+      this.remoteEnded = true;
+      this.cb.onTrailers(fromNodeHeaders(this.receivedTrailers as Record<string, unknown>));
+      return;
+    }
     if (this.req!.writableEnded) {
       this.sawEnd = true;
       return;
