@@ -9,7 +9,7 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../manager/src/build/compile.ts";
 import { runHostBench } from "./host-bench.ts";
-import { failures, runSidecarBench } from "./sidecar-bench.ts";
+import { failures, runSidecarBench, type SidecarBenchRow } from "./sidecar-bench.ts";
 
 const quick = process.argv.includes("--quick");
 const buildDir = join(REPO_ROOT, "build");
@@ -24,6 +24,17 @@ function table(header: string[], rows: string[][]): string {
 }
 
 const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** The issue's goals, checked against this run: >= 50% of direct RPS, <= 1 ms added at p50. */
+function verdict(noFilter: SidecarBenchRow, direct: SidecarBenchRow): string {
+  const share = (noFilter.rps / direct.rps) * 100;
+  const added = noFilter.p50Ms - direct.p50Ms;
+  return (
+    `Goals for the sidecar with no filter: at least 50% of direct throughput (this run: ${fmt(share)}%, ` +
+    `${share >= 50 ? "met" : "not met"}); at most 1 ms added at p50 (this run: ${fmt(added, 2)} ms, ` +
+    `${added <= 1 ? "met" : "not met"}).`
+  );
+}
 
 async function main(): Promise<void> {
   const manifest = JSON.parse(await readFile(join(buildDir, "manifest.json"), "utf8")) as Manifest;
@@ -65,7 +76,7 @@ async function main(): Promise<void> {
       ? "Every RPC succeeded."
       : `Failed RPCs: ${[...failures].map(([m, n]) => `${n} × ${m}`).join("; ")}`,
     "",
-    "Goal: the sidecar with no filter keeps at least 50% of direct throughput and adds at most 1 ms at p50.",
+    verdict(sidecar[1]!, direct),
     "",
     "## Module sizes (release builds)",
     "",
@@ -81,6 +92,7 @@ async function main(): Promise<void> {
       "rounds alternating between them; compare the ratios, not the absolute numbers, across machines.",
       "",
       `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? "unknown CPU"}), Node.js ${process.version}.`,
+      "",
       "",
     ].join("\n");
     await writeFile(join(REPO_ROOT, "test", "bench", "RESULTS.md"), `${header}${body}\n`);
