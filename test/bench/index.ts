@@ -72,6 +72,17 @@ async function main(): Promise<void> {
       ]),
     ),
     "",
+    "CPU time per RPC of each process during the throughput bursts (µs; from /proc, 10 ms ticks):",
+    "",
+    table(
+      ["path", "client", "backend", "sidecar", "all"],
+      sidecar.map((r) =>
+        r.cpuUsPerRpc
+          ? [r.path, fmt(r.cpuUsPerRpc.client), fmt(r.cpuUsPerRpc.backend), fmt(r.cpuUsPerRpc.sidecar), fmt(r.cpuUsPerRpc.client + r.cpuUsPerRpc.backend + r.cpuUsPerRpc.sidecar)]
+          : [r.path, "n/a", "n/a", "n/a", "n/a"],
+      ),
+    ),
+    "",
     failures.size === 0
       ? "Every RPC succeeded."
       : `Failed RPCs: ${[...failures].map(([m, n]) => `${n} × ${m}`).join("; ")}`,

@@ -10,13 +10,13 @@ import { REPO_ROOT } from "../../manager/src/build/compile.ts";
 export interface Child {
   /** The first number captured by `ready` from the child's stdout. */
   port: number;
+  pid: number;
   stop(): Promise<void>;
 }
 
-const TSX = join(REPO_ROOT, "node_modules", "tsx", "dist", "cli.mjs");
-
 function start(args: string[], ready: RegExp): Promise<Child> {
-  const child: ChildProcess = spawn(process.execPath, [TSX, ...args], {
+  // `node --import tsx`: one process per child (the tsx CLI would add a wrapper process).
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", ...args], {
     cwd: REPO_ROOT,
     stdio: ["pipe", "pipe", "pipe"],
   });
@@ -30,6 +30,7 @@ function start(args: string[], ready: RegExp): Promise<Child> {
       if (m) {
         resolve({
           port: Number(m[1]),
+          pid: child.pid!,
           stop: () =>
             new Promise<void>((done) => {
               if (child.exitCode !== null) return done();

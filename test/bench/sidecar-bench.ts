@@ -6,6 +6,7 @@
  * so that drift of the machine affects all of them alike. Latency is measured with one RPC in
  * flight (the cost of the hop); throughput with `concurrency` RPCs in flight.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createDemoClients } from "../../manager/src/demo/services/index.ts";
 import { summarizeLatencies } from "../../manager/src/demo/latency.ts";
@@ -14,6 +15,8 @@ import { startBackendProcess, startSidecarProcess, type Child } from "./processe
 
 export interface SidecarBenchRow {
   path: string;
+  /** CPU time per RPC (µs) of each process during the throughput bursts; undefined without /proc. */
+  cpuUsPerRpc?: { client: number; backend: number; sidecar: number };
   /** RPS with `concurrency` RPCs in flight. */
   rps: number;
   /** Latency with one RPC in flight. */
@@ -22,6 +25,26 @@ export interface SidecarBenchRow {
 }
 
 type Clients = ReturnType<typeof createDemoClients>;
+
+/** user + system CPU of a process in µs, from /proc (Linux; clock ticks of 10 ms). */
+function processCpuUs(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU used by the client (this process), the backend and the sidecar (if any), in µs. */
+function cpuSnapshot(backendPid: number, sidecarPid?: number): { client: number; backend?: number; sidecar?: number } {
+  const own = process.cpuUsage();
+  return {
+    client: own.user + own.system,
+    backend: processCpuUs(backendPid),
+    sidecar: sidecarPid === undefined ? 0 : processCpuUs(sidecarPid),
+  };
+}
 
 /** Failed RPCs per burst, by message (a benchmark reports failures rather than stopping on them). */
 export const failures = new Map<string, number>();
@@ -77,10 +100,11 @@ export async function runSidecarBench(
     const sidecars = [await startSidecarProcess(plain.path), await startSidecarProcess(filtered.path)];
     children.push(...sidecars);
     const targets = [
-      { path: "direct", target: `127.0.0.1:${backend.port}` },
-      { path: "sidecar, no filter", target: `127.0.0.1:${sidecars[0]!.port}` },
-      { path: "sidecar, add-header filter", target: `127.0.0.1:${sidecars[1]!.port}` },
+      { path: "direct", target: `127.0.0.1:${backend.port}`, sidecarPid: undefined },
+      { path: "sidecar, no filter", target: `127.0.0.1:${sidecars[0]!.port}`, sidecarPid: sidecars[0]!.pid },
+      { path: "sidecar, add-header filter", target: `127.0.0.1:${sidecars[1]!.port}`, sidecarPid: sidecars[1]!.pid },
     ];
+    const cpu = targets.map(() => ({ client: 0, backend: 0, sidecar: 0, known: true }));
     for (const t of targets) clients.push(createDemoClients(t.target));
     const latency = targets.map(() => [] as number[]);
     const rpcs = targets.map(() => 0);
@@ -91,14 +115,26 @@ export async function runSidecarBench(
     for (let r = 0; r < opts.rounds; r++) {
       process.stderr.write(`  round ${r + 1} of ${opts.rounds}\n`);
       for (let i = 0; i < targets.length; i++) {
+        const before = cpuSnapshot(backend.pid, targets[i]!.sidecarPid);
         seconds[i]! += await burst(clients[i]!, opts.rpcsPerRound, opts.concurrency, undefined, targets[i]!.path);
+        const after = cpuSnapshot(backend.pid, targets[i]!.sidecarPid);
+        const c = cpu[i]!;
+        c.client += after.client - before.client;
+        if (after.backend === undefined || before.backend === undefined || after.sidecar === undefined || before.sidecar === undefined) c.known = false;
+        else {
+          c.backend += after.backend - before.backend;
+          c.sidecar += after.sidecar - before.sidecar;
+        }
         rpcs[i]! += opts.rpcsPerRound;
         await burst(clients[i]!, Math.ceil(opts.rpcsPerRound / 4), 1, latency[i]!, targets[i]!.path);
       }
     }
     return targets.map((t, i) => {
       const lat = summarizeLatencies(latency[i]!);
-      return { path: t.path, rps: rpcs[i]! / seconds[i]!, p50Ms: lat.p50, p99Ms: lat.p99 };
+      const c = cpu[i]!;
+      const n = rpcs[i]!;
+      const cpuUsPerRpc = c.known ? { client: c.client / n, backend: c.backend / n, sidecar: c.sidecar / n } : undefined;
+      return { path: t.path, rps: n / seconds[i]!, p50Ms: lat.p50, p99Ms: lat.p99, cpuUsPerRpc };
     });
   } finally {
     for (const c of clients) c.close();
