@@ -17,6 +17,7 @@ import type { SocketAddress } from "../../../http/stream-info.ts";
 import { BasePool, type PendingRequest, type PoolContext } from "./base-pool.ts";
 import { fromNodeHeaders, toNodeH2Headers } from "./headers.ts";
 import { connectErrorReason, type ResetReason, type StreamCallbacks, type UpstreamStream } from "./types.ts";
+import { writeBody } from "./write-body.ts";
 
 const EMPTY = new Uint8Array(0);
 /** session.request options, shared (Node only reads them). */
@@ -295,13 +296,7 @@ class H2Stream implements UpstreamStream {
   }
 
   sendData(data: Uint8Array, endStream: boolean): boolean {
-    const req = this.req;
-    if (!req || req.destroyed) return true;
-    if (endStream) {
-      req.end(data.length > 0 ? data : undefined);
-      return true;
-    }
-    return data.length === 0 ? true : req.write(data);
+    return writeBody(this.req, data, endStream);
   }
 
   sendTrailers(trailers: HeaderMap): void {
