@@ -12,6 +12,7 @@ import { HeaderMap, type HeaderPair } from "../../http/header-map.ts";
 import { StreamInfo } from "../../http/stream-info.ts";
 import type { HttpCallCallbacks, HttpCallRequest } from "../../host/api.ts";
 import { RouterFilter, type RouterDeps } from "./router-filter.ts";
+import { inertDecoderCallbacks } from "./inert-callbacks.ts";
 
 let nextStreamId = 1n << 48n;
 
@@ -54,13 +55,7 @@ export function dispatchHttpCall(deps: RouterDeps, request: HttpCallRequest, cal
       return true;
     },
     resetStream: () => deliver(() => callbacks.onReset("reset")),
-    continueDecoding: () => {},
-    decodingBuffer: () => undefined,
-    addDecodedTrailers: () => new HeaderMap(),
-    route: () => route,
-    clearRouteCache: () => {},
-    setUpstreamOverrideHost: () => {},
-    upstreamOverrideHost: () => undefined,
+    ...inertDecoderCallbacks(route),
     encodeHeaders(h: HeaderMap, end: boolean) {
       respHeaders.push(...h.pairs());
       if (end) finishResponse();

@@ -33,6 +33,7 @@ import type { GrpcCallDispatcher, GrpcStreamCallbacks, GrpcStreamHandle, GrpcStr
 import type { UpstreamClusterManager } from "./cluster-manager.ts";
 import { grpcStatusOf } from "./grpc.ts";
 import { RouterFilter, type RouterDeps } from "./router-filter.ts";
+import { inertDecoderCallbacks } from "./inert-callbacks.ts";
 
 const GRPC_UNKNOWN = 2;
 const GRPC_INTERNAL = 13;
@@ -189,13 +190,7 @@ function startStream(deps: RouterDeps, req: GrpcStreamRequest, cb: GrpcStreamCal
       return true;
     },
     resetStream: () => streamError(GRPC_INTERNAL),
-    continueDecoding: () => {},
-    decodingBuffer: () => undefined,
-    addDecodedTrailers: () => new HeaderMap(),
-    route: () => route,
-    clearRouteCache: () => {},
-    setUpstreamOverrideHost: () => {},
-    upstreamOverrideHost: () => undefined,
+    ...inertDecoderCallbacks(route),
     encodeHeaders: (h: HeaderMap, end: boolean) => onHeaders(h, end),
     encodeData: (d: BodyBuffer, end: boolean) => onData(d.slice(), end),
     encodeTrailers: (t: HeaderMap) => onTrailers(t.pairs()),
