@@ -43,7 +43,7 @@ export interface FilterStateValue {
 }
 
 export class FilterState {
-  private values = new Map<string, FilterStateValue>();
+  private readonly values = new Map<string, FilterStateValue>();
   get(key: string): FilterStateValue | undefined {
     return this.values.get(key);
   }
@@ -72,6 +72,13 @@ export interface XdsInfo {
   filterChainName?: string;
 }
 
+/** The xds facts of a stream nobody filled in (shared: StreamInfo replaces, never edits, them). */
+const NO_XDS: XdsInfo = Object.freeze({});
+
+/**
+ * Most streams never set a response flag, filter state or dynamic metadata, so those are
+ * created on first use (a Set and two Maps fewer per request); reading them behaves as before.
+ */
 export class StreamInfo {
   /** Wall-clock start, ms since the epoch. */
   readonly startTimeMs: number;
@@ -94,7 +101,7 @@ export class StreamInfo {
   bytesReceived = 0;
   bytesSent = 0;
 
-  xds: XdsInfo = {};
+  xds: XdsInfo = NO_XDS;
   routeName?: string;
   virtualHostName?: string;
   /** Cluster the router forwards to (set when the route is resolved). */
@@ -111,21 +118,36 @@ export class StreamInfo {
 
   responseCode?: number;
   responseCodeDetails?: string;
-  responseFlags = new Set<ResponseFlag>();
   /** grpc-status the stream ended with, when known. */
   grpcStatus?: number;
 
-  readonly filterState = new FilterState();
-  /** Dynamic metadata: filter namespace -> JSON-like struct. */
-  readonly dynamicMetadata = new Map<string, Record<string, unknown>>();
+  private flags?: Set<ResponseFlag>;
+  private state?: FilterState;
+  private metadata?: Map<string, Record<string, unknown>>;
 
   constructor(now: { wallMs: number; monoNs: bigint } = { wallMs: Date.now(), monoNs: process.hrtime.bigint() }) {
     this.startTimeMs = now.wallMs;
     this.startMonotonicNs = now.monoNs;
   }
 
+  /** Envoy response flags set on this stream (created on first use). */
+  get responseFlags(): Set<ResponseFlag> {
+    return (this.flags ??= new Set<ResponseFlag>());
+  }
+
+  /** Filter state of the stream (created on first use). */
+  get filterState(): FilterState {
+    return (this.state ??= new FilterState());
+  }
+
+  /** Dynamic metadata: filter namespace -> JSON-like struct (created on first use). */
+  get dynamicMetadata(): Map<string, Record<string, unknown>> {
+    return (this.metadata ??= new Map<string, Record<string, unknown>>());
+  }
+
   /** Envoy's %RESPONSE_FLAGS% rendering ("-" when none). */
   responseFlagsString(): string {
-    return this.responseFlags.size === 0 ? "-" : [...this.responseFlags].join(",");
+    const flags = this.flags;
+    return flags === undefined || flags.size === 0 ? "-" : [...flags].join(",");
   }
 }

@@ -68,12 +68,15 @@ export class ConnectionManager {
   readonly active = new Set<FilterManager>();
   /** opts.hasCluster, as the router guard of every stream calls it. */
   readonly hasCluster: (name: string) => boolean;
+  /** The listener's xds facts, shared (read-only) by the StreamInfo of every stream. */
+  readonly xds: XdsInfo;
 
   constructor(readonly opts: ConnectionManagerOptions) {
     this.stats = httpStats(opts.stats, opts.hcm.statPrefix);
     this.listenerHttp = listenerHttpStats(opts.stats, opts.listenerStatAddress, opts.hcm.statPrefix);
     this.matcher = new RouteMatcher(opts.hcm.routeConfig, { random: opts.random });
     this.hasCluster = (name) => opts.hasCluster(name);
+    this.xds = Object.freeze({ ...opts.xds });
   }
 
   /** Resets every active stream (listener shutdown). */
@@ -127,7 +130,7 @@ class ActiveStream implements FilterManagerOptions, DownstreamSink, RequestEvent
     info.connectionId = codec.connection.id;
     info.downstreamRemoteAddress = codec.connection.remote;
     info.downstreamLocalAddress = codec.connection.local;
-    info.xds = { ...opts.xds };
+    info.xds = cm.xds;
     mutateRequestHeaders(codec.headers, {
       useRemoteAddress: this.hcm.useRemoteAddress,
       generateRequestId: this.hcm.generateRequestId,
