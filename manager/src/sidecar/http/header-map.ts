@@ -85,6 +85,20 @@ export class HeaderMap {
     entries.length = out;
   }
 
+  /** Removes every value of each name in `names` (lower-case) in one pass over the map. */
+  removeAll(names: ReadonlySet<string>): void {
+    const entries = this.entries;
+    let out = 0;
+    let pseudoRemoved = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      if (!names.has(e[0])) entries[out++] = e;
+      else if (isPseudo(e[0])) pseudoRemoved++;
+    }
+    this.pseudoCount -= pseudoRemoved;
+    entries.length = out;
+  }
+
   clear(): void {
     this.entries = [];
     this.pseudoCount = 0;
@@ -121,7 +135,8 @@ export class HeaderMap {
 
   clone(): HeaderMap {
     const copy = new HeaderMap();
-    copy.entries = this.pairs();
+    // Entries are never changed in place (only added and removed), so the copy shares them.
+    copy.entries = this.entries.slice();
     copy.pseudoCount = this.pseudoCount;
     return copy;
   }

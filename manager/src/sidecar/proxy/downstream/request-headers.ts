@@ -31,15 +31,18 @@ export interface RequestHeaderContext {
   uuid?: () => string;
 }
 
-const ALWAYS_STRIPPED = [
+const ALWAYS_STRIPPED = new Set([
   "x-envoy-retriable-status-codes", "x-envoy-retriable-header-names", "x-envoy-retry-on",
   "x-envoy-retry-grpc-on", "x-envoy-max-retries", "x-envoy-upstream-alt-stat-name",
   "x-envoy-upstream-rq-timeout-ms", "x-envoy-upstream-rq-per-try-timeout-ms",
   "x-envoy-upstream-rq-timeout-alt-response", "x-envoy-expected-rq-timeout-ms", "x-envoy-force-trace",
   "x-envoy-ip-tags", "x-envoy-original-url", "x-envoy-hedge-on-per-try-timeout",
-];
+]);
 const EDGE_STRIPPED = ["x-envoy-decorator-operation", "x-envoy-downstream-service-cluster", "x-envoy-downstream-service-node"];
-const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"];
+/** ALWAYS_STRIPPED and, for edge requests, EDGE_STRIPPED: removed in one pass. */
+const EDGE_AND_ALWAYS_STRIPPED = new Set([...EDGE_STRIPPED, ...ALWAYS_STRIPPED]);
+/** Hop-by-hop headers and a downstream's x-envoy-internal: removed in one pass. */
+const HOP_BY_HOP_AND_INTERNAL = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "x-envoy-internal"]);
 
 export function isLoopback(address: string): boolean {
   return address.startsWith("127.") || address === "::1" || address.startsWith("::ffff:127.");
@@ -58,14 +61,13 @@ export function isInternalAddress(address: string): boolean {
 }
 
 export function mutateRequestHeaders(headers: HeaderMap, ctx: RequestHeaderContext): { internal: boolean; edge: boolean } {
-  for (const h of HOP_BY_HOP) headers.remove(h);
+  headers.removeAll(HOP_BY_HOP_AND_INTERNAL);
   const te = headers.get("te");
   if (te !== undefined) {
     const keep = te.split(",").some((t) => t.trim().toLowerCase() === "trailers");
     headers.remove("te");
     if (keep) headers.add("te", "trailers");
   }
-  headers.remove("x-envoy-internal");
 
   const hadXff = headers.has("x-forwarded-for");
   let remoteAddress: string | undefined;
@@ -85,8 +87,7 @@ export function mutateRequestHeaders(headers: HeaderMap, ctx: RequestHeaderConte
   if (internal) {
     headers.setCopy("x-envoy-internal", "true");
   } else {
-    if (edge) for (const h of EDGE_STRIPPED) headers.remove(h);
-    for (const h of ALWAYS_STRIPPED) headers.remove(h);
+    headers.removeAll(edge ? EDGE_AND_ALWAYS_STRIPPED : ALWAYS_STRIPPED);
   }
   if (edge && remoteAddress !== undefined) headers.setCopy("x-envoy-external-address", remoteAddress);
 
