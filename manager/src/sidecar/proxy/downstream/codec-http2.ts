@@ -14,6 +14,7 @@ import { HeaderMap } from "../../http/header-map.ts";
 import { CONNECTION_SPECIFIC, headerMapFromRaw, type CodecStream, type ConnectionInfo, type RequestEvents } from "./codec.ts";
 
 const { NGHTTP2_FLAG_END_STREAM, NGHTTP2_NO_ERROR } = http2.constants;
+const EMPTY = new Uint8Array(0);
 
 
 export function createHttp2Server(onStream: (s: CodecStream) => void, connectionOf: (socket: object) => ConnectionInfo) {
@@ -135,7 +136,7 @@ class Http2CodecStream implements CodecStream {
     }
     if (this.trailersSeen || this.endStreamOnHeaders) return;
     this.remoteDone = true;
-    this.events!.onData(new Uint8Array(), true);
+    this.events!.onData(EMPTY, true);
   }
 
   onClose(): void {
@@ -155,7 +156,8 @@ class Http2CodecStream implements CodecStream {
     if (this.stream.destroyed || this.stream.headersSent) return;
     if (endStream) this.localDone = true;
     this.stream.respond(toNodeHeaders(headers), endStream ? RESPOND_END : RESPOND_WAIT_FOR_TRAILERS);
-    if (!endStream) this.stream.once("wantTrailers", onWantTrailers);
+    // 'wantTrailers' comes once per stream: `on` spares the wrapper `once` allocates.
+    if (!endStream) this.stream.on("wantTrailers", onWantTrailers);
     if (endStream) this.afterLocalEnd();
   }
 

@@ -54,8 +54,8 @@ export class FilterCallbacks implements DecoderFilterCallbacks, EncoderFilterCal
   }
 
   private addTrailers(side: Side): HeaderMap {
-    const cur = this.fm.current;
-    if (!cur || cur.side !== side || cur.entry !== this.entry || !cur.lastData || this.fm.trailers[side]) {
+    const fm = this.fm;
+    if (fm.currentEntry !== this.entry || fm.currentSide !== side || !fm.currentLastData || fm.trailers[side]) {
       throw new Error(
         `add${side === Side.Decode ? "Decoded" : "Encoded"}Trailers is only valid while handling the last data frame of a stream without trailers`,
       );

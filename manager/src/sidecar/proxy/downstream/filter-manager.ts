@@ -95,6 +95,13 @@ export class FilterEntry {
   }
 }
 
+/** The filters that saw the request headers, last first (the order encode* runs in). */
+function encoderOrderOf(entries: FilterEntry[]): FilterEntry[] {
+  const order: FilterEntry[] = [];
+  for (let i = entries.length - 1; i >= 0; i--) if (entries[i]!.sawHeaders[Side.Decode]) order.push(entries[i]!);
+  return order;
+}
+
 export class FilterManager {
   readonly streamInfo: StreamInfo;
   readonly streamId: bigint;
@@ -110,8 +117,14 @@ export class FilterManager {
   private watermarked: [boolean, boolean] = [false, false];
   /** Index in the side's order of the filter that returned ContinueAndEndStream. */
   private endedAt: [number, number] = [Infinity, Infinity];
-  /** The filter call in progress, for addDecodedTrailers / addEncodedTrailers. */
-  current?: { side: Side; entry: FilterEntry; lastData: boolean };
+  /**
+   * The data call in progress, for addDecodedTrailers / addEncodedTrailers: its filter (none
+   * outside a data call), direction and whether it carries the last frame. Plain fields
+   * rather than an object per call.
+   */
+  currentEntry?: FilterEntry;
+  currentSide = Side.Decode;
+  currentLastData = false;
   decodeAborted = false;
   responseHeadersSent = false;
   responseComplete = false;
@@ -187,7 +200,7 @@ export class FilterManager {
     this.headers[Side.Encode] = headers;
     this.streamInfo.responseHeaders = headers;
     this.complete[Side.Encode] = endStream;
-    this.encoderOrder = this.entries.filter((e) => e.sawHeaders[Side.Decode]).reverse();
+    this.encoderOrder = encoderOrderOf(this.entries);
     this.doHeaders(Side.Encode, 0, endStream);
   }
 
@@ -319,9 +332,11 @@ export class FilterManager {
       }
       if (e.endStream[side] || p > this.endedAt[side]) return;
       e.endStream[side] = end;
-      this.current = { side, entry: e, lastData: end };
+      this.currentEntry = e;
+      this.currentSide = side;
+      this.currentLastData = end;
       const status = this.callData(e, side, data, end);
-      this.current = undefined;
+      this.currentEntry = undefined;
       if (this.halted(side)) return;
       if (!hadTrailers && this.trailers[side] && trailersAddedAt < 0) {
         end = false;

@@ -103,10 +103,7 @@ export class RouterFilter implements StreamFilter, AttemptOwner {
     this.upstreamHeaders = headers.clone();
     if (expected > 0) this.upstreamHeaders.setCopy("x-envoy-expected-rq-timeout-ms", String(expected));
     this.selection = { requestHeaders: headers, overrideHost: this.cb.upstreamOverrideHost() };
-    this.cb.onDownstreamWatermark({
-      above: () => this.attempt?.readDisable(true),
-      below: () => this.attempt?.readDisable(false),
-    });
+    this.cb.onDownstreamWatermark(this);
     this.startDurationTimer(headers);
     if (endStream) this.onRequestComplete();
     this.startAttempt();
@@ -205,6 +202,16 @@ export class RouterFilter implements StreamFilter, AttemptOwner {
     this.cb.streamInfo.upstreamHost = { ...host.address };
     this.attempt = new UpstreamAttempt(this, host, this.route.retryPolicy?.perTryTimeoutMs ?? 0);
     this.attempt.start(this.cluster.pool(host));
+  }
+
+  /** Downstream watermark callbacks: the downstream is over its write buffer's high watermark. */
+  above(): void {
+    this.attempt?.readDisable(true);
+  }
+
+  /** Downstream watermark callbacks: the downstream is below its low watermark again. */
+  below(): void {
+    this.attempt?.readDisable(false);
   }
 
   get retried(): boolean {

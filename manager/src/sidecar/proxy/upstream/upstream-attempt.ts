@@ -49,7 +49,7 @@ export class UpstreamAttempt implements StreamCallbacks, PoolCallbacks {
   private writeBlocked = false;
   private perTryTimer?: NodeJS.Timeout;
   private done = false;
-  private startNs = nowNs();
+  private startNs = 0n;
   private grpcDeferred = false;
 
   constructor(
