@@ -125,9 +125,10 @@ export class StreamInfo {
   private state?: FilterState;
   private metadata?: Map<string, Record<string, unknown>>;
 
-  constructor(now: { wallMs: number; monoNs: bigint } = { wallMs: Date.now(), monoNs: process.hrtime.bigint() }) {
-    this.startTimeMs = now.wallMs;
-    this.startMonotonicNs = now.monoNs;
+  /** `now` fixes the start time (tests); by default it is read from the clocks. */
+  constructor(now?: { wallMs: number; monoNs: bigint }) {
+    this.startTimeMs = now ? now.wallMs : Date.now();
+    this.startMonotonicNs = now ? now.monoNs : process.hrtime.bigint();
   }
 
   /** Envoy response flags set on this stream (created on first use). */

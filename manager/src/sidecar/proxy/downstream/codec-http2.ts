@@ -88,6 +88,7 @@ class Http2CodecStream implements CodecStream {
   private receivedTrailers?: string[];
   private pendingTrailers?: HeaderMap;
   private localDone = false;
+  private drainListened = false;
   private remoteDone: boolean;
 
   constructor(
@@ -108,7 +109,6 @@ class Http2CodecStream implements CodecStream {
     s.on("data", onData);
     s.on("trailers", onTrailers);
     s.on("end", onEnd);
-    s.on("drain", onDrain);
     s.on("close", onClose);
   }
 
@@ -168,6 +168,7 @@ class Http2CodecStream implements CodecStream {
       this.stream.end(data.length > 0 ? data : undefined);
       this.afterLocalEnd();
     } else if (data.length > 0 && !this.stream.write(data)) {
+      this.listenForDrain();
       this.events?.onBackpressure();
     }
   }
@@ -178,6 +179,16 @@ class Http2CodecStream implements CodecStream {
     this.pendingTrailers = trailers;
     this.stream.end();
     this.afterLocalEnd();
+  }
+
+  /**
+   * 'drain' is listened to from the first write the stream refuses (Node emits it after the
+   * refused write), not for every stream: most responses never fill the write buffer.
+   */
+  private listenForDrain(): void {
+    if (this.drainListened) return;
+    this.drainListened = true;
+    this.stream.on("drain", onDrain);
   }
 
   /** The response is complete: read and drop whatever request body is still coming. */

@@ -57,7 +57,7 @@ export class RouterFilter implements StreamFilter, AttemptOwner {
   private retryBuffering = false;
   private attempt?: UpstreamAttempt;
   private attemptCount = 0;
-  private selection: HostSelectionContext = {};
+  private selection!: HostSelectionContext;
   private globalTimer?: NodeJS.Timeout;
   private durationTimer?: NodeJS.Timeout;
   private backoffTimer?: NodeJS.Timeout;

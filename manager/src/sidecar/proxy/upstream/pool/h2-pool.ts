@@ -198,6 +198,7 @@ class H2Stream implements UpstreamStream {
   /** Response trailers held until every buffered DATA chunk went out (see onTrailers). */
   private receivedTrailers?: http2.IncomingHttpHeaders;
   private sawEnd = false;
+  private drainListened = false;
 
   constructor(
     private readonly pool: H2Pool,
@@ -225,7 +226,6 @@ class H2Stream implements UpstreamStream {
     req.on("trailers", onTrailers);
     req.on("end", onEnd);
     req.on("wantTrailers", onWantTrailers);
-    req.on("drain", onDrain);
     req.on("error", ignoreError);
     req.on("close", onClose);
   }
@@ -296,7 +296,19 @@ class H2Stream implements UpstreamStream {
   }
 
   sendData(data: Uint8Array, endStream: boolean): boolean {
-    return writeBody(this.req, data, endStream);
+    const ok = writeBody(this.req, data, endStream);
+    if (!ok) this.listenForDrain();
+    return ok;
+  }
+
+  /**
+   * 'drain' is listened to from the first write the stream refuses (Node emits it after the
+   * refused write), not for every stream: most requests never fill the write buffer.
+   */
+  private listenForDrain(): void {
+    if (this.drainListened) return;
+    this.drainListened = true;
+    this.req!.on("drain", onDrain);
   }
 
   sendTrailers(trailers: HeaderMap): void {
