@@ -44,6 +44,9 @@ export class RouteMatcher {
   /** length of the literal part -> (literal -> vhost), iterated longest first. */
   private readonly suffixes = new Map<number, Map<string, VirtualHost>>();
   private readonly prefixes = new Map<number, Map<string, VirtualHost>>();
+  /** The literal lengths of `suffixes` / `prefixes`, longest first (sorted once, not per request). */
+  private readonly suffixLengths: number[];
+  private readonly prefixLengths: number[];
   private readonly defaultHost?: VirtualHost;
   private readonly regexes = new Map<string, RegExp>();
   private readonly random: () => number;
@@ -61,15 +64,17 @@ export class RouteMatcher {
       }
     }
     this.defaultHost = defaultHost;
+    this.suffixLengths = [...this.suffixes.keys()].sort((a, b) => b - a);
+    this.prefixLengths = [...this.prefixes.keys()].sort((a, b) => b - a);
   }
 
   findVirtualHost(authority: string | undefined): VirtualHost | undefined {
     const host = (authority ?? "").toLowerCase();
     const exact = this.exact.get(host);
     if (exact) return exact;
-    const suffix = findWildcard(this.suffixes, host, (l) => host.slice(host.length - l));
+    const suffix = findWildcard(this.suffixes, this.suffixLengths, host, true);
     if (suffix) return suffix;
-    const prefix = findWildcard(this.prefixes, host, (l) => host.slice(0, l));
+    const prefix = findWildcard(this.prefixes, this.prefixLengths, host, false);
     if (prefix) return prefix;
     return this.defaultHost;
   }
@@ -171,16 +176,17 @@ function addWildcard(index: Map<number, Map<string, VirtualHost>>, literal: stri
   if (!byLiteral.has(literal)) byLiteral.set(literal, vh);
 }
 
+/** The vhost of the longest wildcard literal `host` ends with (`suffix`) or starts with. */
 function findWildcard(
   index: Map<number, Map<string, VirtualHost>>,
+  lengthsLongestFirst: number[],
   host: string,
-  cut: (len: number) => string,
+  suffix: boolean,
 ): VirtualHost | undefined {
-  const lengths = [...index.keys()].sort((a, b) => b - a);
-  for (const len of lengths) {
+  for (const len of lengthsLongestFirst) {
     // The wildcard must match at least one character.
     if (host.length <= len) continue;
-    const vh = index.get(len)!.get(cut(len));
+    const vh = index.get(len)!.get(suffix ? host.slice(host.length - len) : host.slice(0, len));
     if (vh) return vh;
   }
   return undefined;
