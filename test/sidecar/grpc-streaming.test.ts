@@ -52,6 +52,7 @@ describe("gRPC streaming, deadlines, cancellation and large messages through the
     const err = (await unary(client, { message: "slow", delay_ms: 2000 }, { deadlineMs: 200 }).catch((e) => e)) as grpc.ServiceError;
     expect(err.code).toBe(grpc.status.DEADLINE_EXCEEDED);
     const cancelled = await h.backends[0]!.waitForCancel("Unary");
+    expect(cancelled.cancelled).toBe(true);
     expect(h.backends[0]!.calls.length).toBe(before + 1);
   });
 

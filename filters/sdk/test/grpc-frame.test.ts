@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { compileHarness, loadHarness, type GrpcHarness } from "./grpc-harness.ts";
+import { compileHarness, loadHarness } from "./grpc-harness.ts";
 
 let wasm: Uint8Array;
 beforeAll(async () => {

@@ -6,19 +6,11 @@
  * for statically configured endpoints is UNKNOWN (Envoy's HostImpl::healthStatus).
  */
 import type { SocketAddress } from "../../http/stream-info.ts";
+import type { HostStats } from "./types.ts";
 
 export type HostHealthStatus = "UNKNOWN" | "HEALTHY" | "UNHEALTHY" | "DRAINING" | "TIMEOUT" | "DEGRADED";
 
-export interface HostStats {
-  rqActive: number;
-  rqTotal: number;
-  rqError: number;
-  rqSuccess: number;
-  rqTimeout: number;
-  cxActive: number;
-  cxTotal: number;
-  cxConnectFail: number;
-}
+export type { HostStats } from "./types.ts";
 
 /** "ip:port", bracketing IPv6 literals as Envoy's Address::Ip::asString does. */
 export function addressKey(a: SocketAddress): string {

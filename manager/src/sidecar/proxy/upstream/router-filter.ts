@@ -21,11 +21,10 @@ import { BodyBuffer } from "../../http/body-buffer.ts";
 import {
   DataStatus,
   HeadersStatus,
+  PassThroughFilter,
   TrailersStatus,
   type DecoderFilterCallbacks,
-  type EncoderFilterCallbacks,
   type RouteDecision,
-  type StreamFilter,
 } from "../../http/filter.ts";
 import type { HeaderMap } from "../../http/header-map.ts";
 import type { ClusterRuntime, HostSelectionContext } from "./cluster.ts";
@@ -41,7 +40,7 @@ export interface RouterDeps {
 
 const nowNs = (): bigint => process.hrtime.bigint();
 
-export class RouterFilter implements StreamFilter, AttemptOwner {
+export class RouterFilter extends PassThroughFilter implements AttemptOwner {
   cb!: DecoderFilterCallbacks;
   cluster!: ClusterRuntime;
   route!: RouteDecision;
@@ -63,14 +62,15 @@ export class RouterFilter implements StreamFilter, AttemptOwner {
   private backoffTimer?: NodeJS.Timeout;
   finished = false;
 
-  constructor(private readonly deps: RouterDeps) {}
+  constructor(private readonly deps: RouterDeps) {
+    super();
+  }
 
-  setDecoderFilterCallbacks(cb: DecoderFilterCallbacks): void {
+  override setDecoderFilterCallbacks(cb: DecoderFilterCallbacks): void {
     this.cb = cb;
   }
-  setEncoderFilterCallbacks(_cb: EncoderFilterCallbacks): void {}
 
-  decodeHeaders(headers: HeaderMap, endStream: boolean): HeadersStatus {
+  override decodeHeaders(headers: HeaderMap, endStream: boolean): HeadersStatus {
     const route = this.cb.route();
     if (!route) {
       this.finish();
@@ -110,7 +110,7 @@ export class RouterFilter implements StreamFilter, AttemptOwner {
     return HeadersStatus.StopIteration;
   }
 
-  decodeData(data: BodyBuffer, endStream: boolean): DataStatus {
+  override decodeData(data: BodyBuffer, endStream: boolean): DataStatus {
     if (this.finished) return DataStatus.StopIterationNoBuffer;
     const chunk = data.toUint8Array();
     if (this.retryBuffering && this.bodyBytes + chunk.length > this.cb.bufferLimit) {
@@ -130,7 +130,7 @@ export class RouterFilter implements StreamFilter, AttemptOwner {
     return DataStatus.StopIterationNoBuffer;
   }
 
-  decodeTrailers(trailers: HeaderMap): TrailersStatus {
+  override decodeTrailers(trailers: HeaderMap): TrailersStatus {
     if (this.finished) return TrailersStatus.StopIteration;
     this.requestTrailers = trailers;
     this.downstreamEnded = true;
@@ -146,18 +146,7 @@ export class RouterFilter implements StreamFilter, AttemptOwner {
     this.attempt.forgetSentBody();
   }
 
-  encodeHeaders(_h: HeaderMap, _e: boolean): HeadersStatus {
-    return HeadersStatus.Continue;
-  }
-  encodeData(_d: BodyBuffer, _e: boolean): DataStatus {
-    return DataStatus.Continue;
-  }
-  encodeTrailers(_t: HeaderMap): TrailersStatus {
-    return TrailersStatus.Continue;
-  }
-  onStreamComplete(): void {}
-
-  onDestroy(): void {
+  override onDestroy(): void {
     if (!this.finished && this.attempt) this.attempt.cancel();
     this.finish();
   }

@@ -8,14 +8,8 @@ import type { SocketAddress } from "../../http/stream-info.ts";
 import type { HttpCallDispatcher } from "../../host/api.ts";
 import type { RouterFilterConfig, StatefulSessionFilterConfig } from "../../config/model.ts";
 
-/** A host's state as /clusters shows it. */
-export interface HostView {
-  address: SocketAddress;
-  /** The endpoint's configured hostname (DNS clusters). */
-  hostname: string;
-  weight: number;
-  /** Envoy health flags: "healthy" or any of "/failed_active_hc", "/failed_outlier_check", "/pending_active_hc". */
-  healthFlags: string[];
+/** Per-host request and connection counts (Envoy's HostStats), as /clusters prints them. */
+export interface HostStats {
   rqActive: number;
   rqTotal: number;
   rqError: number;
@@ -24,6 +18,16 @@ export interface HostView {
   cxActive: number;
   cxTotal: number;
   cxConnectFail: number;
+}
+
+/** A host's state as /clusters shows it. */
+export interface HostView extends HostStats {
+  address: SocketAddress;
+  /** The endpoint's configured hostname (DNS clusters). */
+  hostname: string;
+  weight: number;
+  /** Envoy health flags: "healthy" or any of "/failed_active_hc", "/failed_outlier_check", "/pending_active_hc". */
+  healthFlags: string[];
 }
 
 export interface ClusterView {
