@@ -1,0 +1,139 @@
+/**
+ * One request stream of an H2ClientConnection (RFC 9113 §5.1 states, seen from the client):
+ * open -> half-closed (local) once END_STREAM is sent, closed once END_STREAM is also received
+ * or either side resets it.
+ *
+ * Outgoing DATA waits in `queue` until the stream's and the connection's send windows allow it
+ * (§6.9); `write` returns false once more than HIGH_WATERMARK bytes wait, and the handler's
+ * onWritable fires when the queue falls under LOW_WATERMARK (Envoy's buffer watermarks).
+ * Incoming DATA is credited back to the peer (WINDOW_UPDATE) only once delivered, so a paused
+ * stream holds its peer back through flow control, as Envoy's readDisable does.
+ */
+import type { H2ClientConnection } from "./client-connection.ts";
+
+export type H2ResetReason = "remote reset" | "remote refused stream reset" | "connection termination" | "protocol error";
+
+export interface H2StreamHandler {
+  /** The final (non-1xx) response headers, as a flat [name, value, ...] list. */
+  onHeaders(headers: string[], endStream: boolean): void;
+  onData(chunk: Buffer, endStream: boolean): void;
+  /** Trailers; they end the response. */
+  onTrailers(trailers: string[]): void;
+  /** The stream ended abnormally; nothing else is delivered afterwards. */
+  onReset(reason: H2ResetReason, code: number): void;
+  onWritable(): void;
+  /** The stream left the connection (both ends closed, or reset): it no longer counts against
+   *  the peer's SETTINGS_MAX_CONCURRENT_STREAMS. Fires after onReset, possibly before paused
+   *  DATA has been delivered. */
+  onClosed(): void;
+}
+
+export const HIGH_WATERMARK = 1024 * 1024;
+export const LOW_WATERMARK = HIGH_WATERMARK / 2;
+
+type Inbound = { kind: "data"; chunk: Buffer; end: boolean } | { kind: "trailers"; trailers: string[] };
+
+export class H2ClientStream {
+  /** Send window the peer granted (may go negative after a SETTINGS change, §6.9.2). */
+  sendWindow: number;
+  /** Receive window left before the peer must wait for our WINDOW_UPDATE. */
+  recvWindow: number;
+  /** Bytes delivered since the last stream WINDOW_UPDATE. */
+  recvUnacked = 0;
+  readonly queue: Buffer[] = [];
+  queuedBytes = 0;
+  /** END_STREAM is to follow the queued DATA (no trailers). */
+  endQueued = false;
+  trailersQueued?: string[];
+  localEnded = false;
+  remoteEnded = false;
+  closed = false;
+  finalHeadersSeen = false;
+  aboveHighWatermark = false;
+  paused = false;
+  private inbound?: Inbound[];
+
+  constructor(
+    readonly id: number,
+    private readonly conn: H2ClientConnection,
+    readonly handler: H2StreamHandler,
+    sendWindow: number,
+    recvWindow: number,
+  ) {
+    this.sendWindow = sendWindow;
+    this.recvWindow = recvWindow;
+  }
+
+  /** Queues request body bytes; `end` ends the request with them. false = wait for onWritable. */
+  write(data: Uint8Array, end: boolean): boolean {
+    if (this.closed || this.localEnded || this.endQueued || this.trailersQueued) return true;
+    if (data.length > 0) {
+      this.queue.push(Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+      this.queuedBytes += data.length;
+    }
+    if (end) this.endQueued = true;
+    this.conn.flushStream(this);
+    if (this.queuedBytes > HIGH_WATERMARK) this.aboveHighWatermark = true;
+    return !this.aboveHighWatermark;
+  }
+
+  /** Ends the request with trailers (sent after every queued DATA frame). */
+  sendTrailers(trailers: string[]): void {
+    if (this.closed || this.localEnded || this.endQueued || this.trailersQueued) return;
+    if (trailers.length === 0) this.endQueued = true;
+    else this.trailersQueued = trailers;
+    this.conn.flushStream(this);
+  }
+
+  /** Local reset (RST_STREAM CANCEL); no handler callback fires afterwards. */
+  reset(code: number): void {
+    if (this.closed) return;
+    this.conn.resetStream(this, code);
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    const held = this.inbound;
+    this.inbound = undefined;
+    if (!held) return;
+    for (let i = 0; i < held.length; i++) {
+      if (this.closed && !this.remoteEnded) return;
+      if (this.paused) {
+        this.inbound = held.slice(i).concat(this.inbound ?? []);
+        return;
+      }
+      this.deliver(held[i]!);
+    }
+  }
+
+  /** Called by the connection for each DATA frame or trailers, in order. */
+  receive(item: Inbound): void {
+    if (this.paused || this.inbound) {
+      (this.inbound ??= []).push(item);
+      return;
+    }
+    this.deliver(item);
+  }
+
+  private deliver(item: Inbound): void {
+    if (item.kind === "trailers") {
+      this.handler.onTrailers(item.trailers);
+      return;
+    }
+    if (item.chunk.length > 0) this.conn.consumed(this, item.chunk.length);
+    this.handler.onData(item.chunk, item.end);
+  }
+
+  /** Called by the connection when queued bytes went out. */
+  drained(): void {
+    if (this.aboveHighWatermark && this.queuedBytes < LOW_WATERMARK) {
+      this.aboveHighWatermark = false;
+      this.handler.onWritable();
+    }
+  }
+}
