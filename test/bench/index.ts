@@ -44,7 +44,8 @@ async function main(): Promise<void> {
   const host = await runHostBench(buildDir, quick ? 2000 : 20000);
   process.stdout.write("sidecar: unary RPCs direct and through the sidecar...\n");
   const sidecar = await runSidecarBench(buildDir, {
-    rpcsPerRound: quick ? 500 : 2000,
+    warmupRpcs: quick ? 1000 : 5000,
+    rpcsPerRound: quick ? 500 : 3000,
     rounds: quick ? 2 : 5,
     concurrency: 32,
   });

@@ -74,7 +74,7 @@ async function burst(clients: Clients, rpcs: number, concurrency: number, sample
 
 export async function runSidecarBench(
   buildDir: string,
-  opts: { rpcsPerRound: number; rounds: number; concurrency: number },
+  opts: { warmupRpcs: number; rpcsPerRound: number; rounds: number; concurrency: number },
 ): Promise<SidecarBenchRow[]> {
   const children: Child[] = [];
   const cleanups: Array<() => Promise<void>> = [];
@@ -111,7 +111,9 @@ export async function runSidecarBench(
     const seconds = targets.map(() => 0);
 
     process.stderr.write("  warming up\n");
-    for (const [i, c] of clients.entries()) await burst(c, 1000, opts.concurrency, undefined, targets[i]!.path); // warm-up: connections, JIT, Wasm tiers
+    // Warm-up: connections, then enough RPCs for V8 to optimize the hot paths of every process
+    // (the sidecar has the most code to optimize; fewer RPCs measure its JIT, not its steady state).
+    for (const [i, c] of clients.entries()) await burst(c, opts.warmupRpcs, opts.concurrency, undefined, targets[i]!.path);
     for (let r = 0; r < opts.rounds; r++) {
       process.stderr.write(`  round ${r + 1} of ${opts.rounds}\n`);
       for (let i = 0; i < targets.length; i++) {

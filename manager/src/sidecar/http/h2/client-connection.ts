@@ -86,6 +86,8 @@ export class H2ClientConnection {
   private out: Buffer[] = [];
   private outBytes = 0;
   private flushScheduled = false;
+  /** Streams with new DATA, trailers or an end to frame at the next output flush. */
+  private scheduled: H2ClientStream[] = [];
   /** Streams with DATA waiting for window or socket room, in the order they queued. */
   private blocked = new Set<H2ClientStream>();
   /** A header block being continued (§6.10): the stream id and the fragments so far. */
@@ -157,13 +159,34 @@ export class H2ClientConnection {
   private write(buf: Buffer): void {
     this.out.push(buf);
     this.outBytes += buf.length;
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flushOut());
     }
   }
 
+  /** `s` has something new to send: it is framed at the next output flush. */
+  scheduleStream(s: H2ClientStream): void {
+    if (s.scheduled) return;
+    s.scheduled = true;
+    this.scheduled.push(s);
+    this.scheduleFlush();
+  }
+
   private flushOut(): void {
+    // Frame the scheduled streams first (their frames join this write: flushScheduled is still set).
+    if (this.scheduled.length > 0) {
+      const streams = this.scheduled;
+      this.scheduled = [];
+      for (const s of streams) {
+        s.scheduled = false;
+        this.flushStream(s);
+      }
+    }
     this.flushScheduled = false;
     const out = this.out;
     if (out.length === 0 || this.socket.destroyed) {
@@ -199,7 +222,7 @@ export class H2ClientConnection {
   }
 
   /** Moves as much of `s`'s queued DATA as the windows allow into the output, then its end. */
-  flushStream(s: H2ClientStream): void {
+  private flushStream(s: H2ClientStream): void {
     if (s.closed || s.localEnded) return;
     while (s.queuedBytes > 0) {
       const room = Math.min(s.sendWindow, this.connSendWindow, this.peerMaxFrameSize);

@@ -3,8 +3,9 @@
  * open -> half-closed (local) once END_STREAM is sent, closed once END_STREAM is also received
  * or either side resets it.
  *
- * Outgoing DATA waits in `queue` until the stream's and the connection's send windows allow it
- * (§6.9); `write` returns false once more than HIGH_WATERMARK bytes wait, and the handler's
+ * Outgoing DATA waits in `queue` until the connection's next output flush (so that the request's
+ * END_STREAM rides on its last DATA frame when both come in one turn of the event loop) and until
+ * the stream's and the connection's send windows allow it (§6.9); `write` returns false once more than HIGH_WATERMARK bytes wait, and the handler's
  * onWritable fires when the queue falls under LOW_WATERMARK (Envoy's buffer watermarks).
  * Incoming DATA is credited back to the peer (WINDOW_UPDATE) only once delivered, so a paused
  * stream holds its peer back through flow control, as Envoy's readDisable does.
@@ -50,6 +51,8 @@ export class H2ClientStream {
   closed = false;
   finalHeadersSeen = false;
   aboveHighWatermark = false;
+  /** Waiting for the connection's next output flush to turn its queue into frames. */
+  scheduled = false;
   paused = false;
   private inbound?: Inbound[];
 
@@ -72,7 +75,7 @@ export class H2ClientStream {
       this.queuedBytes += data.length;
     }
     if (end) this.endQueued = true;
-    this.conn.flushStream(this);
+    this.conn.scheduleStream(this);
     if (this.queuedBytes > HIGH_WATERMARK) this.aboveHighWatermark = true;
     return !this.aboveHighWatermark;
   }
@@ -82,7 +85,7 @@ export class H2ClientStream {
     if (this.closed || this.localEnded || this.endQueued || this.trailersQueued) return;
     if (trailers.length === 0) this.endQueued = true;
     else this.trailersQueued = trailers;
-    this.conn.flushStream(this);
+    this.conn.scheduleStream(this);
   }
 
   /** Local reset (RST_STREAM CANCEL); no handler callback fires afterwards. */
