@@ -308,8 +308,14 @@ export class H2ClientConnection {
   private streamError(s: H2ClientStream, code: number): void {
     if (s.closed) return;
     this.write(rstStreamFrame(s.id, code));
+    this.failStream(s, "protocol error", code);
+  }
+
+  /** Closes `s` and reports `reason`, unless its response was already complete. */
+  private failStream(s: H2ClientStream, reason: H2ResetReason, code: number): void {
+    const responseComplete = s.remoteEnded;
     this.closeStream(s);
-    s.handler.onReset("protocol error", code);
+    if (!responseComplete) s.handler.onReset(reason, code);
   }
 
   // ---- input --------------------------------------------------------------------------------
@@ -465,11 +471,9 @@ export class H2ClientConnection {
       return;
     }
     const code = payload.readUInt32BE(0);
-    const responseComplete = s.remoteEnded;
-    this.closeStream(s);
-    // A server that answered in full may reset the rest of the request with NO_ERROR (§8.1).
-    if (responseComplete) return;
-    s.handler.onReset(code === ErrorCode.REFUSED_STREAM ? "remote refused stream reset" : "remote reset", code);
+    // A server that answered in full may reset the rest of the request with NO_ERROR (§8.1):
+    // failStream reports nothing then.
+    this.failStream(s, code === ErrorCode.REFUSED_STREAM ? "remote refused stream reset" : "remote reset", code);
   }
 
   private onSettings(flags: number, streamId: number, payload: Buffer): void {
@@ -530,8 +534,7 @@ export class H2ClientConnection {
     // Streams above the last id were never processed: refused, so they may be retried (§6.8).
     for (const s of [...this.streams.values()]) {
       if (s.id <= lastStreamId) continue;
-      this.closeStream(s);
-      s.handler.onReset("remote refused stream reset", ErrorCode.REFUSED_STREAM);
+      this.failStream(s, "remote refused stream reset", ErrorCode.REFUSED_STREAM);
     }
     this.events.onGoaway();
     if (this.streams.size === 0) this.shutdown(ErrorCode.NO_ERROR);
@@ -582,10 +585,7 @@ export class H2ClientConnection {
   }
 
   private resetAll(reason: H2ResetReason, code: number): void {
-    for (const s of [...this.streams.values()]) {
-      this.closeStream(s);
-      s.handler.onReset(reason, code);
-    }
+    for (const s of [...this.streams.values()]) this.failStream(s, reason, code);
   }
 
   private terminate(connectError?: Error): void {
