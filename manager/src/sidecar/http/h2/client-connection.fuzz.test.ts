@@ -7,7 +7,7 @@ import net from "node:net";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { H2ClientConnection } from "./client-connection.ts";
-import type { H2StreamHandler } from "./client-stream.ts";
+import type { H2StreamHandler } from "./stream.ts";
 import { Flags, FrameType, frame, settingsFrame } from "./frames.ts";
 import { HpackEncoder } from "./hpack/encoder.ts";
 

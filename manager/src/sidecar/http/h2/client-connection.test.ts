@@ -6,7 +6,7 @@ import http2 from "node:http2";
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { H2ClientConnection, type H2ConnectionEvents } from "./client-connection.ts";
-import type { H2ResetReason, H2StreamHandler } from "./client-stream.ts";
+import type { H2ResetReason, H2StreamHandler } from "./stream.ts";
 import { ErrorCode, FrameType, settingsFrame } from "./frames.ts";
 
 const cleanups: Array<() => void> = [];

@@ -1,112 +1,52 @@
 /**
- * The client side of one HTTP/2 connection (RFC 9113), cleartext with prior knowledge: the
- * sidecar's upstream codec, in the role Envoy gives its nghttp2/oghttp2 client codec.
+ * The client side of an HTTP/2 connection (RFC 9113), cleartext with prior knowledge: the
+ * sidecar's upstream codec, in the role Envoy gives its own client codec.
  *
- * Contract:
- * - `request(headers, endStream, handler)` opens a stream at once (HEADERS, plus CONTINUATION
- *   when the block exceeds the peer's SETTINGS_MAX_FRAME_SIZE); the stream's handler receives
- *   the final response headers (1xx are skipped), DATA, trailers, or a reset.
- * - Everything written during one turn of the event loop leaves in one socket write
- *   (setImmediate), as Node's own HTTP/2 session batches its output.
- * - Flow control (§6.9): we grant `localWindow` per stream and for the connection and credit
- *   DATA back once delivered; we send no more than the peer's windows allow, and stop feeding the
- *   socket while its write buffer is above SOCKET_HIGH_WATERMARK.
- * - The peer's SETTINGS (§6.5) are applied and acknowledged, PING (§6.7) answered, GOAWAY (§6.8)
- *   refuses the streams above its last stream id and drains the rest, RST_STREAM (§6.4) resets a
- *   stream. A protocol violation by the peer is a connection error (§5.4.1): GOAWAY with its code,
- *   the socket closed, every open stream reset with "protocol error".
- * - The socket closing resets every open stream with "connection termination".
- * Not implemented (the sidecar never needs them): server push (we send ENABLE_PUSH=0, so a
- * PUSH_PROMISE is a PROTOCOL_ERROR), PRIORITY (ignored), CONNECT and extended CONNECT.
+ * Contract (beyond H2Connection's):
+ * - `request(headers, endStream, handler)` opens a stream at once; its handler receives the
+ *   final response headers (1xx are skipped, as Envoy does for upstream 1xx other than 100),
+ *   DATA, trailers, or a reset.
+ * - The response must be well formed (§8.3.2, validate.ts) and its header list within
+ *   maxHeaderListBytes, else the stream is reset with PROTOCOL_ERROR ("protocol error").
+ * - The server's first frame must be SETTINGS; its SETTINGS_MAX_CONCURRENT_STREAMS is
+ *   `remoteMaxConcurrentStreams`. The events tell the pool when the socket connects, when the
+ *   server's SETTINGS arrive, when it sends GOAWAY, and when the connection is gone.
  */
 import type net from "node:net";
-import { HpackDecoder, HpackError } from "./hpack/decoder.ts";
-import { HpackEncoder } from "./hpack/encoder.ts";
-import { H2ClientStream, type H2ResetReason, type H2StreamHandler } from "./client-stream.ts";
-import {
-  CLIENT_PREFACE,
-  DEFAULT_MAX_FRAME_SIZE,
-  DEFAULT_WINDOW,
-  ErrorCode,
-  Flags,
-  FrameReader,
-  FrameType,
-  H2Error,
-  MAX_WINDOW,
-  Setting,
-  frame,
-  frameHeader,
-  goawayFrame,
-  rstStreamFrame,
-  settingsFrame,
-  windowUpdateFrame,
-} from "./frames.ts";
+import { H2Connection, type H2ConnectionOptions } from "./connection.ts";
+import { H2Stream, type H2StreamHandler } from "./stream.ts";
+import { CLIENT_PREFACE, DEFAULT_WINDOW, ErrorCode, H2Error, Flags, Setting, settingsFrame, windowUpdateFrame } from "./frames.ts";
 import { validateResponseHeaders } from "./validate.ts";
 
 export interface H2ConnectionEvents {
   /** The TCP connection is established (streams may be opened from now on). */
   onConnect(): void;
-  /** The peer's SETTINGS were applied (SETTINGS_MAX_CONCURRENT_STREAMS may have changed). */
+  /** The server's SETTINGS were applied (SETTINGS_MAX_CONCURRENT_STREAMS may have changed). */
   onRemoteSettings(): void;
-  /** The peer sent GOAWAY: no new streams; open ones at or below its last stream id finish. */
+  /** The server sent GOAWAY: no new streams; open ones at or below its last stream id finish. */
   onGoaway(): void;
   /** The connection is gone. `connectError` is set when it never connected. */
   onClose(connectError?: Error): void;
 }
 
-export interface H2ClientOptions {
-  /** SETTINGS_INITIAL_WINDOW_SIZE we send, and the connection window we raise to. */
-  localWindow: number;
-  /** Bound on a decoded response header list (bytes, as HPACK counts them). */
-  maxHeaderListBytes?: number;
-}
-
-/** Stop moving DATA into the socket while this much is waiting in its write buffer. */
-const SOCKET_HIGH_WATERMARK = 1024 * 1024;
 const MAX_STREAM_ID = 2 ** 31 - 1;
-const MAX_HEADER_BLOCK = 256 * 1024;
-const EMPTY = Buffer.alloc(0);
 
-export class H2ClientConnection {
-  readonly streams = new Map<number, H2ClientStream>();
-  /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS (unlimited until its SETTINGS arrive). */
+export class H2ClientConnection extends H2Connection {
+  /** The server's SETTINGS_MAX_CONCURRENT_STREAMS (unlimited until its SETTINGS arrive). */
   remoteMaxConcurrentStreams = Number.MAX_SAFE_INTEGER;
-  remoteSettingsReceived = false;
-  goawayReceived = false;
-  closed = false;
   private connected = false;
   private nextStreamId = 1;
-  private readonly encoder = new HpackEncoder();
-  private readonly decoder = new HpackDecoder();
-  private readonly reader: FrameReader;
-  private peerInitialWindow = DEFAULT_WINDOW;
-  private peerMaxFrameSize = DEFAULT_MAX_FRAME_SIZE;
-  private connSendWindow = DEFAULT_WINDOW;
-  private connRecvUnacked = 0;
-  private out: Buffer[] = [];
-  private outBytes = 0;
-  private flushScheduled = false;
-  /** Streams with new DATA, trailers or an end to frame at the next output flush. */
-  private scheduled: H2ClientStream[] = [];
-  /** Streams with DATA waiting for window or socket room, in the order they queued. */
-  private blocked = new Set<H2ClientStream>();
-  /** A header block being continued (§6.10): the stream id and the fragments so far. */
-  private continuation?: { streamId: number; flags: number; fragments: Buffer[]; bytes: number };
-  private readonly localWindow: number;
-  private readonly maxHeaderListBytes: number;
 
   constructor(
-    readonly socket: net.Socket,
+    socket: net.Socket,
     private readonly events: H2ConnectionEvents,
-    opts: H2ClientOptions,
+    opts: H2ConnectionOptions,
   ) {
-    this.localWindow = Math.min(opts.localWindow, MAX_WINDOW);
-    this.maxHeaderListBytes = opts.maxHeaderListBytes ?? 60 * 1024;
-    this.reader = new FrameReader(DEFAULT_MAX_FRAME_SIZE, (t, f, id, p) => this.onFrame(t, f, id, p));
-    socket.setNoDelay(true);
-    socket.on("connect", () => this.onSocketConnect());
-    socket.on("data", (chunk: Buffer) => this.onSocketData(chunk));
-    socket.on("drain", () => this.flushBlocked());
+    super(socket, opts);
+    socket.on("connect", () => {
+      this.connected = true;
+      this.events.onConnect();
+    });
     socket.on("error", (err) => this.terminate(this.connected ? undefined : err));
     socket.on("close", () => this.terminate(this.connected ? undefined : new Error("connection closed before it was established")));
     // The preface and our SETTINGS may be written before the socket connects (Node queues them).
@@ -120,335 +60,49 @@ export class H2ClientConnection {
     if (this.localWindow > DEFAULT_WINDOW) this.write(windowUpdateFrame(0, this.localWindow - DEFAULT_WINDOW));
   }
 
-  get activeStreams(): number {
-    return this.streams.size;
-  }
-
   /** Whether another stream may be opened now. */
   canOpenStream(): boolean {
-    return this.connected && !this.closed && !this.goawayReceived && this.nextStreamId <= MAX_STREAM_ID;
+    return this.connected && !this.closed && !this.goawayReceived && !this.goawaySent && this.nextStreamId <= MAX_STREAM_ID;
   }
 
   /** Opens a stream with `headers` (flat [name, value, ...], pseudo-headers first). */
-  request(headers: readonly string[], endStream: boolean, handler: H2StreamHandler): H2ClientStream {
+  request(headers: readonly string[], endStream: boolean, handler: H2StreamHandler): H2Stream {
     if (!this.canOpenStream()) throw new Error("the connection accepts no new streams");
     const id = this.nextStreamId;
     this.nextStreamId += 2;
-    const stream = new H2ClientStream(id, this, handler, this.peerInitialWindow, this.localWindow);
+    const stream = new H2Stream(id, this, handler, this.peerInitialWindow, this.localWindow);
     this.streams.set(id, stream);
-    this.writeHeaders(id, headers, endStream);
-    if (endStream) stream.localEnded = true;
+    stream.sendHeaders(headers as string[], endStream);
     return stream;
   }
 
-  /** Graceful close: GOAWAY(NO_ERROR) once no stream is open, then the socket ends. */
-  close(): void {
-    if (this.closed) return;
-    this.goawayReceived = true; // no new streams from here on
-    if (this.streams.size === 0) this.shutdown(ErrorCode.NO_ERROR);
+  protected isIdle(streamId: number): boolean {
+    return streamId >= this.nextStreamId || streamId % 2 === 0;
   }
 
-  /** Abrupt close: open streams are reset with "connection termination". */
-  destroy(): void {
-    this.socket.destroy();
-    this.terminate();
+  protected isLocallyInitiated(streamId: number): boolean {
+    return streamId % 2 === 1;
   }
 
-  // ---- output -------------------------------------------------------------------------------
-
-  private write(buf: Buffer): void {
-    this.out.push(buf);
-    this.outBytes += buf.length;
-    this.scheduleFlush();
+  protected lastPeerStreamId(): number {
+    return 0;
   }
 
-  private scheduleFlush(): void {
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flushOut());
-    }
-  }
-
-  /** `s` has something new to send: it is framed at the next output flush. */
-  scheduleStream(s: H2ClientStream): void {
-    if (s.scheduled) return;
-    s.scheduled = true;
-    this.scheduled.push(s);
-    this.scheduleFlush();
-  }
-
-  private flushOut(): void {
-    // Frame the scheduled streams first (their frames join this write: flushScheduled is still set).
-    if (this.scheduled.length > 0) {
-      const streams = this.scheduled;
-      this.scheduled = [];
-      for (const s of streams) {
-        s.scheduled = false;
-        this.flushStream(s);
-      }
-    }
-    this.flushScheduled = false;
-    const out = this.out;
-    if (out.length === 0 || this.socket.destroyed) {
-      this.out = [];
-      this.outBytes = 0;
-      return;
-    }
-    this.out = [];
-    const bytes = this.outBytes;
-    this.outBytes = 0;
-    if (out.length === 1) this.socket.write(out[0]!);
-    else if (bytes <= 65_536) this.socket.write(Buffer.concat(out, bytes));
-    else {
-      this.socket.cork();
-      for (const b of out) this.socket.write(b);
-      this.socket.uncork();
-    }
-  }
-
-  private writeHeaders(streamId: number, headers: readonly string[], endStream: boolean): void {
-    const block = this.encoder.encode(headers);
-    const max = this.peerMaxFrameSize;
-    const es = endStream ? Flags.END_STREAM : 0;
-    if (block.length <= max) {
-      this.write(frame(FrameType.HEADERS, es | Flags.END_HEADERS, streamId, block));
-      return;
-    }
-    this.write(frame(FrameType.HEADERS, es, streamId, block.subarray(0, max)));
-    for (let off = max; off < block.length; off += max) {
-      const last = off + max >= block.length;
-      this.write(frame(FrameType.CONTINUATION, last ? Flags.END_HEADERS : 0, streamId, block.subarray(off, off + max)));
-    }
-  }
-
-  /** Moves as much of `s`'s queued DATA as the windows allow into the output, then its end. */
-  private flushStream(s: H2ClientStream): void {
-    if (s.closed || s.localEnded) return;
-    while (s.queuedBytes > 0) {
-      const room = Math.min(s.sendWindow, this.connSendWindow, this.peerMaxFrameSize);
-      if (room <= 0 || this.socket.writableLength + this.outBytes > SOCKET_HIGH_WATERMARK) {
-        this.blocked.add(s);
-        s.drained();
-        return;
-      }
-      const head = s.queue[0]!;
-      const n = Math.min(room, head.length);
-      const chunk = n === head.length ? head : head.subarray(0, n);
-      if (n === head.length) s.queue.shift();
-      else s.queue[0] = head.subarray(n);
-      s.queuedBytes -= n;
-      s.sendWindow -= n;
-      this.connSendWindow -= n;
-      const last = s.queuedBytes === 0 && s.endQueued;
-      if (n <= 1024) this.write(frame(FrameType.DATA, last ? Flags.END_STREAM : 0, s.id, chunk));
-      else {
-        this.write(frameHeader(n, FrameType.DATA, last ? Flags.END_STREAM : 0, s.id));
-        this.write(chunk);
-      }
-      if (last) {
-        this.blocked.delete(s);
-        s.drained();
-        this.localEnd(s);
-        return;
-      }
-    }
-    this.blocked.delete(s);
-    s.drained();
-    if (s.trailersQueued) {
-      this.writeHeaders(s.id, s.trailersQueued, true);
-      s.trailersQueued = undefined;
-      this.localEnd(s);
-    } else if (s.endQueued) {
-      this.write(frame(FrameType.DATA, Flags.END_STREAM, s.id));
-      this.localEnd(s);
-    }
-  }
-
-  private flushBlocked(): void {
-    if (this.blocked.size === 0) return;
-    for (const s of [...this.blocked]) {
-      this.blocked.delete(s);
-      this.flushStream(s);
-    }
-  }
-
-  private localEnd(s: H2ClientStream): void {
-    s.localEnded = true;
-    if (s.remoteEnded) this.closeStream(s);
-  }
-
-  /** The application consumed `n` bytes of `s`'s DATA: credit the stream window back. */
-  consumed(s: H2ClientStream, n: number): void {
-    if (s.closed || s.remoteEnded) return;
-    s.recvUnacked += n;
-    if (s.recvUnacked >= this.localWindow / 2) {
-      this.write(windowUpdateFrame(s.id, s.recvUnacked));
-      s.recvWindow += s.recvUnacked;
-      s.recvUnacked = 0;
-    }
-  }
-
-  resetStream(s: H2ClientStream, code: number): void {
-    // A stream whose both ends are done needs no RST_STREAM (a grpc-js server answers a burst
-    // of needless resets with GOAWAY, its rapid-reset protection).
-    if (!(s.localEnded && s.remoteEnded)) this.write(rstStreamFrame(s.id, code));
-    this.closeStream(s);
-  }
-
-  private closeStream(s: H2ClientStream): void {
-    if (s.closed) return;
-    s.closed = true;
-    this.streams.delete(s.id);
-    this.blocked.delete(s);
-    s.handler.onClosed();
-    if (this.goawayReceived && this.streams.size === 0) this.shutdown(ErrorCode.NO_ERROR);
-  }
-
-  /** A stream error (§5.4.2): RST_STREAM to the peer, "protocol error" to the handler. */
-  private streamError(s: H2ClientStream, code: number): void {
-    if (s.closed) return;
-    this.write(rstStreamFrame(s.id, code));
-    this.failStream(s, "protocol error", code);
-  }
-
-  /** Closes `s` and reports `reason`, unless its response was already complete. */
-  private failStream(s: H2ClientStream, reason: H2ResetReason, code: number): void {
-    const responseComplete = s.remoteEnded;
-    this.closeStream(s);
-    if (!responseComplete) s.handler.onReset(reason, code);
-  }
-
-  // ---- input --------------------------------------------------------------------------------
-
-  private onSocketConnect(): void {
-    this.connected = true;
-    this.events.onConnect();
-  }
-
-  private onSocketData(chunk: Buffer): void {
-    if (this.closed) return;
-    try {
-      this.reader.push(chunk);
-    } catch (e) {
-      if (e instanceof H2Error) this.connectionError(e.code);
-      else if (e instanceof HpackError) this.connectionError(ErrorCode.COMPRESSION_ERROR);
-      else throw e;
-    }
-  }
-
-  private onFrame(type: number, flags: number, streamId: number, payload: Buffer): void {
-    if (!this.remoteSettingsReceived && (type !== FrameType.SETTINGS || flags & Flags.ACK)) {
-      throw new H2Error(ErrorCode.PROTOCOL_ERROR, "the server's first frame must be SETTINGS (§3.4)");
-    }
-    if (this.continuation && type !== FrameType.CONTINUATION) {
-      throw new H2Error(ErrorCode.PROTOCOL_ERROR, "a header block was interrupted (§6.10)");
-    }
-    switch (type) {
-      case FrameType.DATA:
-        return this.onData(flags, streamId, payload);
-      case FrameType.HEADERS:
-        return this.onHeadersFrame(flags, streamId, payload);
-      case FrameType.CONTINUATION:
-        return this.onContinuation(flags, streamId, payload);
-      case FrameType.RST_STREAM:
-        return this.onRstStream(streamId, payload);
-      case FrameType.SETTINGS:
-        return this.onSettings(flags, streamId, payload);
-      case FrameType.PING:
-        return this.onPing(flags, streamId, payload);
-      case FrameType.GOAWAY:
-        return this.onGoaway(streamId, payload);
-      case FrameType.WINDOW_UPDATE:
-        return this.onWindowUpdate(streamId, payload);
-      case FrameType.PRIORITY:
-        if (streamId === 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "PRIORITY on stream 0");
-        if (payload.length !== 5) throw new H2Error(ErrorCode.FRAME_SIZE_ERROR, "PRIORITY of the wrong size");
-        return;
-      case FrameType.PUSH_PROMISE:
-        throw new H2Error(ErrorCode.PROTOCOL_ERROR, "PUSH_PROMISE although push is disabled");
-      default:
-        return; // unknown frame types are ignored (§4.1)
-    }
-  }
-
-  /** Strips padding (§6.1, §6.2); returns the content or throws PROTOCOL_ERROR. */
-  private unpad(flags: number, payload: Buffer): Buffer {
-    if (!(flags & Flags.PADDED)) return payload;
-    if (payload.length < 1) throw new H2Error(ErrorCode.FRAME_SIZE_ERROR, "padded frame without a pad length");
-    const pad = payload[0]!;
-    if (pad >= payload.length) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "padding exceeds the frame");
-    return payload.subarray(1, payload.length - pad);
-  }
-
-  private onData(flags: number, streamId: number, payload: Buffer): void {
-    if (streamId === 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "DATA on stream 0");
-    // The connection window is credited on receipt, so one paused stream cannot stall the others.
-    if (payload.length > 0) this.creditConnection(payload.length);
-    const data = this.unpad(flags, payload);
+  protected onHeaderList(flags: number, streamId: number, list: string[]): void {
     const s = this.streams.get(streamId);
     if (!s) {
-      if (streamId >= this.nextStreamId || streamId % 2 === 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, `DATA on idle stream ${streamId}`);
-      return; // a stream we reset or finished: discard (§5.1 "closed")
-    }
-    if (s.remoteEnded) return this.streamError(s, ErrorCode.STREAM_CLOSED);
-    if (!s.finalHeadersSeen) return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
-    s.recvWindow -= payload.length;
-    if (s.recvWindow < 0) return this.streamError(s, ErrorCode.FLOW_CONTROL_ERROR);
-    // Padding counts against flow control but is never delivered: credit it back now.
-    if (payload.length > data.length) this.consumed(s, payload.length - data.length);
-    const end = (flags & Flags.END_STREAM) !== 0;
-    if (end) s.remoteEnded = true;
-    s.receive({ kind: "data", chunk: data.length > 0 ? data : EMPTY, end });
-    if (end && s.localEnded) this.closeStream(s);
-  }
-
-  private creditConnection(n: number): void {
-    this.connRecvUnacked += n;
-    if (this.connRecvUnacked >= this.localWindow / 2) {
-      this.write(windowUpdateFrame(0, this.connRecvUnacked));
-      this.connRecvUnacked = 0;
-    }
-  }
-
-
-  private onHeadersFrame(flags: number, streamId: number, payload: Buffer): void {
-    if (streamId === 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "HEADERS on stream 0");
-    let block = this.unpad(flags, payload);
-    if (flags & Flags.PRIORITY) {
-      if (block.length < 5) throw new H2Error(ErrorCode.FRAME_SIZE_ERROR, "HEADERS too short for its priority");
-      block = block.subarray(5);
-    }
-    if (flags & Flags.END_HEADERS) return this.onHeaderBlock(flags, streamId, block);
-    this.continuation = { streamId, flags, fragments: [Buffer.from(block)], bytes: block.length };
-  }
-
-  private onContinuation(flags: number, streamId: number, payload: Buffer): void {
-    const c = this.continuation;
-    if (!c || c.streamId !== streamId) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "CONTINUATION without a header block to continue");
-    c.bytes += payload.length;
-    if (c.bytes > MAX_HEADER_BLOCK) throw new H2Error(ErrorCode.ENHANCE_YOUR_CALM, "header block too large");
-    c.fragments.push(Buffer.from(payload));
-    if (!(flags & Flags.END_HEADERS)) return;
-    this.continuation = undefined;
-    this.onHeaderBlock(c.flags, streamId, Buffer.concat(c.fragments, c.bytes));
-  }
-
-  private onHeaderBlock(flags: number, streamId: number, block: Buffer): void {
-    // Every block is decoded, even for a stream we no longer track, to keep HPACK state in sync.
-    const list = this.decoder.decode(block, this.maxHeaderListBytes);
-    const s = this.streams.get(streamId);
-    if (!s) {
-      if (streamId >= this.nextStreamId || streamId % 2 === 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, `HEADERS on idle stream ${streamId}`);
+      if (this.isIdle(streamId)) throw new H2Error(ErrorCode.PROTOCOL_ERROR, `HEADERS on idle stream ${streamId}`);
       return;
     }
     if (s.remoteEnded) return this.streamError(s, ErrorCode.STREAM_CLOSED);
     const end = (flags & Flags.END_STREAM) !== 0;
+    if (!this.withinHeaderListLimit(list)) return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
     if (!s.finalHeadersSeen) {
       const status = validateResponseHeaders(list, false);
       if (status === undefined) return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
       if (status < 200) {
         if (end) return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
-        return; // informational: skipped, as Envoy does for upstream 1xx other than 100-continue
+        return; // informational: skipped
       }
       s.finalHeadersSeen = true;
       if (end) s.remoteEnded = true;
@@ -462,136 +116,19 @@ export class H2ClientConnection {
     if (s.localEnded) this.closeStream(s);
   }
 
-  private onRstStream(streamId: number, payload: Buffer): void {
-    if (streamId === 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "RST_STREAM on stream 0");
-    if (payload.length !== 4) throw new H2Error(ErrorCode.FRAME_SIZE_ERROR, "RST_STREAM of the wrong size");
-    const s = this.streams.get(streamId);
-    if (!s) {
-      if (streamId >= this.nextStreamId) throw new H2Error(ErrorCode.PROTOCOL_ERROR, `RST_STREAM on idle stream ${streamId}`);
-      return;
-    }
-    const code = payload.readUInt32BE(0);
-    // A server that answered in full may reset the rest of the request with NO_ERROR (§8.1):
-    // failStream reports nothing then.
-    this.failStream(s, code === ErrorCode.REFUSED_STREAM ? "remote refused stream reset" : "remote reset", code);
+  protected override onMaxConcurrentStreams(value: number): void {
+    this.remoteMaxConcurrentStreams = value;
   }
 
-  private onSettings(flags: number, streamId: number, payload: Buffer): void {
-    if (streamId !== 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "SETTINGS on a stream");
-    if (flags & Flags.ACK) {
-      if (payload.length !== 0) throw new H2Error(ErrorCode.FRAME_SIZE_ERROR, "SETTINGS ACK with a payload");
-      return;
-    }
-    if (payload.length % 6 !== 0) throw new H2Error(ErrorCode.FRAME_SIZE_ERROR, "SETTINGS of the wrong size");
-    for (let off = 0; off < payload.length; off += 6) {
-      const id = payload.readUInt16BE(off);
-      const value = payload.readUInt32BE(off + 2);
-      switch (id) {
-        case Setting.HEADER_TABLE_SIZE:
-          this.encoder.setMaxTableSize(value);
-          break;
-        case Setting.ENABLE_PUSH:
-          if (value > 1) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "SETTINGS_ENABLE_PUSH above 1");
-          break;
-        case Setting.MAX_CONCURRENT_STREAMS:
-          this.remoteMaxConcurrentStreams = value;
-          break;
-        case Setting.INITIAL_WINDOW_SIZE: {
-          if (value > MAX_WINDOW) throw new H2Error(ErrorCode.FLOW_CONTROL_ERROR, "SETTINGS_INITIAL_WINDOW_SIZE above 2^31-1");
-          const delta = value - this.peerInitialWindow;
-          this.peerInitialWindow = value;
-          for (const s of this.streams.values()) {
-            s.sendWindow += delta;
-            if (s.sendWindow > MAX_WINDOW) throw new H2Error(ErrorCode.FLOW_CONTROL_ERROR, "a stream window exceeds 2^31-1");
-          }
-          break;
-        }
-        case Setting.MAX_FRAME_SIZE:
-          if (value < DEFAULT_MAX_FRAME_SIZE || value > 16_777_215) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "SETTINGS_MAX_FRAME_SIZE out of range");
-          this.peerMaxFrameSize = value;
-          break;
-        default:
-          break; // unknown settings are ignored (§6.5.2)
-      }
-    }
-    this.write(frame(FrameType.SETTINGS, Flags.ACK, 0));
-    this.remoteSettingsReceived = true;
-    this.flushBlocked();
+  protected override onRemoteSettings(): void {
     this.events.onRemoteSettings();
   }
 
-  private onPing(flags: number, streamId: number, payload: Buffer): void {
-    if (streamId !== 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "PING on a stream");
-    if (payload.length !== 8) throw new H2Error(ErrorCode.FRAME_SIZE_ERROR, "PING of the wrong size");
-    if (!(flags & Flags.ACK)) this.write(frame(FrameType.PING, Flags.ACK, 0, payload));
-  }
-
-  private onGoaway(streamId: number, payload: Buffer): void {
-    if (streamId !== 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "GOAWAY on a stream");
-    if (payload.length < 8) throw new H2Error(ErrorCode.FRAME_SIZE_ERROR, "GOAWAY too short");
-    const lastStreamId = payload.readUInt32BE(0) & 0x7fffffff;
-    this.goawayReceived = true;
-    // Streams above the last id were never processed: refused, so they may be retried (§6.8).
-    for (const s of [...this.streams.values()]) {
-      if (s.id <= lastStreamId) continue;
-      this.failStream(s, "remote refused stream reset", ErrorCode.REFUSED_STREAM);
-    }
+  protected override onGoawayReceived(): void {
     this.events.onGoaway();
-    if (this.streams.size === 0) this.shutdown(ErrorCode.NO_ERROR);
   }
 
-  private onWindowUpdate(streamId: number, payload: Buffer): void {
-    if (payload.length !== 4) throw new H2Error(ErrorCode.FRAME_SIZE_ERROR, "WINDOW_UPDATE of the wrong size");
-    const increment = payload.readUInt32BE(0) & 0x7fffffff;
-    if (streamId === 0) {
-      if (increment === 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "WINDOW_UPDATE of 0");
-      this.connSendWindow += increment;
-      if (this.connSendWindow > MAX_WINDOW) throw new H2Error(ErrorCode.FLOW_CONTROL_ERROR, "the connection window exceeds 2^31-1");
-      this.flushBlocked();
-      return;
-    }
-    const s = this.streams.get(streamId);
-    if (!s) {
-      if (streamId >= this.nextStreamId) throw new H2Error(ErrorCode.PROTOCOL_ERROR, `WINDOW_UPDATE on idle stream ${streamId}`);
-      return;
-    }
-    if (increment === 0) return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
-    s.sendWindow += increment;
-    if (s.sendWindow > MAX_WINDOW) return this.streamError(s, ErrorCode.FLOW_CONTROL_ERROR);
-    if (this.blocked.has(s)) {
-      this.blocked.delete(s);
-      this.flushStream(s);
-    }
-  }
-
-  // ---- teardown -----------------------------------------------------------------------------
-
-  /** A connection error (§5.4.1): GOAWAY with `code`, then close; open streams see "protocol error". */
-  private connectionError(code: number): void {
-    if (this.closed) return;
-    this.write(goawayFrame(0, code));
-    this.flushOut();
-    this.resetAll("protocol error", code);
-    this.socket.destroySoon();
-    this.terminate();
-  }
-
-  private shutdown(code: number): void {
-    if (this.closed) return;
-    this.write(goawayFrame(0, code));
-    this.flushOut();
-    this.socket.end();
-    this.terminate();
-  }
-
-  private resetAll(reason: H2ResetReason, code: number): void {
-    for (const s of [...this.streams.values()]) this.failStream(s, reason, code);
-  }
-
-  private terminate(connectError?: Error): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.resetAll("connection termination", ErrorCode.CANCEL);
-    this.events.onClose(connectError);
+  protected onTerminated(error?: Error): void {
+    this.events.onClose(error);
   }
 }

@@ -13,7 +13,7 @@
 import net from "node:net";
 import { ENVOY_H2_WINDOW } from "../../../http/http2-options.ts";
 import { H2ClientConnection } from "../../../http/h2/client-connection.ts";
-import type { H2ClientStream, H2ResetReason, H2StreamHandler } from "../../../http/h2/client-stream.ts";
+import type { H2ResetReason, H2Stream as CodecStream, H2StreamHandler } from "../../../http/h2/stream.ts";
 import { ErrorCode } from "../../../http/h2/frames.ts";
 import type { HeaderMap } from "../../../http/header-map.ts";
 import type { SocketAddress } from "../../../http/stream-info.ts";
@@ -150,7 +150,7 @@ export class H2Pool extends BasePool {
 }
 
 class H2Stream implements UpstreamStream, H2StreamHandler {
-  private stream?: H2ClientStream;
+  private stream?: CodecStream;
   private localReset = false;
   private finished = false;
 

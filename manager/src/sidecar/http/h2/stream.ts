@@ -1,7 +1,6 @@
 /**
- * One request stream of an H2ClientConnection (RFC 9113 §5.1 states, seen from the client):
- * open -> half-closed (local) once END_STREAM is sent, closed once END_STREAM is also received
- * or either side resets it.
+ * One stream of an H2Connection, client or server side (RFC 9113 §5.1): open -> half-closed
+ * once END_STREAM went one way, closed once it went both ways or either side reset it.
  *
  * Outgoing DATA waits in `queue` until the connection's next output flush (so that the request's
  * END_STREAM rides on its last DATA frame when both come in one turn of the event loop) and until
@@ -10,15 +9,16 @@
  * Incoming DATA is credited back to the peer (WINDOW_UPDATE) only once delivered, so a paused
  * stream holds its peer back through flow control, as Envoy's readDisable does.
  */
-import type { H2ClientConnection } from "./client-connection.ts";
+import type { H2Connection } from "./connection.ts";
 
 export type H2ResetReason = "remote reset" | "remote refused stream reset" | "connection termination" | "protocol error";
 
 export interface H2StreamHandler {
-  /** The final (non-1xx) response headers, as a flat [name, value, ...] list. */
+  /** Client side: the final (non-1xx) response headers, as a flat [name, value, ...] list.
+   *  (A server stream's request headers come with the stream itself.) */
   onHeaders(headers: string[], endStream: boolean): void;
   onData(chunk: Buffer, endStream: boolean): void;
-  /** Trailers; they end the response. */
+  /** Trailers; they end the peer's side of the stream. */
   onTrailers(trailers: string[]): void;
   /** The stream ended abnormally; nothing else is delivered afterwards. */
   onReset(reason: H2ResetReason, code: number): void;
@@ -34,7 +34,7 @@ export const LOW_WATERMARK = HIGH_WATERMARK / 2;
 
 type Inbound = { kind: "data"; chunk: Buffer; end: boolean } | { kind: "trailers"; trailers: string[] };
 
-export class H2ClientStream {
+export class H2Stream {
   /** Send window the peer granted (may go negative after a SETTINGS change, §6.9.2). */
   sendWindow: number;
   /** Receive window left before the peer must wait for our WINDOW_UPDATE. */
@@ -49,7 +49,9 @@ export class H2ClientStream {
   localEnded = false;
   remoteEnded = false;
   closed = false;
+  /** The peer's (final) headers arrived: what follows is DATA, then possibly trailers. */
   finalHeadersSeen = false;
+  headersSent = false;
   aboveHighWatermark = false;
   /** Waiting for the connection's next output flush to turn its queue into frames. */
   scheduled = false;
@@ -58,8 +60,8 @@ export class H2ClientStream {
 
   constructor(
     readonly id: number,
-    private readonly conn: H2ClientConnection,
-    readonly handler: H2StreamHandler,
+    private readonly conn: H2Connection,
+    public handler: H2StreamHandler,
     sendWindow: number,
     recvWindow: number,
   ) {
@@ -67,7 +69,14 @@ export class H2ClientStream {
     this.recvWindow = recvWindow;
   }
 
-  /** Queues request body bytes; `end` ends the request with them. false = wait for onWritable. */
+  /** Sends this side's headers (a server's response headers; a client sends its request's at open). */
+  sendHeaders(headers: string[], end: boolean): void {
+    if (this.closed || this.localEnded || this.headersSent) return;
+    this.headersSent = true;
+    this.conn.sendHeaders(this, headers, end);
+  }
+
+  /** Queues body bytes; `end` ends this side of the stream with them. false = wait for onWritable. */
   write(data: Uint8Array, end: boolean): boolean {
     if (this.closed || this.localEnded || this.endQueued || this.trailersQueued) return true;
     if (data.length > 0) {
@@ -80,7 +89,7 @@ export class H2ClientStream {
     return !this.aboveHighWatermark;
   }
 
-  /** Ends the request with trailers (sent after every queued DATA frame). */
+  /** Ends this side of the stream with trailers (sent after every queued DATA frame). */
   sendTrailers(trailers: string[]): void {
     if (this.closed || this.localEnded || this.endQueued || this.trailersQueued) return;
     if (trailers.length === 0) this.endQueued = true;
@@ -88,7 +97,7 @@ export class H2ClientStream {
     this.conn.scheduleStream(this);
   }
 
-  /** Local reset (RST_STREAM CANCEL); no handler callback fires afterwards. */
+  /** Local reset (RST_STREAM with `code`); no handler callback fires afterwards. */
   reset(code: number): void {
     if (this.closed) return;
     this.conn.resetStream(this, code);
