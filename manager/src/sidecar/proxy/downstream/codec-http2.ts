@@ -1,205 +1,124 @@
 /**
- * HTTP/2 (h2c, prior knowledge) downstream codec on node:http2, with Envoy's defaults:
- * max_concurrent_streams 2147483647, initial stream and connection windows 256 MiB.
- * - Request DATA arrives as onData(chunk, false); the END_STREAM flag becomes a final
- *   onData(empty, true) unless trailers ended the stream.
- * - Responses always wait for trailers; a response ended by data sends an empty DATA frame
- *   with END_STREAM (node sends empty trailers that way), trailers a HEADERS frame.
- * - A remote RST_STREAM is onReset("http2.remote_reset"); the session going away is a
- *   connection termination. A local reset is RST_STREAM NO_ERROR (Envoy's LocalReset).
+ * HTTP/2 (h2c, prior knowledge) downstream codec on the sidecar's own HTTP/2 server connection
+ * (http/h2/server-connection.ts), with Envoy's defaults: max_concurrent_streams 2147483647,
+ * initial stream and connection windows 256 MiB, request headers up to 60 KiB.
+ * - Request DATA arrives as onData(chunk, end); trailers end the request with onTrailers.
+ * - A response's END_STREAM rides on its last DATA frame, or on the trailers' HEADERS; what a
+ *   response sends in one turn of the event loop leaves in one packet.
+ * - A remote RST_STREAM is onReset("http2.remote_reset"); the connection going away is a
+ *   connection termination ("downstream_remote_disconnect"); a stream the codec resets for a
+ *   protocol violation is "http2.violation.of.messaging.rule". A local reset is RST_STREAM
+ *   NO_ERROR (Envoy's LocalReset).
  */
-import { ENVOY_H2_SETTINGS, ENVOY_H2_WINDOW } from "../../http/http2-options.ts";
-import * as http2 from "node:http2";
+import type net from "node:net";
+import { ENVOY_H2_WINDOW } from "../../http/http2-options.ts";
+import { ErrorCode } from "../../http/h2/frames.ts";
+import { H2ServerConnection } from "../../http/h2/server-connection.ts";
+import type { H2ResetReason, H2Stream, H2StreamHandler } from "../../http/h2/stream.ts";
 import { HeaderMap } from "../../http/header-map.ts";
-import { CONNECTION_SPECIFIC, headerMapFromRaw, type CodecStream, type ConnectionInfo, type RequestEvents } from "./codec.ts";
+import { CONNECTION_SPECIFIC, type CodecStream, type ConnectionInfo, type RequestEvents } from "./codec.ts";
 
-const { NGHTTP2_FLAG_END_STREAM, NGHTTP2_NO_ERROR } = http2.constants;
-const EMPTY = new Uint8Array(0);
+/** Envoy's max_request_headers_kb default (60), in HPACK's accounting (32 bytes per field extra). */
+const MAX_REQUEST_HEADER_LIST = 60 * 1024 + 32 * 100;
 
-
-export function createHttp2Server(onStream: (s: CodecStream) => void, connectionOf: (socket: object) => ConnectionInfo) {
-  const server = http2.createServer({
-    maxSessionMemory: 1024,
-    settings: { ...ENVOY_H2_SETTINGS, maxConcurrentStreams: 2_147_483_647 },
-  });
-  server.on("session", (session) => {
-    session.on("error", () => {});
-    session.once("connect", () => {
-      try {
-        session.setLocalWindowSize(ENVOY_H2_WINDOW);
-      } catch {
-        /* session already gone */
-      }
-    });
-  });
-  server.on("stream", (stream: http2.ServerHttp2Stream, _headers: unknown, flags: number, rawHeaders: unknown) => {
-    const connection = connectionOf(stream.session?.socket ?? {});
-    onStream(new Http2CodecStream(stream, rawHeaders as unknown as string[], (flags & NGHTTP2_FLAG_END_STREAM) !== 0, connection));
-  });
-  return server;
+/** Serves one downstream HTTP/2 connection; `socket` may hold the unshifted preface. */
+export function serveHttp2(socket: net.Socket, onStream: (s: CodecStream) => void, connection: ConnectionInfo): H2ServerConnection {
+  const conn = new H2ServerConnection(
+    socket,
+    {
+      onStream: (stream, headers, endStream) => onStream(new Http2CodecStream(stream, headers, endStream, connection)),
+      onClose: () => {},
+    },
+    { localWindow: ENVOY_H2_WINDOW - 1, maxConcurrentStreams: 2_147_483_647, maxHeaderListBytes: MAX_REQUEST_HEADER_LIST },
+  );
+  socket.resume();
+  return conn;
 }
 
-function toNodeHeaders(map: HeaderMap): http2.OutgoingHttpHeaders {
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of map.view()) {
-    if (CONNECTION_SPECIFIC.has(k)) continue;
-    const prev = out[k];
-    if (prev === undefined) out[k] = v;
-    else out[k] = Array.isArray(prev) ? [...prev, v] : [prev, v];
+function toList(map: HeaderMap): string[] {
+  const out: string[] = [];
+  const view = map.view();
+  for (let i = 0; i < view.length; i++) {
+    const [k, v] = view[i]!;
+    if (!CONNECTION_SPECIFIC.has(k)) out.push(k, v);
   }
   return out;
 }
 
-/** The codec stream a Node stream belongs to, for the shared event listeners below. */
-const OWNER = Symbol("Http2CodecStream");
-type OwnedStream = http2.ServerHttp2Stream & { [OWNER]: Http2CodecStream };
-
-// One listener function per event shared by every stream (rather than closures per stream);
-// `this` is the Node stream, whose codec stream is stored under OWNER.
-function ignoreError(): void {}
-function onData(this: OwnedStream, chunk: Buffer): void {
-  this[OWNER].onData(chunk);
-}
-function onTrailers(this: OwnedStream, _t: unknown, _f: unknown, raw: string[]): void {
-  this[OWNER].onTrailers(raw);
-}
-function onEnd(this: OwnedStream): void {
-  this[OWNER].onEnd();
-}
-function onDrain(this: OwnedStream): void {
-  this[OWNER].events!.onWritable();
-}
-function onClose(this: OwnedStream): void {
-  this[OWNER].onClose();
-}
-function onWantTrailers(this: OwnedStream): void {
-  this[OWNER].onWantTrailers();
+function fromList(list: readonly string[]): HeaderMap {
+  const m = new HeaderMap();
+  for (let i = 0; i < list.length; i += 2) m.add(list[i]!, list[i + 1]!);
+  return m;
 }
 
-/** respond() options, shared (Node only reads them). */
-const RESPOND_END: http2.ServerStreamResponseOptions = Object.freeze({ endStream: true, waitForTrailers: false });
-const RESPOND_WAIT_FOR_TRAILERS: http2.ServerStreamResponseOptions = Object.freeze({ endStream: false, waitForTrailers: true });
-
-class Http2CodecStream implements CodecStream {
+class Http2CodecStream implements CodecStream, H2StreamHandler {
   readonly protocol = "HTTP/2" as const;
   readonly headers: HeaderMap;
-  events?: RequestEvents;
-  private trailersSeen = false;
-  private receivedTrailers?: string[];
-  private pendingTrailers?: HeaderMap;
-  private localDone = false;
-  private drainListened = false;
-  private remoteDone: boolean;
+  private events?: RequestEvents;
 
   constructor(
-    private readonly stream: http2.ServerHttp2Stream,
-    raw: string[],
+    private readonly stream: H2Stream,
+    headers: string[],
     readonly endStreamOnHeaders: boolean,
     readonly connection: ConnectionInfo,
   ) {
-    this.headers = headerMapFromRaw(raw, new HeaderMap());
-    this.remoteDone = endStreamOnHeaders;
-    (stream as OwnedStream)[OWNER] = this;
-    stream.on("error", ignoreError);
+    this.headers = fromList(headers);
+    stream.handler = this;
   }
 
   start(events: RequestEvents): void {
     this.events = events;
-    const s = this.stream;
-    s.on("data", onData);
-    s.on("trailers", onTrailers);
-    s.on("end", onEnd);
-    s.on("close", onClose);
+    this.stream.resume();
   }
 
-  onData(chunk: Buffer): void {
-    this.events!.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length), false);
+  // H2StreamHandler: the request side.
+
+  onHeaders(): void {}
+
+  onData(chunk: Buffer, endStream: boolean): void {
+    this.events!.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length), endStream);
   }
 
-  /**
-   * Node emits 'trailers' when the frame arrives, even while the stream is paused (readDisable)
-   * with DATA still buffered; the trailers end the request, so they wait for 'end', which Node
-   * emits after the last buffered chunk.
-   */
-  onTrailers(raw: string[]): void {
-    this.trailersSeen = true;
-    this.receivedTrailers = raw;
+  onTrailers(trailers: string[]): void {
+    this.events!.onTrailers(fromList(trailers));
   }
 
-  onEnd(): void {
-    if (this.receivedTrailers) {
-      const raw = this.receivedTrailers;
-      this.receivedTrailers = undefined;
-      this.remoteDone = true;
-      this.events!.onTrailers(headerMapFromRaw(raw, new HeaderMap()));
-      return;
-    }
-    if (this.trailersSeen || this.endStreamOnHeaders) return;
-    this.remoteDone = true;
-    this.events!.onData(EMPTY, true);
+  onReset(reason: H2ResetReason): void {
+    if (reason === "connection termination") this.events?.onReset("downstream_remote_disconnect", true);
+    else if (reason === "protocol error") this.events?.onReset("http2.violation.of.messaging.rule", false);
+    else this.events?.onReset("http2.remote_reset", false);
   }
 
-  onClose(): void {
-    if (this.localDone && this.remoteDone) return;
-    const s = this.stream;
-    const sessionGone = s.session === undefined || s.session.destroyed || s.session.closed;
-    const code = s.rstCode;
-    this.events!.onReset(sessionGone && code !== 8 ? "downstream_remote_disconnect" : "http2.remote_reset", sessionGone && code !== 8);
+  onWritable(): void {
+    this.events?.onWritable();
   }
 
-  onWantTrailers(): void {
-    const t = this.pendingTrailers;
-    this.stream.sendTrailers(t ? toNodeHeaders(t) : {});
-  }
+  onClosed(): void {}
+
+  // CodecStream: the response side.
 
   sendHeaders(headers: HeaderMap, endStream: boolean): void {
-    if (this.stream.destroyed || this.stream.headersSent) return;
-    if (endStream) this.localDone = true;
-    this.stream.respond(toNodeHeaders(headers), endStream ? RESPOND_END : RESPOND_WAIT_FOR_TRAILERS);
-    // 'wantTrailers' comes once per stream: `on` spares the wrapper `once` allocates.
-    if (!endStream) this.stream.on("wantTrailers", onWantTrailers);
+    this.stream.sendHeaders(toList(headers), endStream);
     if (endStream) this.afterLocalEnd();
   }
 
   sendData(data: Uint8Array, endStream: boolean): void {
-    if (this.stream.destroyed) return;
-    if (endStream) {
-      this.localDone = true;
-      this.stream.end(data.length > 0 ? data : undefined);
-      this.afterLocalEnd();
-    } else if (data.length > 0 && !this.stream.write(data)) {
-      this.listenForDrain();
-      this.events?.onBackpressure();
-    }
+    if (!this.stream.write(data, endStream)) this.events?.onBackpressure();
+    if (endStream) this.afterLocalEnd();
   }
 
   sendTrailers(trailers: HeaderMap): void {
-    if (this.stream.destroyed) return;
-    this.localDone = true;
-    this.pendingTrailers = trailers;
-    this.stream.end();
+    this.stream.sendTrailers(toList(trailers));
     this.afterLocalEnd();
-  }
-
-  /**
-   * 'drain' is listened to from the first write the stream refuses (Node emits it after the
-   * refused write), not for every stream: most responses never fill the write buffer.
-   */
-  private listenForDrain(): void {
-    if (this.drainListened) return;
-    this.drainListened = true;
-    this.stream.on("drain", onDrain);
   }
 
   /** The response is complete: read and drop whatever request body is still coming. */
   private afterLocalEnd(): void {
-    if (!this.remoteDone) this.stream.resume();
+    if (!this.stream.remoteEnded) this.stream.resume();
   }
 
   reset(): void {
-    this.localDone = true;
-    this.remoteDone = true;
-    if (!this.stream.destroyed) this.stream.close(NGHTTP2_NO_ERROR);
+    this.stream.reset(ErrorCode.NO_ERROR);
   }
 
   setReading(enabled: boolean): void {

@@ -18,7 +18,7 @@ import type { StatsStore } from "../../stats/types.ts";
 import { UserError } from "../../../errors.ts";
 import { socketAddress, type CodecStream, type ConnectionInfo } from "./codec.ts";
 import { createHttp1Server } from "./codec-http1.ts";
-import { createHttp2Server } from "./codec-http2.ts";
+import { serveHttp2 } from "./codec-http2.ts";
 
 export const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
@@ -64,7 +64,7 @@ function listen(server: net.Server, cfg: Listener): Promise<void> {
 
 export async function startListener(cfg: Listener, deps: ListenerDeps): Promise<RunningListener> {
   const sockets = new Set<net.Socket>();
-  // A property, not a WeakMap: node:http2 hands out a Proxy of the socket as session.socket.
+  // Stored on the socket itself, where both codecs find it.
   const connectionOf = (socket: object): ConnectionInfo =>
     (socket as { [CONNECTION]?: ConnectionInfo })[CONNECTION] ??
     { id: 0, remote: socketAddress(undefined, 0), local: socketAddress(undefined, 0) };
@@ -72,7 +72,6 @@ export async function startListener(cfg: Listener, deps: ListenerDeps): Promise<
   let cm: ReturnType<ListenerDeps["connectionManager"]> | undefined;
   const onStream = (s: CodecStream) => cm?.newStream(s);
   const h1 = createHttp1Server(onStream, connectionOf);
-  const h2 = createHttp2Server(onStream, connectionOf);
   const codec = cfg.httpConnectionManager.codecType;
 
   const raw = net.createServer({ noDelay: true });
@@ -88,9 +87,13 @@ export async function startListener(cfg: Listener, deps: ListenerDeps): Promise<
     const active = http2 ? hs.downstream_cx_http2_active : hs.downstream_cx_http1_active;
     active.add(1);
     socket.once("close", () => active.sub(1));
-    (http2 ? h2 : h1).emit("connection", socket);
-    // node:http reads through 'data' events: replay the peeked bytes (HTTP/2 reads them itself).
-    if (!http2 && socket.isPaused()) socket.resume();
+    if (http2) {
+      serveHttp2(socket, onStream, connectionOf(socket));
+      return;
+    }
+    h1.emit("connection", socket);
+    // node:http reads through 'data' events: replay the peeked bytes.
+    if (socket.isPaused()) socket.resume();
   };
 
   raw.on("connection", (socket) => {

@@ -7,9 +7,11 @@
  * - otherwise a literal, its name given by index when a table has it (the static index first):
  *   - never indexed (§6.2.3) for authorization, proxy-authorization and cookie values shorter
  *     than 20 octets (nghttp2's rule: short secrets are guessable from compression);
- *   - without indexing (§6.2.2) for headers whose values change per request (x-request-id,
- *     content-length, date, grpc-timeout, x-envoy-expected-rq-timeout-ms,
- *     x-envoy-upstream-service-time) and for values longer than a quarter of the table;
+ *   - without indexing (§6.2.2) for headers whose values differ from request to request
+ *     (nghttp2's list: content-length, age, etag, if-modified-since, if-none-match, location,
+ *     set-cookie; and the ids of requests and traces: x-request-id, traceparent, x-b3-*,
+ *     x-amzn-trace-id, x-datadog-*; and grpc-timeout) and for values longer than a quarter of
+ *     the table, so that they do not evict the entries that repeat;
  *   - with incremental indexing (§6.2.1) for the rest, so headers that repeat across requests
  *     (content-type, te, user-agent, :authority, a gRPC :path) cost one octet from then on.
  * String literals are Huffman-coded (§5.2) when that is shorter; chars are latin1 octets.
@@ -31,12 +33,22 @@ import { STATIC_TABLE_LENGTH, staticLookup } from "./static-table.ts";
 const ENCODER_TABLE_LIMIT = 4096;
 
 const UNINDEXED_NAMES: ReadonlySet<string> = new Set([
-  "x-request-id",
   "content-length",
-  "x-envoy-expected-rq-timeout-ms",
+  "age",
+  "etag",
+  "if-modified-since",
+  "if-none-match",
+  "location",
+  "set-cookie",
+  "x-request-id",
+  "traceparent",
+  "x-b3-traceid",
+  "x-b3-spanid",
+  "x-b3-parentspanid",
+  "x-amzn-trace-id",
+  "x-datadog-trace-id",
+  "x-datadog-parent-id",
   "grpc-timeout",
-  "date",
-  "x-envoy-upstream-service-time",
 ]);
 
 interface NameEntries {
