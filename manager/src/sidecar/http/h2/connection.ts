@@ -13,7 +13,10 @@
  * - The peer's SETTINGS (§6.5) are applied and acknowledged, PING (§6.7) answered, GOAWAY (§6.8)
  *   refuses our streams above its last stream id and drains the rest, RST_STREAM (§6.4) resets a
  *   stream. A protocol violation is a connection error (§5.4.1): GOAWAY with its code, the
- *   socket closed, every open stream reset with "protocol error".
+ *   socket closed (destroyed a second later if the peer does not read), every open stream reset
+ *   with "protocol error".
+ * - A reset is reported to a stream's handler only while its exchange is incomplete
+ *   (exchangeComplete: a client's until the response is complete, a server's until its response is).
  * - Floods are connection errors, with Envoy's limits: more than one empty DATA frame in a row
  *   without END_STREAM (max_consecutive_inbound_frames_with_empty_payload), more than 1,000
  *   control frames queued to a peer that does not read (max_outbound_control_frames).
@@ -55,6 +58,8 @@ const MAX_HEADER_BLOCK = 256 * 1024;
 const MAX_DECODED = 1024 * 1024;
 const MAX_OUTBOUND_CONTROL_FRAMES = 1000;
 const MAX_CONSECUTIVE_EMPTY_FRAMES = 1;
+/** After a connection error, how long the GOAWAY may take to leave before the socket is destroyed. */
+const DELAYED_CLOSE_MS = 1000;
 const EMPTY = Buffer.alloc(0);
 
 export abstract class H2Connection {
@@ -286,6 +291,7 @@ export abstract class H2Connection {
     // A stream whose both ends are done needs no RST_STREAM (a grpc-js server answers a burst
     // of needless resets with GOAWAY, its rapid-reset protection).
     if (!(s.localEnded && s.remoteEnded)) this.write(rstStreamFrame(s.id, code));
+    s.aborted = true;
     this.closeStream(s);
   }
 
@@ -305,11 +311,18 @@ export abstract class H2Connection {
     this.failStream(s, "protocol error", code);
   }
 
-  /** Closes `s` and reports `reason`, unless the peer's side of it was already complete. */
+  /** Closes `s` and reports `reason`, unless its exchange was already complete. */
   private failStream(s: H2Stream, reason: H2ResetReason, code: number): void {
-    const peerDone = s.remoteEnded;
+    const complete = this.exchangeComplete(s);
+    if (!complete) s.aborted = true;
     this.closeStream(s);
-    if (!peerDone) s.handler.onReset(reason, code);
+    if (!complete) s.handler.onReset(reason, code);
+  }
+
+  /** Whether a reset of `s` no longer matters to its handler: a client's stream once the response
+   *  is complete (the rest of the request may be reset with NO_ERROR, §8.1); a server overrides it. */
+  protected exchangeComplete(s: H2Stream): boolean {
+    return s.remoteEnded;
   }
 
   // ---- input --------------------------------------------------------------------------------
@@ -458,8 +471,8 @@ export abstract class H2Connection {
     }
     const code = payload.readUInt32BE(0);
     this.onPeerReset(s);
-    // A peer whose side is complete may reset the rest of ours with NO_ERROR (§8.1): failStream
-    // reports nothing then.
+    // A reset of a stream whose exchange is complete (a server's complete response may reset the
+    // rest of the request with NO_ERROR, §8.1) is not reported: see exchangeComplete.
     this.failStream(s, code === ErrorCode.REFUSED_STREAM ? "remote refused stream reset" : "remote reset", code);
   }
 
@@ -569,6 +582,9 @@ export abstract class H2Connection {
     this.flushOut();
     this.resetAll("protocol error", code);
     this.socket.destroySoon();
+    // destroySoon waits for the output to drain, which a peer that does not read (a flood) never
+    // lets happen: as Envoy's delayed_close_timeout, the GOAWAY gets a second, then the socket goes.
+    setTimeout(() => this.socket.destroy(), DELAYED_CLOSE_MS).unref();
     this.terminate();
   }
 

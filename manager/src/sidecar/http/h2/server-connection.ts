@@ -12,6 +12,8 @@
  *   one over maxHeaderListBytes with INTERNAL_ERROR (Envoy's header_overflow), one beyond
  *   maxConcurrentStreams or after our GOAWAY with REFUSED_STREAM; none reaches onStream.
  * - DATA must add up to a declared content-length (§8.1.1), else PROTOCOL_ERROR.
+ * - Until its response is complete, a stream's handler hears of a client RST_STREAM, a stream or
+ *   connection error or the connection going away (onReset), even when the request was complete.
  * - Frames on streams we closed are ignored (§5.1); stream ids that go backwards are
  *   PROTOCOL_ERRORs.
  * - Rapid reset (CVE-2023-44487), as Envoy's premature-reset check: once the client opened 500
@@ -155,6 +157,13 @@ export class H2ServerConnection extends H2Connection {
     if (this.streamsOpened >= PREMATURE_RESET_MIN_STREAMS && this.prematureResets * 2 >= this.streamsOpened) {
       throw new H2Error(ErrorCode.ENHANCE_YOUR_CALM, "too many premature stream resets");
     }
+  }
+
+  /** A request stream matters to its handler until the response is complete: a client that resets
+   *  a stream whose request it finished cancels the response (§5.1 half-closed (remote), §7 CANCEL),
+   *  and a connection that goes away ends it, as Envoy resets every active stream. */
+  protected override exchangeComplete(s: H2Stream): boolean {
+    return s.localEnded;
   }
 
   protected onTerminated(): void {

@@ -56,6 +56,8 @@ export class H2Stream {
   /** Waiting for the connection's next output flush to turn its queue into frames. */
   scheduled = false;
   paused = false;
+  /** Reset (locally, by the peer or for an error) before its exchange completed: nothing more is delivered. */
+  aborted = false;
   private inbound?: Inbound[];
 
   constructor(
@@ -114,7 +116,7 @@ export class H2Stream {
     this.inbound = undefined;
     if (!held) return;
     for (let i = 0; i < held.length; i++) {
-      if (this.closed && !this.remoteEnded) return;
+      if (this.aborted || (this.closed && !this.remoteEnded)) return;
       if (this.paused) {
         this.inbound = held.slice(i).concat(this.inbound ?? []);
         return;
