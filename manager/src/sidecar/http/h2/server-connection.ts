@@ -14,11 +14,12 @@
  * - DATA must add up to a declared content-length (§8.1.1), else PROTOCOL_ERROR.
  * - Until its response is complete, a stream's handler hears of a client RST_STREAM, a stream or
  *   connection error or the connection going away (onReset), even when the request was complete.
- * - Frames on streams we closed are ignored (§5.1); stream ids that go backwards are
- *   PROTOCOL_ERRORs.
- * - Rapid reset (CVE-2023-44487), as Envoy's premature-reset check: once the client opened 500
- *   streams, if at least half of them were reset by the client within a second of opening and
- *   before their response completed, the connection is closed with ENHANCE_YOUR_CALM.
+ * - Frames on streams we closed, and a HEADERS on a stream id at or below the last one opened,
+ *   are ignored (§5.1; nghttp2 does the same); HEADERS on an even id is a PROTOCOL_ERROR.
+ * - Rapid reset (CVE-2023-44487), as Envoy's premature-reset check (ConnectionManagerImpl::
+ *   isPrematureRstStream): once 500 of the client's streams have closed, if at least half of them
+ *   were reset by the client within a second of opening and before any response headers went
+ *   out, the connection is closed with ENHANCE_YOUR_CALM.
  */
 import type net from "node:net";
 import { H2Connection, type H2ConnectionOptions } from "./connection.ts";
@@ -60,7 +61,7 @@ export class H2ServerConnection extends H2Connection {
   private prefaceSeen = 0;
   private lastStreamId = 0;
   private readonly requests = new WeakMap<H2Stream, RequestState>();
-  private streamsOpened = 0;
+  private streamsClosed = 0;
   private prematureResets = 0;
   private readonly maxConcurrentStreams: number;
 
@@ -125,7 +126,6 @@ export class H2ServerConnection extends H2Connection {
     stream.pause();
     this.streams.set(streamId, stream);
     this.requests.set(stream, { contentLength: check.contentLength, received: 0, openedAt: Date.now() });
-    this.streamsOpened++;
     this.events.onStream(stream, list, end);
   }
 
@@ -150,11 +150,17 @@ export class H2ServerConnection extends H2Connection {
     return r.received <= r.contentLength && (!end || r.received === r.contentLength);
   }
 
+  protected override closeStream(s: H2Stream): void {
+    if (!s.closed) this.streamsClosed++;
+    super.closeStream(s);
+  }
+
   protected override onPeerReset(s: H2Stream): void {
     const r = this.requests.get(s);
-    if (!r || s.localEnded || Date.now() - r.openedAt > PREMATURE_RESET_LIFETIME_MS) return;
+    if (!r || s.headersSent || Date.now() - r.openedAt > PREMATURE_RESET_LIFETIME_MS) return;
     this.prematureResets++;
-    if (this.streamsOpened >= PREMATURE_RESET_MIN_STREAMS && this.prematureResets * 2 >= this.streamsOpened) {
+    const closed = this.streamsClosed + 1; // this stream closes right after
+    if (closed >= PREMATURE_RESET_MIN_STREAMS && this.prematureResets * 2 >= closed) {
       throw new H2Error(ErrorCode.ENHANCE_YOUR_CALM, "too many premature stream resets");
     }
   }

@@ -290,6 +290,22 @@ describe("H2ServerConnection against rapid reset (CVE-2023-44487)", () => {
     expect(served.streams[499]!.reset).toEqual({ reason: "protocol error", code: ErrorCode.ENHANCE_YOUR_CALM });
   });
 
+  it("keeps serving a client that cancels 600 streams after their response headers went out", async () => {
+    // Cancelling a server-streaming call after its first message is normal use, not an attack
+    // (Envoy counts a reset as premature only when no response headers were sent).
+    const served = await serve({}, (s) => s.stream.sendHeaders([":status", "200"], false));
+    const raw = new RawClient(served.port);
+    raw.start();
+    raw.send(...Array.from({ length: 600 }, (_, i) => raw.headersFrame(2 * i + 1, req(`/${i}`))));
+    await until(() => raw.headers.size === 600, "600 response headers");
+    raw.send(...Array.from({ length: 600 }, (_, i) => rstStreamFrame(2 * i + 1, ErrorCode.CANCEL)));
+    await until(() => served.streams.every((x) => x.reset !== undefined), "600 resets");
+    raw.send(frame(FrameType.PING, 0, 0, Buffer.from("stillok?")));
+    await until(() => raw.frames.some((f) => f.type === FrameType.PING && f.flags & Flags.ACK), "the PING ACK");
+    expect(raw.goaway()).toBeUndefined();
+    expect(served.closes).toBe(0);
+  });
+
   it("keeps serving a client whose 600 streams complete", async () => {
     const served = await serve();
     const raw = new RawClient(served.port);

@@ -24,8 +24,8 @@ export interface H2StreamHandler {
   onReset(reason: H2ResetReason, code: number): void;
   onWritable(): void;
   /** The stream left the connection (both ends closed, or reset): it no longer counts against
-   *  the peer's SETTINGS_MAX_CONCURRENT_STREAMS. Fires after onReset, possibly before paused
-   *  DATA has been delivered. */
+   *  the peer's SETTINGS_MAX_CONCURRENT_STREAMS. Fires before onReset (if any), possibly before
+   *  paused DATA has been delivered. */
   onClosed(): void;
 }
 
