@@ -27,6 +27,8 @@ export interface H2ConnectionEvents {
   onGoaway(): void;
   /** The connection is gone. `connectError` is set when it never connected. */
   onClose(connectError?: Error): void;
+  /** The server broke the protocol: the connection closes with GOAWAY (upstream_cx_protocol_error). */
+  onProtocolError?(): void;
 }
 
 const MAX_STREAM_ID = 2 ** 31 - 1;
@@ -71,7 +73,7 @@ export class H2ClientConnection extends H2Connection {
     const id = this.nextStreamId;
     this.nextStreamId += 2;
     const stream = new H2Stream(id, this, handler, this.peerInitialWindow, this.localWindow);
-    this.streams.set(id, stream);
+    this.addStream(stream);
     stream.sendHeaders(headers as string[], endStream);
     return stream;
   }
@@ -96,7 +98,10 @@ export class H2ClientConnection extends H2Connection {
     }
     if (s.remoteEnded) return this.streamError(s, ErrorCode.STREAM_CLOSED);
     const end = (flags & Flags.END_STREAM) !== 0;
-    if (!this.withinHeaderListLimit(list)) return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
+    if (!this.withinHeaderListLimit(list)) {
+      this.stats.header_overflow.inc();
+      return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
+    }
     if (!s.finalHeadersSeen) {
       const status = validateResponseHeaders(list, false);
       if (status === undefined) return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
@@ -112,6 +117,7 @@ export class H2ClientConnection extends H2Connection {
     }
     if (!end || validateResponseHeaders(list, true) === undefined) return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
     s.remoteEnded = true;
+    this.stats.trailers.inc();
     s.receive({ kind: "trailers", trailers: list });
     if (s.localEnded) this.closeStream(s);
   }
@@ -126,6 +132,10 @@ export class H2ClientConnection extends H2Connection {
 
   protected override onGoawayReceived(): void {
     this.events.onGoaway();
+  }
+
+  protected override onProtocolError(): void {
+    this.events.onProtocolError?.();
   }
 
   protected onTerminated(error?: Error): void {

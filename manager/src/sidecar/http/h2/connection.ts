@@ -27,6 +27,7 @@ import type net from "node:net";
 import { HpackDecoder, HpackError } from "./hpack/decoder.ts";
 import { HpackEncoder } from "./hpack/encoder.ts";
 import { H2Stream, type H2ResetReason } from "./stream.ts";
+import { NO_H2_STATS, type H2CodecStats } from "./stats.ts";
 import {
   DEFAULT_MAX_FRAME_SIZE,
   DEFAULT_WINDOW,
@@ -49,6 +50,8 @@ export interface H2ConnectionOptions {
   localWindow: number;
   /** Bound on a decoded header list (bytes, as HPACK counts them); above it the stream is reset. */
   maxHeaderListBytes?: number;
+  /** Envoy's http2.* codec stats to charge. */
+  stats?: H2CodecStats;
 }
 
 /** Stop moving DATA into the socket while this much is waiting in its write buffer. */
@@ -90,6 +93,7 @@ export abstract class H2Connection {
   private unreadControlFrames = 0;
   protected readonly localWindow: number;
   protected readonly maxHeaderListBytes: number;
+  protected readonly stats: H2CodecStats;
 
   constructor(
     readonly socket: net.Socket,
@@ -97,6 +101,7 @@ export abstract class H2Connection {
   ) {
     this.localWindow = Math.min(opts.localWindow, MAX_WINDOW);
     this.maxHeaderListBytes = opts.maxHeaderListBytes ?? 60 * 1024;
+    this.stats = opts.stats ?? NO_H2_STATS;
     this.reader = new FrameReader(DEFAULT_MAX_FRAME_SIZE, (t, f, id, p) => this.onFrame(t, f, id, p));
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.onSocketData(chunk));
@@ -133,6 +138,8 @@ export abstract class H2Connection {
   protected abstract lastPeerStreamId(): number;
   /** The peer reset a stream we still track. */
   protected onPeerReset(_s: H2Stream): void {}
+  /** The connection is about to close for a connection error (§5.4.1) with `code`. */
+  protected onProtocolError(_code: number): void {}
   /** The connection is gone; `error` is the socket's error, if any. */
   protected abstract onTerminated(error?: Error): void;
 
@@ -147,6 +154,7 @@ export abstract class H2Connection {
   /** A control frame: counted against max_outbound_control_frames while the peer is not reading. */
   protected writeControl(buf: Buffer): void {
     if (this.socket.writableLength > 0 && ++this.unreadControlFrames > MAX_OUTBOUND_CONTROL_FRAMES) {
+      this.stats.outbound_control_flood.inc();
       throw new H2Error(ErrorCode.ENHANCE_YOUR_CALM, "outbound control frame flood");
     }
     this.write(buf);
@@ -213,6 +221,17 @@ export abstract class H2Connection {
     }
   }
 
+  /** Tracks a stream just opened (by us or by the peer). */
+  protected addStream(s: H2Stream): void {
+    this.streams.set(s.id, s);
+    this.stats.streams_active.add(1);
+  }
+
+  /** Called by H2Stream.write: `n` more body bytes wait to be framed. */
+  queued(n: number): void {
+    this.stats.pending_send_bytes.add(n);
+  }
+
   /** Called by H2Stream.sendHeaders. */
   sendHeaders(s: H2Stream, headers: readonly string[], endStream: boolean): void {
     this.writeHeaders(s.id, headers, endStream);
@@ -235,6 +254,7 @@ export abstract class H2Connection {
       if (n === head.length) s.queue.shift();
       else s.queue[0] = head.subarray(n);
       s.queuedBytes -= n;
+      this.stats.pending_send_bytes.sub(n);
       s.sendWindow -= n;
       this.connSendWindow -= n;
       const last = s.queuedBytes === 0 && s.endQueued;
@@ -290,7 +310,10 @@ export abstract class H2Connection {
   resetStream(s: H2Stream, code: number): void {
     // A stream whose both ends are done needs no RST_STREAM (a grpc-js server answers a burst
     // of needless resets with GOAWAY, its rapid-reset protection).
-    if (!(s.localEnded && s.remoteEnded)) this.write(rstStreamFrame(s.id, code));
+    if (!(s.localEnded && s.remoteEnded)) {
+      this.write(rstStreamFrame(s.id, code));
+      this.stats.tx_reset.inc();
+    }
     s.aborted = true;
     this.closeStream(s);
   }
@@ -299,6 +322,8 @@ export abstract class H2Connection {
     if (s.closed) return;
     s.closed = true;
     this.streams.delete(s.id);
+    this.stats.streams_active.sub(1);
+    if (s.queuedBytes > 0) this.stats.pending_send_bytes.sub(s.queuedBytes);
     this.blocked.delete(s);
     s.handler.onClosed();
     if ((this.goawayReceived || this.goawaySent) && this.streams.size === 0) this.endSocket();
@@ -308,6 +333,8 @@ export abstract class H2Connection {
   protected streamError(s: H2Stream, code: number): void {
     if (s.closed) return;
     this.writeControl(rstStreamFrame(s.id, code));
+    this.stats.tx_reset.inc();
+    if (code === ErrorCode.PROTOCOL_ERROR) this.stats.rx_messaging_error.inc();
     this.failStream(s, "protocol error", code);
   }
 
@@ -392,7 +419,10 @@ export abstract class H2Connection {
     if (streamId === 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "DATA on stream 0");
     const end = (flags & Flags.END_STREAM) !== 0;
     if (payload.length === 0 && !end) {
-      if (++this.consecutiveEmptyFrames > MAX_CONSECUTIVE_EMPTY_FRAMES) throw new H2Error(ErrorCode.ENHANCE_YOUR_CALM, "inbound empty frames flood");
+      if (++this.consecutiveEmptyFrames > MAX_CONSECUTIVE_EMPTY_FRAMES) {
+        this.stats.inbound_empty_frames_flood.inc();
+        throw new H2Error(ErrorCode.ENHANCE_YOUR_CALM, "inbound empty frames flood");
+      }
     } else this.consecutiveEmptyFrames = 0;
     // The connection window is credited on receipt, so one paused stream cannot stall the others.
     if (payload.length > 0) this.creditConnection(payload.length);
@@ -464,6 +494,7 @@ export abstract class H2Connection {
   private onRstStream(streamId: number, payload: Buffer): void {
     if (streamId === 0) throw new H2Error(ErrorCode.PROTOCOL_ERROR, "RST_STREAM on stream 0");
     if (payload.length !== 4) throw new H2Error(ErrorCode.FRAME_SIZE_ERROR, "RST_STREAM of the wrong size");
+    this.stats.rx_reset.inc();
     const s = this.streams.get(streamId);
     if (!s) {
       if (this.isIdle(streamId)) throw new H2Error(ErrorCode.PROTOCOL_ERROR, `RST_STREAM on idle stream ${streamId}`);
@@ -577,6 +608,7 @@ export abstract class H2Connection {
   /** A connection error (§5.4.1): GOAWAY with `code`, then close; open streams see "protocol error". */
   protected connectionError(code: number): void {
     if (this.closed) return;
+    this.onProtocolError(code);
     this.goawaySent = true;
     this.write(goawayFrame(this.lastPeerStreamId(), code));
     this.flushOut();

@@ -31,6 +31,8 @@ export interface H2ServerEvents {
   onStream(stream: H2Stream, headers: string[], endStream: boolean): void;
   /** The connection is gone (every open stream was reset first). */
   onClose(): void;
+  /** The client broke the protocol: the connection closes with GOAWAY (downstream_cx_protocol_error). */
+  onProtocolError?(): void;
 }
 
 export interface H2ServerOptions extends H2ConnectionOptions {
@@ -116,7 +118,10 @@ export class H2ServerConnection extends H2Connection {
     if (streamId <= this.lastStreamId) return; // a stream we closed: ignored (§5.1)
     this.lastStreamId = streamId;
     if (this.goawaySent || this.streams.size >= this.maxConcurrentStreams) return this.refuse(streamId, ErrorCode.REFUSED_STREAM);
-    if (!this.withinHeaderListLimit(list)) return this.refuse(streamId, ErrorCode.INTERNAL_ERROR);
+    if (!this.withinHeaderListLimit(list)) {
+      this.stats.header_overflow.inc();
+      return this.refuse(streamId, ErrorCode.INTERNAL_ERROR);
+    }
     const check = validateRequestHeaders(list, false);
     if (!check) return this.refuse(streamId, ErrorCode.PROTOCOL_ERROR);
     if (end && check.contentLength !== undefined && check.contentLength !== 0) return this.refuse(streamId, ErrorCode.PROTOCOL_ERROR);
@@ -124,7 +129,7 @@ export class H2ServerConnection extends H2Connection {
     stream.finalHeadersSeen = true;
     stream.remoteEnded = end;
     stream.pause();
-    this.streams.set(streamId, stream);
+    this.addStream(stream);
     this.requests.set(stream, { contentLength: check.contentLength, received: 0, openedAt: Date.now() });
     this.events.onStream(stream, list, end);
   }
@@ -135,12 +140,15 @@ export class H2ServerConnection extends H2Connection {
     const r = this.requests.get(s);
     if (r?.contentLength !== undefined && r.received !== r.contentLength) return this.streamError(s, ErrorCode.PROTOCOL_ERROR);
     s.remoteEnded = true;
+    this.stats.trailers.inc();
     s.receive({ kind: "trailers", trailers: list });
     if (s.localEnded) this.closeStream(s);
   }
 
   private refuse(streamId: number, code: number): void {
     this.writeControl(rstStreamFrame(streamId, code));
+    this.stats.tx_reset.inc();
+    if (code === ErrorCode.PROTOCOL_ERROR) this.stats.rx_messaging_error.inc();
   }
 
   protected override acceptData(s: H2Stream, length: number, end: boolean): boolean {
@@ -170,6 +178,10 @@ export class H2ServerConnection extends H2Connection {
    *  and a connection that goes away ends it, as Envoy resets every active stream. */
   protected override exchangeComplete(s: H2Stream): boolean {
     return s.localEnded;
+  }
+
+  protected override onProtocolError(): void {
+    this.events.onProtocolError?.();
   }
 
   protected onTerminated(): void {

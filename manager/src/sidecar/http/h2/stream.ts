@@ -84,6 +84,7 @@ export class H2Stream {
     if (data.length > 0) {
       this.queue.push(Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength));
       this.queuedBytes += data.length;
+      this.conn.queued(data.length);
     }
     if (end) this.endQueued = true;
     this.conn.scheduleStream(this);

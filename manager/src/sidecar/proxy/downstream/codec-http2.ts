@@ -14,6 +14,7 @@ import type net from "node:net";
 import { ENVOY_H2_WINDOW } from "../../http/http2-options.ts";
 import { ErrorCode } from "../../http/h2/frames.ts";
 import { H2ServerConnection } from "../../http/h2/server-connection.ts";
+import type { H2CodecStats } from "../../http/h2/stats.ts";
 import type { H2ResetReason, H2Stream, H2StreamHandler } from "../../http/h2/stream.ts";
 import { HeaderMap } from "../../http/header-map.ts";
 import { CONNECTION_SPECIFIC, type CodecStream, type ConnectionInfo, type RequestEvents } from "./codec.ts";
@@ -21,15 +22,33 @@ import { CONNECTION_SPECIFIC, type CodecStream, type ConnectionInfo, type Reques
 /** Envoy's max_request_headers_kb default (60), in HPACK's accounting (32 bytes per field extra). */
 const MAX_REQUEST_HEADER_LIST = 60 * 1024 + 32 * 100;
 
+export interface Http2ServeOptions {
+  /** Envoy's http2.* codec stats. */
+  stats?: H2CodecStats;
+  /** The client broke the protocol (the HCM's downstream_cx_protocol_error). */
+  onProtocolError?(): void;
+}
+
 /** Serves one downstream HTTP/2 connection; `socket` may hold the unshifted preface. */
-export function serveHttp2(socket: net.Socket, onStream: (s: CodecStream) => void, connection: ConnectionInfo): H2ServerConnection {
+export function serveHttp2(
+  socket: net.Socket,
+  onStream: (s: CodecStream) => void,
+  connection: ConnectionInfo,
+  opts: Http2ServeOptions = {},
+): H2ServerConnection {
   const conn = new H2ServerConnection(
     socket,
     {
       onStream: (stream, headers, endStream) => onStream(new Http2CodecStream(stream, headers, endStream, connection)),
       onClose: () => {},
+      onProtocolError: opts.onProtocolError,
     },
-    { localWindow: ENVOY_H2_WINDOW - 1, maxConcurrentStreams: 2_147_483_647, maxHeaderListBytes: MAX_REQUEST_HEADER_LIST },
+    {
+      localWindow: ENVOY_H2_WINDOW - 1,
+      maxConcurrentStreams: 2_147_483_647,
+      maxHeaderListBytes: MAX_REQUEST_HEADER_LIST,
+      stats: opts.stats,
+    },
   );
   socket.resume();
   return conn;

@@ -19,6 +19,7 @@ import { UserError } from "../../../errors.ts";
 import { socketAddress, type CodecStream, type ConnectionInfo } from "./codec.ts";
 import { createHttp1Server } from "./codec-http1.ts";
 import { serveHttp2 } from "./codec-http2.ts";
+import { h2CodecStats, type H2CodecStats } from "../../http/h2/stats.ts";
 
 export const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
@@ -82,13 +83,16 @@ export async function startListener(cfg: Listener, deps: ListenerDeps): Promise<
   cm = deps.connectionManager(statAddress);
   const hs = cm.stats;
 
+  // Envoy's downstream codec stats, rooted at http2. and defined with the first HTTP/2 connection.
+  let h2Stats: H2CodecStats | undefined;
   const dispatch = (socket: net.Socket, http2: boolean) => {
     (http2 ? hs.downstream_cx_http2_total : hs.downstream_cx_http1_total).inc();
     const active = http2 ? hs.downstream_cx_http2_active : hs.downstream_cx_http1_active;
     active.add(1);
     socket.once("close", () => active.sub(1));
     if (http2) {
-      serveHttp2(socket, onStream, connectionOf(socket));
+      h2Stats ??= h2CodecStats((n) => deps.stats.counter(`http2.${n}`), (n) => deps.stats.gauge(`http2.${n}`));
+      serveHttp2(socket, onStream, connectionOf(socket), { stats: h2Stats, onProtocolError: () => hs.downstream_cx_protocol_error.inc() });
       return;
     }
     h1.emit("connection", socket);

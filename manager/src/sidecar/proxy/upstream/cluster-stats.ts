@@ -2,10 +2,12 @@
  * Envoy's per-cluster statistics (config/upstream/cluster_manager/cluster_stats), defined
  * on the shared StatsStore (fixed ones up front through stats/builtin.ts) under `cluster.<name>.`. Names follow Envoy exactly:
  * upstream_rq_total, upstream_rq_<code>, upstream_rq_<N>xx, upstream_rq_time (ms histogram),
- * upstream_cx_*, membership_*, health_check.*, outlier_detection.*, update_*.
+ * upstream_cx_*, membership_*, health_check.*, outlier_detection.*, update_*, and the HTTP/2
+ * codec's http2.*.
  */
 import { clusterStats, type ClusterStats as BuiltinClusterStats } from "../../stats/builtin.ts";
 import type { Counter, Gauge, Histogram, StatsStore } from "../../stats/types.ts";
+import { h2CodecStats, type H2CodecStats } from "../../http/h2/stats.ts";
 
 export class ClusterStats {
   readonly prefix: string;
@@ -18,6 +20,7 @@ export class ClusterStats {
   /** Per response code: the counters chargeResponseCode increments. */
   private readonly responseCounters = new Map<number, Counter[]>();
   private responseTimes?: Histogram[];
+  private h2?: H2CodecStats;
   constructor(
     private readonly store: StatsStore,
     private readonly name: string,
@@ -25,6 +28,11 @@ export class ClusterStats {
     this.prefix = `cluster.${name}.`;
     this.builtin = clusterStats(store, name);
   }
+  /** Envoy's upstream codec stats, cluster.<name>.http2.*, defined with the first HTTP/2 connection. */
+  http2(): H2CodecStats {
+    return (this.h2 ??= h2CodecStats((n) => this.counter(`http2.${n}`), (n) => this.gauge(`http2.${n}`)));
+  }
+
   counter(name: string): Counter {
     let c = this.counters.get(name);
     if (!c) this.counters.set(name, (c = this.store.counter(this.prefix + name)));

@@ -86,12 +86,13 @@ export class H2Pool extends BasePool {
           if (c.state === "ready" || c.state === "connecting") c.state = "draining";
           if (this.pending.length > 0) this.ensureCapacity();
         },
+        onProtocolError: () => stats.inc("upstream_cx_protocol_error"),
         onClose: (connectError) => {
           if (c.state === "connecting") this.onConnectFailure(c, "remote connection failure", connectErrorReason(connectError));
           else this.release(c);
         },
       },
-      { localWindow: ENVOY_H2_WINDOW - 1 },
+      { localWindow: ENVOY_H2_WINDOW - 1, stats: stats.http2() },
     );
     this.conns.push(c);
     resources.connections.inc();
