@@ -2,10 +2,7 @@
  * What both ends of an HTTP/2 connection (RFC 9113) do alike; H2ClientConnection and
  * H2ServerConnection add their role (who opens streams, what their headers must look like).
  *
- * Contract:
- * - Everything written during one turn of the event loop leaves in one socket write
- *   (setImmediate), as Node's own HTTP/2 session batches its output; a stream's DATA is framed
- *   at that flush, so an END_STREAM that follows it in the same turn rides on its last frame.
+ * Contract (the sending half, output batching and DATA framing, is H2Sender's: sender.ts):
  * - Flow control (§6.9): we grant `localWindow` per stream and for the connection; a stream's
  *   DATA is credited back once delivered (so a paused stream holds its peer back), the
  *   connection's on receipt. We send no more than the peer's windows allow, and stop feeding
@@ -25,12 +22,11 @@
  */
 import type net from "node:net";
 import { HpackDecoder, HpackError } from "./hpack/decoder.ts";
-import { HpackEncoder } from "./hpack/encoder.ts";
 import { H2Stream, type H2ResetReason } from "./stream.ts";
 import { NO_H2_STATS, type H2CodecStats } from "./stats.ts";
+import { H2Sender } from "./sender.ts";
 import {
   DEFAULT_MAX_FRAME_SIZE,
-  DEFAULT_WINDOW,
   ErrorCode,
   Flags,
   FrameReader,
@@ -39,7 +35,6 @@ import {
   MAX_WINDOW,
   Setting,
   frame,
-  frameHeader,
   goawayFrame,
   rstStreamFrame,
   windowUpdateFrame,
@@ -54,58 +49,37 @@ export interface H2ConnectionOptions {
   stats?: H2CodecStats;
 }
 
-/** Stop moving DATA into the socket while this much is waiting in its write buffer. */
-const SOCKET_HIGH_WATERMARK = 1024 * 1024;
 /** A header block (all its CONTINUATION frames) may not exceed this; HPACK may not expand beyond MAX_DECODED. */
 const MAX_HEADER_BLOCK = 256 * 1024;
 const MAX_DECODED = 1024 * 1024;
-const MAX_OUTBOUND_CONTROL_FRAMES = 1000;
 const MAX_CONSECUTIVE_EMPTY_FRAMES = 1;
 /** After a connection error, how long the GOAWAY may take to leave before the socket is destroyed. */
 const DELAYED_CLOSE_MS = 1000;
 const EMPTY = Buffer.alloc(0);
 
-export abstract class H2Connection {
+export abstract class H2Connection extends H2Sender {
   readonly streams = new Map<number, H2Stream>();
   goawayReceived = false;
   /** We sent GOAWAY or decided to: no new streams. */
   goawaySent = false;
   closed = false;
   protected remoteSettingsReceived = false;
-  protected readonly encoder = new HpackEncoder();
   private readonly decoder = new HpackDecoder();
   private readonly reader: FrameReader;
-  protected peerInitialWindow = DEFAULT_WINDOW;
-  private peerMaxFrameSize = DEFAULT_MAX_FRAME_SIZE;
-  private connSendWindow = DEFAULT_WINDOW;
   private connRecvUnacked = 0;
-  private out: Buffer[] = [];
-  private outBytes = 0;
-  private flushScheduled = false;
-  /** Streams with new DATA, trailers or an end to frame at the next output flush. */
-  private scheduled: H2Stream[] = [];
-  /** Streams with DATA waiting for window or socket room. */
-  private blocked = new Set<H2Stream>();
   /** A header block being continued (§6.10): the stream id and the fragments so far. */
   private continuation?: { streamId: number; flags: number; fragments: Buffer[]; bytes: number };
   private consecutiveEmptyFrames = 0;
-  /** Control frames written while the socket still held unsent bytes (the peer is not reading). */
-  private unreadControlFrames = 0;
   protected readonly localWindow: number;
   protected readonly maxHeaderListBytes: number;
-  protected readonly stats: H2CodecStats;
 
-  constructor(
-    readonly socket: net.Socket,
-    opts: H2ConnectionOptions,
-  ) {
+  constructor(socket: net.Socket, opts: H2ConnectionOptions) {
+    super(socket, opts.stats ?? NO_H2_STATS);
     this.localWindow = Math.min(opts.localWindow, MAX_WINDOW);
     this.maxHeaderListBytes = opts.maxHeaderListBytes ?? 60 * 1024;
-    this.stats = opts.stats ?? NO_H2_STATS;
     this.reader = new FrameReader(DEFAULT_MAX_FRAME_SIZE, (t, f, id, p) => this.onFrame(t, f, id, p));
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.onSocketData(chunk));
-    socket.on("drain", () => this.flushBlocked());
   }
 
   get activeStreams(): number {
@@ -143,154 +117,13 @@ export abstract class H2Connection {
   /** The connection is gone; `error` is the socket's error, if any. */
   protected abstract onTerminated(error?: Error): void;
 
-  // ---- output -------------------------------------------------------------------------------
-
-  protected write(buf: Buffer): void {
-    this.out.push(buf);
-    this.outBytes += buf.length;
-    this.scheduleFlush();
-  }
-
-  /** A control frame: counted against max_outbound_control_frames while the peer is not reading. */
-  protected writeControl(buf: Buffer): void {
-    if (this.socket.writableLength > 0 && ++this.unreadControlFrames > MAX_OUTBOUND_CONTROL_FRAMES) {
-      this.stats.outbound_control_flood.inc();
-      throw new H2Error(ErrorCode.ENHANCE_YOUR_CALM, "outbound control frame flood");
-    }
-    this.write(buf);
-  }
-
-  private scheduleFlush(): void {
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flushOut());
-    }
-  }
-
-  /** `s` has something new to send: it is framed at the next output flush. */
-  scheduleStream(s: H2Stream): void {
-    if (s.scheduled) return;
-    s.scheduled = true;
-    this.scheduled.push(s);
-    this.scheduleFlush();
-  }
-
-  protected flushOut(): void {
-    // Frame the scheduled streams first (their frames join this write: flushScheduled is still set).
-    if (this.scheduled.length > 0) {
-      const streams = this.scheduled;
-      this.scheduled = [];
-      for (const s of streams) {
-        s.scheduled = false;
-        this.flushStream(s);
-      }
-    }
-    this.flushScheduled = false;
-    const out = this.out;
-    if (out.length === 0 || this.socket.destroyed) {
-      this.out = [];
-      this.outBytes = 0;
-      return;
-    }
-    if (this.socket.writableLength === 0) this.unreadControlFrames = 0;
-    this.out = [];
-    const bytes = this.outBytes;
-    this.outBytes = 0;
-    if (out.length === 1) this.socket.write(out[0]!);
-    else if (bytes <= 65_536) this.socket.write(Buffer.concat(out, bytes));
-    else {
-      this.socket.cork();
-      for (const b of out) this.socket.write(b);
-      this.socket.uncork();
-    }
-  }
-
-  /** HEADERS (plus CONTINUATION when the block exceeds the peer's SETTINGS_MAX_FRAME_SIZE). */
-  protected writeHeaders(streamId: number, headers: readonly string[], endStream: boolean): void {
-    const block = this.encoder.encode(headers);
-    const max = this.peerMaxFrameSize;
-    const es = endStream ? Flags.END_STREAM : 0;
-    if (block.length <= max) {
-      this.write(frame(FrameType.HEADERS, es | Flags.END_HEADERS, streamId, block));
-      return;
-    }
-    this.write(frame(FrameType.HEADERS, es, streamId, block.subarray(0, max)));
-    for (let off = max; off < block.length; off += max) {
-      const last = off + max >= block.length;
-      this.write(frame(FrameType.CONTINUATION, last ? Flags.END_HEADERS : 0, streamId, block.subarray(off, off + max)));
-    }
-  }
-
   /** Tracks a stream just opened (by us or by the peer). */
   protected addStream(s: H2Stream): void {
     this.streams.set(s.id, s);
     this.stats.streams_active.add(1);
   }
 
-  /** Called by H2Stream.write: `n` more body bytes wait to be framed. */
-  queued(n: number): void {
-    this.stats.pending_send_bytes.add(n);
-  }
-
-  /** Called by H2Stream.sendHeaders. */
-  sendHeaders(s: H2Stream, headers: readonly string[], endStream: boolean): void {
-    this.writeHeaders(s.id, headers, endStream);
-    if (endStream) this.localEnd(s);
-  }
-
-  /** Moves as much of `s`'s queued DATA as the windows allow into the output, then its end. */
-  private flushStream(s: H2Stream): void {
-    if (s.closed || s.localEnded) return;
-    while (s.queuedBytes > 0) {
-      const room = Math.min(s.sendWindow, this.connSendWindow, this.peerMaxFrameSize);
-      if (room <= 0 || this.socket.writableLength + this.outBytes > SOCKET_HIGH_WATERMARK) {
-        this.blocked.add(s);
-        s.drained();
-        return;
-      }
-      const head = s.queue[0]!;
-      const n = Math.min(room, head.length);
-      const chunk = n === head.length ? head : head.subarray(0, n);
-      if (n === head.length) s.queue.shift();
-      else s.queue[0] = head.subarray(n);
-      s.queuedBytes -= n;
-      this.stats.pending_send_bytes.sub(n);
-      s.sendWindow -= n;
-      this.connSendWindow -= n;
-      const last = s.queuedBytes === 0 && s.endQueued;
-      if (n <= 1024) this.write(frame(FrameType.DATA, last ? Flags.END_STREAM : 0, s.id, chunk));
-      else {
-        this.write(frameHeader(n, FrameType.DATA, last ? Flags.END_STREAM : 0, s.id));
-        this.write(chunk);
-      }
-      if (last) {
-        this.blocked.delete(s);
-        s.drained();
-        this.localEnd(s);
-        return;
-      }
-    }
-    this.blocked.delete(s);
-    s.drained();
-    if (s.trailersQueued) {
-      this.writeHeaders(s.id, s.trailersQueued, true);
-      s.trailersQueued = undefined;
-      this.localEnd(s);
-    } else if (s.endQueued) {
-      this.write(frame(FrameType.DATA, Flags.END_STREAM, s.id));
-      this.localEnd(s);
-    }
-  }
-
-  protected flushBlocked(): void {
-    if (this.blocked.size === 0) return;
-    for (const s of [...this.blocked]) {
-      this.blocked.delete(s);
-      this.flushStream(s);
-    }
-  }
-
-  private localEnd(s: H2Stream): void {
+  protected localEnd(s: H2Stream): void {
     s.localEnded = true;
     if (s.remoteEnded) this.closeStream(s);
   }
