@@ -11,18 +11,15 @@ import { H2ServerConnection } from "./server-connection.ts";
 import type { H2Stream, H2StreamHandler } from "./stream.ts";
 import { CLIENT_PREFACE, ErrorCode, Flags, FrameType, frame, settingsFrame } from "./frames.ts";
 import { HpackEncoder } from "./hpack/encoder.ts";
+import { startSink } from "./testing.ts";
 
-let sink: net.Server;
+let sink: Awaited<ReturnType<typeof startSink>>;
 let port: number;
 beforeAll(async () => {
-  sink = net.createServer((s) => {
-    s.on("error", () => {});
-    s.resume();
-  });
-  await new Promise<void>((r) => sink.listen(0, "127.0.0.1", r));
-  port = (sink.address() as net.AddressInfo).port;
+  sink = await startSink();
+  port = sink.port;
 });
-afterAll(() => new Promise<void>((r) => sink.close(() => r())));
+afterAll(() => sink.close());
 
 /** What the test's handler does with the n-th stream it is given. */
 type Behaviour = "resume" | "stay paused" | "pause on data" | "respond" | "respond with trailers" | "reset";

@@ -5,7 +5,8 @@
 import http2 from "node:http2";
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { H2ServerConnection, type H2ServerOptions } from "./server-connection.ts";
+import type { H2ServerOptions } from "./server-connection.ts";
+import { serveH2, until, type ServedConnections } from "./testing.ts";
 import type { H2ResetReason, H2Stream } from "./stream.ts";
 import { ErrorCode } from "./frames.ts";
 
@@ -16,39 +17,10 @@ afterEach(() => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-interface Served {
-  port: number;
-  /** The server side of each accepted connection. */
-  sockets: net.Socket[];
-  conns: H2ServerConnection[];
-  /** How many times onClose fired. */
-  closes: number;
-}
-
 /** A TCP server whose connections are served by H2ServerConnection. */
-async function serve(onStream: (stream: H2Stream, headers: string[], endStream: boolean) => void, opts: Partial<H2ServerOptions> = {}): Promise<Served> {
-  const served: Served = { port: 0, sockets: [], conns: [], closes: 0 };
-  const srv = net.createServer((sock) => {
-    sock.on("error", () => {});
-    served.sockets.push(sock);
-    const conn = new H2ServerConnection(sock, { onStream, onClose: () => served.closes++ }, { localWindow: 65_535, maxConcurrentStreams: 1000, ...opts });
-    served.conns.push(conn);
-    sock.resume();
-  });
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  cleanups.push(() => {
-    for (const c of served.conns) c.destroy();
-    srv.close();
-  });
-  served.port = (srv.address() as net.AddressInfo).port;
+async function serve(onStream: (stream: H2Stream, headers: string[], endStream: boolean) => void, opts: Partial<H2ServerOptions> = {}): Promise<ServedConnections> {
+  const served = await serveH2(onStream, opts);
+  cleanups.push(served.close);
   return served;
 }
 

@@ -5,7 +5,8 @@
  */
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { H2ServerConnection, type H2ServerOptions } from "./server-connection.ts";
+import type { H2ServerOptions } from "./server-connection.ts";
+import { serveH2, until, type ServedConnections } from "./testing.ts";
 import type { H2ResetReason, H2Stream } from "./stream.ts";
 import { CLIENT_PREFACE, ErrorCode, Flags, FrameReader, FrameType, frame, rstStreamFrame, settingsFrame, windowUpdateFrame } from "./frames.ts";
 import { HpackDecoder } from "./hpack/decoder.ts";
@@ -15,16 +16,6 @@ const cleanups: Array<() => void> = [];
 afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 const get = (list: readonly string[], name: string) => {
   for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
@@ -40,12 +31,8 @@ interface Seen {
   reset?: { reason: H2ResetReason; code: number };
 }
 
-interface Served {
-  port: number;
+interface Served extends ServedConnections {
   streams: Seen[];
-  sockets: net.Socket[];
-  conns: H2ServerConnection[];
-  closes: number;
 }
 
 /** By default a stream is answered with 200 once its request is complete. */
@@ -53,10 +40,10 @@ type Answer = (seen: Seen) => void;
 const answer200: Answer = (s) => s.stream.sendHeaders([":status", "200"], true);
 
 async function serve(opts: Partial<H2ServerOptions> = {}, onComplete: Answer = answer200): Promise<Served> {
-  const served: Served = { port: 0, streams: [], sockets: [], conns: [], closes: 0 };
+  const streams: Seen[] = [];
   const onStream = (stream: H2Stream, headers: string[], endStream: boolean) => {
     const seen: Seen = { stream, headers, body: "", ended: endStream };
-    served.streams.push(seen);
+    streams.push(seen);
     stream.handler = {
       onHeaders() {},
       onData(chunk, end) {
@@ -74,18 +61,8 @@ async function serve(opts: Partial<H2ServerOptions> = {}, onComplete: Answer = a
     stream.resume();
     if (endStream) onComplete(seen);
   };
-  const srv = net.createServer((sock) => {
-    sock.on("error", () => {});
-    served.sockets.push(sock);
-    served.conns.push(new H2ServerConnection(sock, { onStream, onClose: () => served.closes++ }, { localWindow: 65_535, maxConcurrentStreams: 1000, ...opts }));
-    sock.resume();
-  });
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  cleanups.push(() => {
-    for (const c of served.conns) c.destroy();
-    srv.close();
-  });
-  served.port = (srv.address() as net.AddressInfo).port;
+  const served: Served = Object.assign(await serveH2(onStream, opts), { streams });
+  cleanups.push(served.close);
   return served;
 }
 
