@@ -194,7 +194,12 @@ export abstract class H2Connection extends H2Sender {
     } catch (e) {
       if (e instanceof H2Error) this.connectionError(e.code);
       else if (e instanceof HpackError) this.connectionError(ErrorCode.COMPRESSION_ERROR);
-      else throw e;
+      else {
+        // A fault of ours (not the peer's) must not take the process down with every other
+        // connection: this connection closes with INTERNAL_ERROR and the fault is reported.
+        this.connectionError(ErrorCode.INTERNAL_ERROR);
+        process.emitWarning(e instanceof Error ? e : new Error(String(e)), { code: "MESHWASM_H2_INTERNAL" });
+      }
     }
   }
 

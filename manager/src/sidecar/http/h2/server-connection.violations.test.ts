@@ -142,6 +142,27 @@ async function expectStillServing(raw: RawClient, served: Served): Promise<void>
   expect(served.closes).toBe(0);
 }
 
+describe("H2ServerConnection and its own faults", () => {
+  it("closes only the connection whose handler threw, with GOAWAY INTERNAL_ERROR, and keeps serving others", async () => {
+    const served = await serve({}, (seen) => {
+      if (seen.headers.includes("/boom")) throw new Error("a bug in the stream's handler");
+      seen.stream.sendHeaders([":status", "200"], true);
+    });
+    const warned = new Promise<Error>((r) => process.once("warning", r));
+    const bad = new RawClient(served.port);
+    bad.start();
+    bad.send(bad.headersFrame(1, req("/boom")));
+    await until(() => bad.closed, "the faulty connection to close");
+    expect(bad.goaway()?.code).toBe(ErrorCode.INTERNAL_ERROR);
+    expect((await warned).message).toContain("a bug in the stream's handler");
+    const good = new RawClient(served.port);
+    good.start();
+    good.send(good.headersFrame(1, req("/fine")));
+    await until(() => good.headers.has(1), "the other connection's response");
+    expect(get(good.headers.get(1)!, ":status")).toBe("200");
+  });
+});
+
 describe("H2ServerConnection refuses streams", () => {
   it("beyond SETTINGS_MAX_CONCURRENT_STREAMS with REFUSED_STREAM, before onStream", async () => {
     const served = await serve({ maxConcurrentStreams: 2 });

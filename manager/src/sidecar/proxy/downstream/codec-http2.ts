@@ -74,6 +74,8 @@ class Http2CodecStream implements CodecStream, H2StreamHandler {
   readonly protocol = "HTTP/2" as const;
   readonly headers: HeaderMap;
   private events?: RequestEvents;
+  /** setReading(false) came before start(): the stream stays paused when it starts. */
+  private startPaused = false;
 
   constructor(
     private readonly stream: H2Stream,
@@ -87,7 +89,7 @@ class Http2CodecStream implements CodecStream, H2StreamHandler {
 
   start(events: RequestEvents): void {
     this.events = events;
-    this.stream.resume();
+    if (!this.startPaused) this.stream.resume();
   }
 
   // H2StreamHandler: the request side.
@@ -95,11 +97,11 @@ class Http2CodecStream implements CodecStream, H2StreamHandler {
   onHeaders(): void {}
 
   onData(chunk: Buffer, endStream: boolean): void {
-    this.events!.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length), endStream);
+    this.events?.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length), endStream);
   }
 
   onTrailers(trailers: string[]): void {
-    this.events!.onTrailers(fromList(trailers));
+    this.events?.onTrailers(fromList(trailers));
   }
 
   onReset(reason: H2ResetReason): void {
@@ -133,7 +135,7 @@ class Http2CodecStream implements CodecStream, H2StreamHandler {
 
   /** The response is complete: read and drop whatever request body is still coming. */
   private afterLocalEnd(): void {
-    if (!this.stream.remoteEnded) this.stream.resume();
+    if (!this.stream.remoteEnded) this.setReading(true);
   }
 
   reset(): void {
@@ -141,7 +143,9 @@ class Http2CodecStream implements CodecStream, H2StreamHandler {
   }
 
   setReading(enabled: boolean): void {
-    if (enabled) this.stream.resume();
+    // Before start() the stream stays paused (its events have nowhere to go yet); start() resumes it.
+    if (!this.events) this.startPaused = !enabled;
+    else if (enabled) this.stream.resume();
     else this.stream.pause();
   }
 }
