@@ -66,7 +66,14 @@ function toList(map: HeaderMap): string[] {
 
 function fromList(list: readonly string[]): HeaderMap {
   const m = new HeaderMap();
-  for (let i = 0; i < list.length; i += 2) m.add(list[i]!, list[i + 1]!);
+  let cookies: string[] | undefined;
+  for (let i = 0; i < list.length; i += 2) {
+    if (list[i] === "cookie") (cookies ??= []).push(list[i + 1]!);
+    else m.add(list[i]!, list[i + 1]!);
+  }
+  // A cookie split into crumbs over several fields is one field again, joined with "; "
+  // (RFC 9113 §8.2.3), as Envoy's codec hands it to filters and to HTTP/1 upstreams.
+  if (cookies) m.add("cookie", cookies.join("; "));
   return m;
 }
 
