@@ -2,7 +2,7 @@
  * The downstream codec contract: one request/response exchange as the connection manager
  * sees it, whichever HTTP version carried it (Envoy's RequestDecoder / ResponseEncoder pair).
  * The HTTP/1.1 and HTTP/2 adapters (codec-http1.ts, codec-http2.ts) implement it on top of
- * node:http and node:http2.
+ * node:http and on the sidecar's own HTTP/2 server connection (http/h2).
  */
 import type { HeaderMap } from "../../http/header-map.ts";
 import type { SocketAddress } from "../../http/stream-info.ts";

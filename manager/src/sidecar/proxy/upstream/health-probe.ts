@@ -8,9 +8,14 @@
  * - HTTP: GET <path> (HTTP/2 when the cluster speaks HTTP/2, else HTTP/1.1), healthy iff 200.
  * A non-healthy answer is an ACTIVE failure; no answer (connect error, reset, timeout) a
  * NETWORK failure. Connections are reused between checks (reuse_connection default true).
+ * HTTP/2 checks run on the sidecar's own HTTP/2 client codec, as Envoy's health checkers use
+ * the cluster's codec.
  */
 import http from "node:http";
-import http2 from "node:http2";
+import net from "node:net";
+import { H2ClientConnection } from "../../http/h2/client-connection.ts";
+import { ErrorCode } from "../../http/h2/frames.ts";
+import type { H2StreamHandler } from "../../http/h2/stream.ts";
 import type { SocketAddress } from "../../http/stream-info.ts";
 
 export type ProbeResult = "success" | "active_failure" | "network_failure";
@@ -78,9 +83,13 @@ export function decodeHealthCheckStatus(body: Uint8Array): number | undefined {
   return status;
 }
 
-function urlOf(a: SocketAddress): string {
-  return `http://${a.address.includes(":") ? `[${a.address}]` : a.address}:${a.port}`;
+/** The value of `name` in a flat [name, value, ...] header list. */
+function field(list: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
+  return undefined;
 }
+
+const PROBE_WINDOW = 65_535;
 
 export interface ProbeSpec {
   address: SocketAddress;
@@ -93,19 +102,32 @@ export interface ProbeSpec {
 
 /** Keeps one connection per host for its checks. */
 export class HealthProbeClient {
-  private session?: http2.ClientHttp2Session;
+  private conn?: Promise<H2ClientConnection>;
+  private codec?: H2ClientConnection;
   private agent?: http.Agent;
 
   constructor(private readonly spec: ProbeSpec) {}
 
-  private h2(): http2.ClientHttp2Session {
-    if (!this.session || this.session.closed || this.session.destroyed) {
-      const s = http2.connect(urlOf(this.spec.address));
-      s.on("error", () => {});
-      s.on("goaway", () => s.close());
-      this.session = s;
-    }
-    return this.session;
+  /** The host's HTTP/2 connection, once connected; a new one when the last is gone or draining. */
+  private h2(): Promise<H2ClientConnection> {
+    if (this.conn && this.codec && !this.codec.closed && !this.codec.goawayReceived) return this.conn;
+    const { address, port } = this.spec.address;
+    const socket = net.connect({ host: address, port });
+    this.conn = new Promise<H2ClientConnection>((resolve, reject) => {
+      const codec = new H2ClientConnection(
+        socket,
+        {
+          onConnect: () => resolve(codec),
+          onRemoteSettings() {},
+          onGoaway: () => codec.close(),
+          onClose: (err) => reject(err ?? new Error("connection closed")),
+        },
+        { localWindow: PROBE_WINDOW },
+      );
+      this.codec = codec;
+    });
+    this.conn.catch(() => {});
+    return this.conn;
   }
 
   /** Runs one check; never rejects. */
@@ -133,41 +155,55 @@ export class HealthProbeClient {
   }
 
   private grpcCheck(finish: (r: ProbeResult) => void): void {
-    const req = this.h2().request({
-      ":method": "POST",
-      ":path": "/grpc.health.v1.Health/Check",
-      ":authority": this.spec.authority,
-      "content-type": "application/grpc",
-      te: "trailers",
-    });
     const chunks: Buffer[] = [];
     let grpcStatus: string | undefined;
-    req.on("response", (h) => {
-      if (h["grpc-status"] !== undefined) grpcStatus = String(h["grpc-status"]);
-      if (h[":status"] !== 200) finish("active_failure");
-    });
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("trailers", (t) => {
-      if (t["grpc-status"] !== undefined) grpcStatus = String(t["grpc-status"]);
-    });
-    req.on("end", () => {
+    const complete = () => {
       if (grpcStatus !== "0") return finish("active_failure");
       finish(decodeHealthCheckStatus(Buffer.concat(chunks)) === SERVING ? "success" : "active_failure");
-    });
-    req.on("error", () => finish("network_failure"));
-    req.on("close", () => finish("network_failure"));
-    req.end(encodeHealthCheckRequest(this.spec.grpcService ?? ""));
+    };
+    const handler: H2StreamHandler = {
+      onHeaders(h, end) {
+        grpcStatus = field(h, "grpc-status") ?? grpcStatus;
+        if (field(h, ":status") !== "200") return finish("active_failure");
+        if (end) complete();
+      },
+      onData(c, end) {
+        chunks.push(c);
+        if (end) complete();
+      },
+      onTrailers(t) {
+        grpcStatus = field(t, "grpc-status") ?? grpcStatus;
+        complete();
+      },
+      onReset: () => finish("network_failure"),
+      onWritable() {},
+      onClosed() {},
+    };
+    const headers = [":method", "POST", ":scheme", "http", ":path", "/grpc.health.v1.Health/Check", ":authority", this.spec.authority, "content-type", "application/grpc", "te", "trailers"];
+    this.h2().then(
+      (conn) => conn.request(headers, false, handler).write(encodeHealthCheckRequest(this.spec.grpcService ?? ""), true),
+      () => finish("network_failure"),
+    );
   }
 
   private h2HttpCheck(finish: (r: ProbeResult) => void): void {
-    const req = this.h2().request({ ":method": "GET", ":path": this.spec.httpPath ?? "/", ":authority": this.spec.authority, "user-agent": "Envoy/HC" });
-    req.on("response", (h) => {
-      finish(h[":status"] === 200 ? "success" : "active_failure");
-      req.close();
-    });
-    req.on("error", () => finish("network_failure"));
-    req.on("close", () => finish("network_failure"));
-    req.end();
+    const headers = [":method", "GET", ":scheme", "http", ":path", this.spec.httpPath ?? "/", ":authority", this.spec.authority, "user-agent", "Envoy/HC"];
+    this.h2().then(
+      (conn) => {
+        const stream = conn.request(headers, true, {
+          onHeaders(h, end) {
+            finish(field(h, ":status") === "200" ? "success" : "active_failure");
+            if (!end) stream.reset(ErrorCode.CANCEL); // the status is all a check needs
+          },
+          onData() {},
+          onTrailers() {},
+          onReset: () => finish("network_failure"),
+          onWritable() {},
+          onClosed() {},
+        });
+      },
+      () => finish("network_failure"),
+    );
   }
 
   private h1HttpCheck(finish: (r: ProbeResult) => void): void {
@@ -188,8 +224,9 @@ export class HealthProbeClient {
   }
 
   private resetConnection(): void {
-    this.session?.destroy();
-    this.session = undefined;
+    this.codec?.destroy();
+    this.codec = undefined;
+    this.conn = undefined;
     this.agent?.destroy();
     this.agent = undefined;
   }
