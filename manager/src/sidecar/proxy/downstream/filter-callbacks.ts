@@ -14,7 +14,8 @@ import { BodyBuffer } from "../../http/body-buffer.ts";
 import type { DecoderFilterCallbacks, EncoderFilterCallbacks, LocalReply, RouteDecision } from "../../http/filter.ts";
 import { HeaderMap } from "../../http/header-map.ts";
 import type { SocketAddress, StreamInfo } from "../../http/stream-info.ts";
-import { Side, type FilterEntry, type FilterManager } from "./filter-manager.ts";
+import { Side, type FilterEntry } from "./filter-entry.ts";
+import type { FilterManager } from "./filter-manager.ts";
 
 export class FilterCallbacks implements DecoderFilterCallbacks, EncoderFilterCallbacks {
   constructor(

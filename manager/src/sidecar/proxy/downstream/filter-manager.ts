@@ -34,7 +34,7 @@ import {
 } from "../../http/filter.ts";
 import type { HeaderMap } from "../../http/header-map.ts";
 import type { SocketAddress, StreamInfo } from "../../http/stream-info.ts";
-import { FilterCallbacks } from "./filter-callbacks.ts";
+import { FilterEntry, Iter, Side, encoderOrderOf } from "./filter-entry.ts";
 import { isGrpcRequest, normalizeDetails, prepareLocalReply } from "./local-reply.ts";
 
 /** What the filter manager drives downstream (the connection manager's codec stream). */
@@ -63,43 +63,6 @@ export interface FilterManagerOptions {
   onRequestDataTooLarge?(): void;
   onResponseDataTooLarge?(): void;
   log?(line: string): void;
-}
-
-export enum Side {
-  Decode = 0,
-  Encode = 1,
-}
-
-enum Iter {
-  Continue,
-  StopSingle,
-  StopAllBuffer,
-  StopAllWatermark,
-}
-
-export class FilterEntry {
-  readonly callbacks: FilterCallbacks;
-  iter: [Iter, Iter] = [Iter.Continue, Iter.Continue];
-  headersContinued: [boolean, boolean] = [false, false];
-  endStream: [boolean, boolean] = [false, false];
-  sawHeaders: [boolean, boolean] = [false, false];
-  constructor(
-    readonly fm: FilterManager,
-    readonly filter: StreamFilter,
-    readonly index: number,
-  ) {
-    this.callbacks = new FilterCallbacks(fm, this);
-  }
-  stoppedAll(side: Side): boolean {
-    return this.iter[side] === Iter.StopAllBuffer || this.iter[side] === Iter.StopAllWatermark;
-  }
-}
-
-/** The filters that saw the request headers, last first (the order encode* runs in). */
-function encoderOrderOf(entries: FilterEntry[]): FilterEntry[] {
-  const order: FilterEntry[] = [];
-  for (let i = entries.length - 1; i >= 0; i--) if (entries[i]!.sawHeaders[Side.Decode]) order.push(entries[i]!);
-  return order;
 }
 
 export class FilterManager {
