@@ -47,6 +47,8 @@ export interface H2ConnectionOptions {
   maxHeaderListBytes?: number;
   /** Envoy's http2.* codec stats to charge. */
   stats?: H2CodecStats;
+  /** A stream's send buffer high watermark (per_connection_buffer_limit_bytes); default 1 MiB. */
+  bufferLimit?: number;
 }
 
 /** A header block (all its CONTINUATION frames) may not exceed this; HPACK may not expand beyond MAX_DECODED. */
@@ -72,11 +74,14 @@ export abstract class H2Connection extends H2Sender {
   private consecutiveEmptyFrames = 0;
   protected readonly localWindow: number;
   protected readonly maxHeaderListBytes: number;
+  /** A stream's send buffer high watermark; its low watermark is half. */
+  readonly bufferLimit: number;
 
   constructor(socket: net.Socket, opts: H2ConnectionOptions) {
     super(socket, opts.stats ?? NO_H2_STATS);
     this.localWindow = Math.min(opts.localWindow, MAX_WINDOW);
     this.maxHeaderListBytes = opts.maxHeaderListBytes ?? 60 * 1024;
+    this.bufferLimit = opts.bufferLimit ?? 1024 * 1024;
     this.reader = new FrameReader(DEFAULT_MAX_FRAME_SIZE, (t, f, id, p) => this.onFrame(t, f, id, p));
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.onSocketData(chunk));

@@ -237,6 +237,25 @@ describe("H2ServerConnection with Node's http2 client", () => {
     expect(a.headers?.["x-received"]).toBe(String(1024 * 1024));
   });
 
+  it("holds a stream's send buffer to bufferLimit (per_connection_buffer_limit_bytes): write() says wait above it, onWritable below half", async () => {
+    const events: string[] = [];
+    const served = await serve(
+      (stream) => {
+        stream.handler = { onHeaders() {}, onData() {}, onTrailers() {}, onReset() {}, onWritable: () => events.push("writable"), onClosed() {} };
+        stream.resume();
+        stream.sendHeaders([":status", "200"], false);
+        events.push(`write 600: ${stream.write(Buffer.alloc(600, 1), false)}`);
+        events.push(`write 600: ${stream.write(Buffer.alloc(600, 2), false)}`);
+        setTimeout(() => stream.write(Buffer.alloc(10, 3), true), 50);
+      },
+      { bufferLimit: 1000 },
+    );
+    const client = connect(served.port);
+    const a = await fetch(client, { ":method": "GET", ":path": "/" });
+    expect(events).toEqual(["write 600: true", "write 600: false", "writable"]);
+    expect(a.body.length).toBe(1210);
+  });
+
   it("serves 200 concurrent streams on one connection", async () => {
     const seen: Seen[] = [];
     const served = await serve((stream, headers, end) => {

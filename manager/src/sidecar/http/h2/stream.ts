@@ -4,8 +4,10 @@
  *
  * Outgoing DATA waits in `queue` until the connection's next output flush (so that the request's
  * END_STREAM rides on its last DATA frame when both come in one turn of the event loop) and until
- * the stream's and the connection's send windows allow it (§6.9); `write` returns false once more than HIGH_WATERMARK bytes wait, and the handler's
- * onWritable fires when the queue falls under LOW_WATERMARK (Envoy's buffer watermarks).
+ * the stream's and the connection's send windows allow it (§6.9); `write` returns false once more
+ * than the connection's buffer limit waits (Envoy's per_connection_buffer_limit_bytes, 1 MiB by
+ * default), and the handler's onWritable fires when the queue falls under half of it (Envoy's
+ * buffer watermarks).
  * Incoming DATA is credited back to the peer (WINDOW_UPDATE) only once delivered, so a paused
  * stream holds its peer back through flow control, as Envoy's readDisable does.
  */
@@ -29,8 +31,6 @@ export interface H2StreamHandler {
   onClosed(): void;
 }
 
-export const HIGH_WATERMARK = 1024 * 1024;
-export const LOW_WATERMARK = HIGH_WATERMARK / 2;
 
 type Inbound = { kind: "data"; chunk: Buffer; end: boolean } | { kind: "trailers"; trailers: string[] };
 
@@ -88,7 +88,7 @@ export class H2Stream {
     }
     if (end) this.endQueued = true;
     this.conn.scheduleStream(this);
-    if (this.queuedBytes > HIGH_WATERMARK) this.aboveHighWatermark = true;
+    if (this.queuedBytes > this.conn.bufferLimit) this.aboveHighWatermark = true;
     return !this.aboveHighWatermark;
   }
 
@@ -146,7 +146,7 @@ export class H2Stream {
 
   /** Called by the connection when queued bytes went out. */
   drained(): void {
-    if (this.aboveHighWatermark && this.queuedBytes < LOW_WATERMARK) {
+    if (this.aboveHighWatermark && this.queuedBytes < this.conn.bufferLimit / 2) {
       this.aboveHighWatermark = false;
       this.handler.onWritable();
     }

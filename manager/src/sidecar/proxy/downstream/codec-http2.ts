@@ -27,6 +27,8 @@ export interface Http2ServeOptions {
   stats?: H2CodecStats;
   /** The client broke the protocol (the HCM's downstream_cx_protocol_error). */
   onProtocolError?(): void;
+  /** The listener's per_connection_buffer_limit_bytes: a response stream's send buffer watermark. */
+  bufferLimit?: number;
 }
 
 /** Serves one downstream HTTP/2 connection; `socket` may hold the unshifted preface. */
@@ -48,6 +50,7 @@ export function serveHttp2(
       maxConcurrentStreams: 2_147_483_647,
       maxHeaderListBytes: MAX_REQUEST_HEADER_LIST,
       stats: opts.stats,
+      bufferLimit: opts.bufferLimit,
     },
   );
   socket.resume();

@@ -92,7 +92,11 @@ export async function startListener(cfg: Listener, deps: ListenerDeps): Promise<
     socket.once("close", () => active.sub(1));
     if (http2) {
       h2Stats ??= h2CodecStats((n) => deps.stats.counter(`http2.${n}`), (n) => deps.stats.gauge(`http2.${n}`));
-      serveHttp2(socket, onStream, connectionOf(socket), { stats: h2Stats, onProtocolError: () => hs.downstream_cx_protocol_error.inc() });
+      serveHttp2(socket, onStream, connectionOf(socket), {
+        stats: h2Stats,
+        onProtocolError: () => hs.downstream_cx_protocol_error.inc(),
+        bufferLimit: cfg.perConnectionBufferLimitBytes,
+      });
       return;
     }
     h1.emit("connection", socket);

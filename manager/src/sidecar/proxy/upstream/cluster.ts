@@ -226,6 +226,7 @@ export class ClusterRuntime {
         resources: this.resources,
         connectTimeoutMs: this.config.connectTimeoutMs,
         maxConcurrentStreams: this.config.http2MaxConcurrentStreams,
+        bufferLimit: this.config.perConnectionBufferLimitBytes,
       };
       p = this.config.upstreamProtocol === "HTTP2" ? new H2Pool(ctx) : new H1Pool(ctx);
       this.pools.set(host, p);

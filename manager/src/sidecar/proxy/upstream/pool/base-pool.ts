@@ -17,6 +17,8 @@ export interface PoolContext {
   connectTimeoutMs: number;
   /** http2_protocol_options.max_concurrent_streams (HTTP/2 only). */
   maxConcurrentStreams: number;
+  /** The cluster's per_connection_buffer_limit_bytes (HTTP/2: a request stream's send buffer watermark). */
+  bufferLimit?: number;
 }
 
 export interface PendingRequest {

@@ -92,7 +92,7 @@ export class H2Pool extends BasePool {
           else this.release(c);
         },
       },
-      { localWindow: ENVOY_H2_WINDOW - 1, stats: stats.http2() },
+      { localWindow: ENVOY_H2_WINDOW - 1, stats: stats.http2(), bufferLimit: this.ctx.bufferLimit },
     );
     this.conns.push(c);
     resources.connections.inc();
