@@ -17,7 +17,7 @@ import { H2ServerConnection } from "../../http/h2/server-connection.ts";
 import type { H2CodecStats } from "../../http/h2/stats.ts";
 import type { H2ResetReason, H2Stream, H2StreamHandler } from "../../http/h2/stream.ts";
 import { HeaderMap } from "../../http/header-map.ts";
-import { CONNECTION_SPECIFIC, type CodecStream, type ConnectionInfo, type RequestEvents } from "./codec.ts";
+import { CONNECTION_SPECIFIC, headerMapFromRaw, type CodecStream, type ConnectionInfo, type RequestEvents } from "./codec.ts";
 
 /** Envoy's max_request_headers_kb default (60), in HPACK's accounting (32 bytes per field extra). */
 const MAX_REQUEST_HEADER_LIST = 60 * 1024 + 32 * 100;
@@ -67,7 +67,8 @@ function toList(map: HeaderMap): string[] {
   return out;
 }
 
-function fromList(list: readonly string[]): HeaderMap {
+/** Request headers from the codec's flat list, cookie crumbs joined. */
+function requestHeaders(list: readonly string[]): HeaderMap {
   const m = new HeaderMap();
   let cookies: string[] | undefined;
   for (let i = 0; i < list.length; i += 2) {
@@ -93,7 +94,7 @@ class Http2CodecStream implements CodecStream, H2StreamHandler {
     readonly endStreamOnHeaders: boolean,
     readonly connection: ConnectionInfo,
   ) {
-    this.headers = fromList(headers);
+    this.headers = requestHeaders(headers);
     stream.handler = this;
   }
 
@@ -111,7 +112,7 @@ class Http2CodecStream implements CodecStream, H2StreamHandler {
   }
 
   onTrailers(trailers: string[]): void {
-    this.events?.onTrailers(fromList(trailers));
+    this.events?.onTrailers(headerMapFromRaw(trailers, new HeaderMap()));
   }
 
   onReset(reason: H2ResetReason): void {

@@ -18,7 +18,7 @@ import { ErrorCode } from "../../../http/h2/frames.ts";
 import type { HeaderMap } from "../../../http/header-map.ts";
 import type { SocketAddress } from "../../../http/stream-info.ts";
 import { BasePool, type PendingRequest, type PoolContext } from "./base-pool.ts";
-import { fromH2HeaderList, toH2HeaderList } from "./headers.ts";
+import { fromRawPairs, toH2HeaderList } from "./headers.ts";
 import { connectErrorReason, type ResetReason, type StreamCallbacks, type UpstreamStream } from "./types.ts";
 
 interface H2Connection {
@@ -197,7 +197,7 @@ class H2Stream implements UpstreamStream, H2StreamHandler {
   // H2StreamHandler: the codec's callbacks, passed on unless this side reset the stream.
 
   onHeaders(headers: string[], endStream: boolean): void {
-    if (!this.localReset) this.cb.onHeaders(fromH2HeaderList(headers), endStream);
+    if (!this.localReset) this.cb.onHeaders(fromRawPairs(headers), endStream);
   }
 
   onData(chunk: Buffer, endStream: boolean): void {
@@ -205,7 +205,7 @@ class H2Stream implements UpstreamStream, H2StreamHandler {
   }
 
   onTrailers(trailers: string[]): void {
-    if (!this.localReset) this.cb.onTrailers(fromH2HeaderList(trailers));
+    if (!this.localReset) this.cb.onTrailers(fromRawPairs(trailers));
   }
 
   onReset(reason: H2ResetReason): void {

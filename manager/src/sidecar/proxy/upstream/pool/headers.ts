@@ -44,13 +44,6 @@ export function toH2HeaderList(h: HeaderMap, defaultAuthority?: string): string[
   return out;
 }
 
-/** A header map from the codec's flat list (already validated, so nothing to drop). */
-export function fromH2HeaderList(list: readonly string[]): HeaderMap {
-  const m = new HeaderMap();
-  for (let i = 0; i < list.length; i += 2) m.add(list[i]!, list[i + 1]!);
-  return m;
-}
-
 /** HTTP/1.1 request headers: pseudo-headers and hop-by-hop headers dropped, :authority -> host. */
 export function toNodeH1Headers(h: HeaderMap): OutgoingHttpHeaders {
   const out: Record<string, string | string[]> = {};
@@ -82,7 +75,7 @@ export function fromNodeHeaders(obj: IncomingHttpHeaders | Record<string, unknow
   return m;
 }
 
-/** Trailers from HTTP/1's rawTrailers list. */
+/** A header map from a flat [name, value, ...] list: HTTP/1's rawTrailers, the HTTP/2 codec's header lists. */
 export function fromRawPairs(raw: string[]): HeaderMap {
   const m = new HeaderMap();
   for (let i = 0; i + 1 < raw.length; i += 2) m.add(raw[i]!.toLowerCase(), raw[i + 1]!);
