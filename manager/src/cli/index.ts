@@ -1,43 +1,35 @@
 /**
- * The `meshwasm` command line: registers commands and loads each lazily. This is the only
- * place that exits the process; commands throw UserError / ExitError instead.
+ * The `meshwasm` command line. Every file in ./commands registers its own command with
+ * `export function register(program)` and keeps its top-level imports light (implementations
+ * are imported inside the action), so starting one command never loads the others. This is the
+ * only place that exits the process; commands throw UserError / ExitError instead.
  */
 import { Command } from "commander";
+import { readdirSync } from "node:fs";
 import { ExitError, UserError } from "../errors.ts";
 
-const program = new Command();
-program.name("meshwasm").description("gRPC-aware Envoy Wasm filters: build, run locally, publish, deploy");
+/** Commands in the order `meshwasm --help` lists them; files not named here follow, sorted. */
+const ORDER = ["build", "sidecar", "push", "pull", "verify", "inspect", "policy", "dashboard",
+  "render", "deploy", "status", "diff", "rollback", "undeploy", "demo"];
 
-program
-  .command("build")
-  .description("compile every filter to build/filters/<name>.wasm and write build/manifest.json")
-  .option("--debug", "also build the debug variants")
-  .action(async (opts: { debug?: boolean }) => {
-    const { runBuildCommand } = await import("./commands/build.ts");
-    await runBuildCommand(opts);
-  });
-
-program
-  .command("sidecar")
-  .description("run the local sidecar from an Envoy v3 bootstrap (YAML or JSON)")
-  .requiredOption("-c, --config <file>", "Envoy bootstrap file")
-  .option("--concurrency <n>", "worker VMs per Wasm plugin (Envoy --concurrency)", "1")
-  .action(async (opts: { config: string; concurrency?: string }) => {
-    const { runSidecarCommand } = await import("./commands/sidecar.ts");
-    await runSidecarCommand(opts);
-  });
-
-program
-  .command("demo")
-  .description("run the demo mesh: sidecar, filters, three demo gRPC services, a burst of traffic")
-  .option("--rpcs <n>", "number of RPCs in the burst", "600")
-  .action(async (opts: { rpcs: string }) => {
-    const { runDemoCommand } = await import("./commands/demo.ts");
-    await runDemoCommand({ rpcs: Number(opts.rpcs) });
-  });
+async function registerCommands(program: Command): Promise<void> {
+  const dir = new URL("./commands/", import.meta.url);
+  const names = readdirSync(dir)
+    .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"))
+    .map((f) => f.slice(0, -3));
+  const rank = (n: string) => (ORDER.includes(n) ? ORDER.indexOf(n) : ORDER.length);
+  names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  for (const name of names) {
+    const mod = (await import(new URL(`${name}.ts`, dir).href)) as { register?: (p: Command) => void };
+    mod.register?.(program);
+  }
+}
 
 async function main(): Promise<void> {
+  const program = new Command();
+  program.name("meshwasm").description("gRPC-aware Envoy Wasm filters: build, run locally, publish, deploy");
   try {
+    await registerCommands(program);
     await program.parseAsync(process.argv);
   } catch (err) {
     if (err instanceof ExitError) process.exit(err.code);

@@ -1,8 +1,18 @@
 /** `meshwasm demo` (what `npm start` runs): the demo mesh with readable progress and results. */
-import { runDemo } from "../../demo/mesh/run-demo.ts";
+import type { Command } from "commander";
 
 export async function runDemoCommand(opts: { rpcs: number }): Promise<void> {
   process.stdout.write("meshwasm demo: a local mesh with the sidecar, a Wasm filter and three gRPC backends\n");
+  const { runDemo } = await import("../../demo/mesh/run-demo.ts");
   await runDemo({ rpcs: opts.rpcs, print: (t) => process.stdout.write(`${t}\n`) });
   process.stdout.write("\ndone.\n");
+}
+
+/** Registers `meshwasm demo`. */
+export function register(program: Command): void {
+  program
+    .command("demo")
+    .description("run the demo mesh: sidecar, filters, three demo gRPC services, a burst of traffic")
+    .option("--rpcs <n>", "number of RPCs in the burst", "600")
+    .action(async (opts: { rpcs: string }) => runDemoCommand({ rpcs: Number(opts.rpcs) }));
 }

@@ -3,7 +3,7 @@
  * SIGINT/SIGTERM. Configuration errors surface as UserError (one line, no stack).
  */
 import { UserError } from "../../errors.ts";
-import { startSidecar } from "../../sidecar/proxy/sidecar.ts";
+import type { Command } from "commander";
 
 export interface SidecarCommandOptions {
   config: string;
@@ -19,6 +19,7 @@ export async function runSidecarCommand(opts: SidecarCommandOptions): Promise<vo
   // reason (a plugin's own complaint is quoted in it).
   let held: string[] | undefined = [];
   const log = (line: string) => (held ? held.push(line) : process.stderr.write(`${line}\n`));
+  const { startSidecar } = await import("../../sidecar/proxy/sidecar.ts");
   const sidecar = await startSidecar({ configPath: opts.config }, { concurrency, log });
   for (const line of held) process.stderr.write(`${line}\n`);
   held = undefined;
@@ -32,4 +33,14 @@ export async function runSidecarCommand(opts: SidecarCommandOptions): Promise<vo
     process.once("SIGTERM", stop);
   });
   await sidecar.stop();
+}
+
+/** Registers `meshwasm sidecar`. */
+export function register(program: Command): void {
+  program
+    .command("sidecar")
+    .description("run the local sidecar from an Envoy v3 bootstrap (YAML or JSON)")
+    .requiredOption("-c, --config <file>", "Envoy bootstrap file")
+    .option("--concurrency <n>", "worker VMs per Wasm plugin (Envoy --concurrency)", "1")
+    .action(async (opts: SidecarCommandOptions) => runSidecarCommand(opts));
 }
