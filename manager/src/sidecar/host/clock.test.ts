@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_VIRTUAL_WALL_START_NS, RealClock, VirtualClock } from "./clock.ts";
+import {
+  DEFAULT_VIRTUAL_WALL_START_NS,
+  MAX_WALL_SKEW_NS,
+  RealClock,
+  SystemTime,
+  VirtualClock,
+  systemTime,
+  type TimeSources,
+} from "./clock.ts";
 
 describe("VirtualClock", () => {
   it("starts at mono 0 and the given wall time, and moves both on advance", () => {
@@ -95,6 +103,78 @@ describe("VirtualClock", () => {
   });
 });
 
+/** Scripted time: monotonic ns and Date.now() move only when the test says so. */
+function fakeSources(start: { wallNs: bigint; monoNs: bigint }) {
+  const t = { mono: start.monoNs, wallMs: Number(start.wallNs / 1_000_000n) };
+  const sources: TimeSources = {
+    monoNs: () => t.mono,
+    wallMs: () => t.wallMs,
+    initialAnchor: () => ({ ...start }),
+  };
+  return { t, sources };
+}
+
+describe("SystemTime", () => {
+  const START = { wallNs: 1_700_000_000_123_456_789n, monoNs: 5_000n };
+
+  it("keeps the monotonic clock's nanoseconds in wall time", () => {
+    const { t, sources } = fakeSources(START);
+    const time = new SystemTime(sources);
+    expect(time.wallNs()).toBe(START.wallNs);
+    t.mono += 1_234n; // 1.234 us later, Date.now() unchanged
+    expect(time.wallNs()).toBe(START.wallNs + 1_234n);
+    t.mono += 999_000n;
+    t.wallMs += 1;
+    expect(time.wallNs()).toBe(START.wallNs + 1_234n + 999_000n);
+    expect(time.reanchors).toBe(0);
+  });
+
+  it("follows a wall-clock step forward or back, keeping nanosecond resolution after it", () => {
+    const { t, sources } = fakeSources(START);
+    const time = new SystemTime(sources);
+    t.mono += 10n;
+    t.wallMs += 60_000; // the system clock was stepped a minute ahead
+    const stepped = time.wallNs();
+    expect(time.reanchors).toBe(1);
+    // the middle of the Date.now() millisecond
+    expect(stepped).toBe(BigInt(t.wallMs) * 1_000_000n + 500_000n);
+    t.mono += 7n;
+    expect(time.wallNs()).toBe(stepped + 7n);
+    t.wallMs -= 120_000; // and two minutes back
+    expect(time.wallNs()).toBe(BigInt(t.wallMs) * 1_000_000n + 500_000n);
+    expect(time.reanchors).toBe(2);
+  });
+
+  it("tolerates a drift of up to MAX_WALL_SKEW_NS against Date.now() without jumping", () => {
+    const { t, sources } = fakeSources(START);
+    const time = new SystemTime(sources);
+    const skewMs = Number(MAX_WALL_SKEW_NS / 1_000_000n);
+    t.wallMs += skewMs; // Date.now() ran ahead by the tolerance: no step
+    t.mono += 1n;
+    expect(time.wallNs()).toBe(START.wallNs + 1n);
+    t.wallMs += 2; // now beyond it
+    time.wallNs();
+    expect(time.reanchors).toBe(1);
+  });
+
+  it("the process clock: sub-millisecond resolution, within the Date.now() bracket", () => {
+    const reads: bigint[] = [];
+    const before = BigInt(Date.now()) * 1_000_000n;
+    for (let i = 0; i < 2_000; i++) reads.push(systemTime.wallNs());
+    const after = BigInt(Date.now()) * 1_000_000n;
+    for (const r of reads) {
+      expect(r >= before - MAX_WALL_SKEW_NS).toBe(true);
+      expect(r < after + 1_000_000n + MAX_WALL_SKEW_NS).toBe(true);
+    }
+    // Millisecond resolution would make every read a multiple of 1e6 and every step >= 1 ms.
+    expect(reads.filter((r) => r % 1_000_000n !== 0n).length).toBeGreaterThan(1_900);
+    const steps = reads.slice(1).map((r, i) => r - reads[i]!).filter((d) => d > 0n);
+    expect(steps.length).toBeGreaterThan(100);
+    const smallest = steps.reduce((a, b) => (b < a ? b : a));
+    expect(smallest < 100_000n).toBe(true); // two reads in a tight loop are well under 0.1 ms apart
+  });
+});
+
 describe("RealClock", () => {
   it("reads wall time in ns near Date.now() and a monotonic clock that does not go back", () => {
     const c = new RealClock();
@@ -103,6 +183,14 @@ describe("RealClock", () => {
     const a = c.nowMonoNs();
     const b = c.nowMonoNs();
     expect(b >= a).toBe(true);
+  });
+
+  it("reads the SystemTime it is given", () => {
+    const { t, sources } = fakeSources({ wallNs: 1_000_000_000_000_000_001n, monoNs: 0n });
+    const c = new RealClock(new SystemTime(sources));
+    t.mono = 42n;
+    expect(c.nowMonoNs()).toBe(42n);
+    expect(c.nowWallNs()).toBe(1_000_000_000_000_000_043n);
   });
 
   it("posts after the current call stack and fires timers; cancel prevents firing", async () => {

@@ -1,11 +1,22 @@
 /**
  * Clocks for the proxy-wasm host (the `Clock` contract in api.ts).
  *
- * - `RealClock`: wall time from Date.now() (ms resolution, as ns), monotonic time from
- *   process.hrtime.bigint(), timers from setTimeout (unref'd: a plugin's tick never keeps
- *   the process alive; the listeners do), posted callbacks via setImmediate. Envoy posts
- *   cross-thread events such as on_queue_ready to the worker's dispatcher; setImmediate is
- *   the same "after the current call stack" ordering.
+ * - `SystemTime`: Envoy's TimeSource for the data plane. Envoy reads `std::chrono::system_clock`
+ *   (nanoseconds on Linux) for proxy_get_current_time_nanoseconds and StreamInfo start times, and
+ *   `steady_clock` for durations (`request.duration`, backend latency). Node's Date.now() has
+ *   millisecond resolution, so wall time here is a monotonic source anchored to the wall clock:
+ *   `anchorWall + (hrtime - anchorMono)`, with the anchor taken from `performance.timeOrigin +
+ *   performance.now()` (microsecond precision) and hrtime (nanoseconds, the same clock as
+ *   `performance.now()`). Each read compares the result with Date.now(); when they disagree by
+ *   more than `MAX_WALL_SKEW_NS` (the wall clock was stepped, or slewed away from the monotonic
+ *   clock), the anchor moves to the middle of the current Date.now() millisecond. Differences
+ *   of two reads therefore have nanosecond resolution, and absolute wall time stays within
+ *   about a millisecond of the system clock. One instance, `systemTime`, serves the process so
+ *   that the host, StreamInfo and the proxy read one source.
+ * - `RealClock`: the host's Clock over SystemTime; timers from setTimeout (unref'd: a plugin's
+ *   tick never keeps the process alive; the listeners do), posted callbacks via setImmediate.
+ *   Envoy posts cross-thread events such as on_queue_ready to the worker's dispatcher;
+ *   setImmediate is the same "after the current call stack" ordering.
  * - `VirtualClock`: time moves only when a test calls `advance(ms)`.
  *   * Timers fire during `advance`, in due order (ties in the order they were set); while a
  *     timer runs, now() equals its due time. A timer set from a callback fires in the same
@@ -17,15 +28,78 @@
  *   * Monotonic time starts at 0 ns; wall time starts at `startWallNs`
  *     (default 2024-01-01T00:00:00Z) and moves with it.
  */
+import { performance } from "node:perf_hooks";
 import type { Clock, TimerHandle } from "./api.ts";
 
+/** Where SystemTime reads time; tests substitute their own. */
+export interface TimeSources {
+  /** Monotonic nanoseconds (process.hrtime.bigint()). */
+  monoNs(): bigint;
+  /** Wall clock in milliseconds, the reference the anchor is checked against (Date.now()). */
+  wallMs(): number;
+  /** The best wall-clock reading available at start-up, ns since the epoch, paired with monoNs(). */
+  initialAnchor(): { wallNs: bigint; monoNs: bigint };
+}
+
+const NODE_SOURCES: TimeSources = {
+  monoNs: () => process.hrtime.bigint(),
+  wallMs: () => Date.now(),
+  initialAnchor: () => {
+    const monoNs = process.hrtime.bigint();
+    const sinceOriginNs = BigInt(Math.round(performance.now() * 1e6));
+    const originNs = BigInt(Math.round(performance.timeOrigin * 1e3)) * 1000n;
+    return { wallNs: originNs + sinceOriginNs, monoNs };
+  },
+};
+
+/** How far anchored wall time may drift from Date.now() before the anchor is moved. */
+export const MAX_WALL_SKEW_NS = 2_000_000n;
+
+const NS_PER_MS = 1_000_000n;
+
+export class SystemTime {
+  #anchorWallNs: bigint;
+  #anchorMonoNs: bigint;
+  /** Number of times the anchor was moved after start-up (wall clock steps). */
+  reanchors = 0;
+
+  constructor(private readonly sources: TimeSources = NODE_SOURCES) {
+    const a = sources.initialAnchor();
+    this.#anchorWallNs = a.wallNs;
+    this.#anchorMonoNs = a.monoNs;
+  }
+
+  /** Monotonic ns (Envoy's MonotonicTime). */
+  monoNs(): bigint {
+    return this.sources.monoNs();
+  }
+
+  /** Wall-clock ns since the epoch (Envoy's SystemTime), nanosecond resolution. */
+  wallNs(): bigint {
+    const mono = this.sources.monoNs();
+    const wall = this.#anchorWallNs + (mono - this.#anchorMonoNs);
+    // Date.now() truncates: the true time lies in [reference, reference + 1 ms).
+    const reference = BigInt(this.sources.wallMs()) * NS_PER_MS;
+    if (wall >= reference - MAX_WALL_SKEW_NS && wall < reference + NS_PER_MS + MAX_WALL_SKEW_NS) return wall;
+    this.reanchors++;
+    this.#anchorWallNs = reference + NS_PER_MS / 2n;
+    this.#anchorMonoNs = mono;
+    return this.#anchorWallNs;
+  }
+}
+
+/** The process's time source: the host's RealClock and StreamInfo read it. */
+export const systemTime = new SystemTime();
+
 export class RealClock implements Clock {
+  constructor(private readonly time: SystemTime = systemTime) {}
+
   nowWallNs(): bigint {
-    return BigInt(Date.now()) * 1_000_000n;
+    return this.time.wallNs();
   }
 
   nowMonoNs(): bigint {
-    return process.hrtime.bigint();
+    return this.time.monoNs();
   }
 
   setTimeout(ms: number, cb: () => void): TimerHandle {

@@ -261,7 +261,7 @@ function request(s: StreamInfo): Val {
       case "protocol":
         return str(s.protocol);
       case "time":
-        return { k: "ts", v: BigInt(s.startTimeMs) * 1_000_000n };
+        return { k: "ts", v: s.startTimeNs };
     }
     if (!h) return undefined;
     const header = (name: string) => {

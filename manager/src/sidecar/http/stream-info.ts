@@ -5,6 +5,7 @@
  * the proxy-wasm host reads it to answer proxy_get_property and writes filter state.
  */
 import type { HeaderMap } from "./header-map.ts";
+import { systemTime } from "../host/clock.ts";
 
 export interface SocketAddress {
   address: string; // IP literal, e.g. "127.0.0.1" or "::1"
@@ -80,9 +81,9 @@ const NO_XDS: XdsInfo = Object.freeze({});
  * created on first use (a Set and two Maps fewer per request); reading them behaves as before.
  */
 export class StreamInfo {
-  /** Wall-clock start, ms since the epoch. */
-  readonly startTimeMs: number;
-  /** Monotonic start, ns (process.hrtime.bigint()). */
+  /** Wall-clock start, ns since the epoch (Envoy's startTime(), nanosecond resolution). */
+  readonly startTimeNs: bigint;
+  /** Monotonic start, ns (process.hrtime.bigint(), the clock endNs and the upstream times use). */
   readonly startMonotonicNs: bigint;
   protocol: "HTTP/1.0" | "HTTP/1.1" | "HTTP/2" = "HTTP/2";
   connectionId = 0;
@@ -125,10 +126,18 @@ export class StreamInfo {
   private state?: FilterState;
   private metadata?: Map<string, Record<string, unknown>>;
 
-  /** `now` fixes the start time (tests); by default it is read from the clocks. */
-  constructor(now?: { wallMs: number; monoNs: bigint }) {
-    this.startTimeMs = now ? now.wallMs : Date.now();
-    this.startMonotonicNs = now ? now.monoNs : process.hrtime.bigint();
+  /**
+   * `now` fixes the start time (tests; wall time in ns, or in ms); by default both clocks are
+   * read from the host's SystemTime, the source proxy_get_current_time_nanoseconds reads.
+   */
+  constructor(now?: { wallMs?: number; wallNs?: bigint; monoNs: bigint }) {
+    this.startTimeNs = now ? (now.wallNs ?? BigInt(now.wallMs ?? 0) * 1_000_000n) : systemTime.wallNs();
+    this.startMonotonicNs = now ? now.monoNs : systemTime.monoNs();
+  }
+
+  /** Wall-clock start, ms since the epoch. */
+  get startTimeMs(): number {
+    return Number(this.startTimeNs / 1_000_000n);
   }
 
   /** Envoy response flags set on this stream (created on first use). */
