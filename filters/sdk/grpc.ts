@@ -4,7 +4,10 @@
  *  - status codes 0..16 and their canonical names.
  *  - `grpcStatusFrom*`: the RPC's status in Envoy's order (Grpc::Common::getGrpcStatus): the
  *    trailers' grpc-status, else the headers' (trailers-only response), else the HTTP status mapped
- *    by Grpc::Utility::httpToGrpcStatus. An unparsable or > 16 grpc-status is Envoy's InvalidCode (-1).
+ *    by Grpc::Utility::httpToGrpcStatus. grpc-status is read with absl::SimpleAtoi as Envoy does
+ *    ("007" and " +7 " are 7); an unparsable or > 16 value is Envoy's InvalidCode (-1).
+ *  - `GrpcStreamStatus` (grpc-status.ts): the same resolution, tracked through a stream's
+ *    callbacks with a few hostcalls; `sendGrpcError`: a local gRPC error as Envoy sends it.
  *  - grpc-message percent-encoding / decoding.
  *  - `GrpcFrameParser` (grpc-frame.ts): length-prefixed messages across any chunking.
  */
@@ -55,6 +58,9 @@ export function parseGrpcPath(path: string): GrpcMethod | null {
 /** Envoy's Status::WellKnownGrpcStatus::InvalidCode: grpc-status present but not 0..16. */
 // @ts-ignore: decorator
 @inline export const GRPC_STATUS_INVALID: i32 = -1;
+/** No grpc-status (absent or empty value), and for a final status: nothing known yet. */
+// @ts-ignore: decorator
+@inline export const GRPC_STATUS_ABSENT: i32 = -2;
 
 // @ts-ignore: decorator
 @lazy const STATUS_NAMES: StaticArray<string> = [
@@ -80,23 +86,57 @@ export function httpToGrpcStatus(httpStatus: i32): i32 {
   }
 }
 
-/** Parses a grpc-status value: -2 when absent/empty, -1 (invalid) when not a code 0..16. */
-export function parseGrpcStatusValue(value: string | null): i32 {
-  if (value === null) return -2;
-  const v = value.trim();
-  const n = v.length;
-  if (n == 0) return -2;
-  if (n > 2) return GRPC_STATUS_INVALID;
-  let code = 0;
-  for (let i = 0; i < n; i++) {
-    const c = v.charCodeAt(i) - 0x30;
-    if (c < 0 || c > 9) return GRPC_STATUS_INVALID;
-    code = code * 10 + c;
-  }
-  return code <= 16 ? code : GRPC_STATUS_INVALID;
+// @ts-ignore: decorator
+@lazy const GRPC_TO_HTTP: StaticArray<u16> = [
+  200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401,
+];
+
+/** Envoy Grpc::Utility::grpcToHttpStatus (500 outside 0..16). */
+export function grpcToHttpStatus(code: i32): i32 {
+  return code >= 0 && code <= 16 ? <i32>unchecked(GRPC_TO_HTTP[code]) : 500;
 }
 
-export enum GrpcStatusSource { Trailers = 1, Headers = 2, HttpStatus = 3 }
+/** absl::ascii_isspace: ' ', '\t', '\n', '\v', '\f', '\r'. */
+// @ts-ignore: decorator
+@inline function isAsciiSpace(c: u32): bool { return c == 0x20 || (c - 0x09) <= 4; }
+
+/**
+ * grpc-status from `n` characters of width T at `ptr` (u8: UTF-8 bytes, u16: a string's code
+ * units), as Envoy's Grpc::Common::getGrpcStatus: an empty value is absent; otherwise
+ * absl::SimpleAtoi<uint64_t> (ASCII whitespace stripped at both ends, one optional '+', then one
+ * or more decimal digits; '-', other signs or characters, and overflow fail) must succeed with a
+ * value <= 16, else the code is InvalidCode. Leading zeros are digits like any other ("007" = 7).
+ */
+export function parseGrpcStatusChars<T>(ptr: usize, n: usize): i32 {
+  if (n == 0) return GRPC_STATUS_ABSENT;
+  const w = sizeof<T>();
+  let start: usize = 0;
+  let end = n;
+  while (start < end && isAsciiSpace(<u32>load<T>(ptr + start * w))) start++;
+  while (end > start && isAsciiSpace(<u32>load<T>(ptr + (end - 1) * w))) end--;
+  if (start < end && <u32>load<T>(ptr + start * w) == 0x2b) start++; // '+'
+  if (start >= end) return GRPC_STATUS_INVALID;
+  let code: u32 = 0;
+  for (let i = start; i < end; i++) {
+    const d = <u32>load<T>(ptr + i * w) - 0x30;
+    if (d > 9) return GRPC_STATUS_INVALID;
+    // Once above 16 the value stays above 16, so stop accumulating: no overflow, same outcome.
+    if (code <= 16) code = code * 10 + d;
+  }
+  return code <= 16 ? <i32>code : GRPC_STATUS_INVALID;
+}
+
+/**
+ * Parses a grpc-status value: GRPC_STATUS_ABSENT (-2) when null or empty, GRPC_STATUS_INVALID
+ * (-1) when not a code 0..16 by Envoy's rules (`parseGrpcStatusChars`), else the code.
+ */
+export function parseGrpcStatusValue(value: string | null): i32 {
+  if (value === null) return GRPC_STATUS_ABSENT;
+  return parseGrpcStatusChars<u16>(changetype<usize>(value), <usize>value.length);
+}
+
+/** Where a final status came from (Envoy's order: trailers, trailers-only headers, HTTP status). */
+export enum GrpcStatusSource { None = 0, Trailers = 1, Headers = 2, HttpStatus = 3 }
 
 export class GrpcStatusResult {
   constructor(public code: i32, public message: string | null, public source: GrpcStatusSource) {}
@@ -110,9 +150,9 @@ export function grpcStatusFrom(trailerStatus: string | null, trailerMessage: str
                                headerStatus: string | null, headerMessage: string | null,
                                httpStatus: i32): GrpcStatusResult | null {
   let code = parseGrpcStatusValue(trailerStatus);
-  if (code != -2) return new GrpcStatusResult(code, decodeMessage(trailerMessage), GrpcStatusSource.Trailers);
+  if (code != GRPC_STATUS_ABSENT) return new GrpcStatusResult(code, decodeMessage(trailerMessage), GrpcStatusSource.Trailers);
   code = parseGrpcStatusValue(headerStatus);
-  if (code != -2) return new GrpcStatusResult(code, decodeMessage(headerMessage), GrpcStatusSource.Headers);
+  if (code != GRPC_STATUS_ABSENT) return new GrpcStatusResult(code, decodeMessage(headerMessage), GrpcStatusSource.Headers);
   if (httpStatus <= 0) return null;
   return new GrpcStatusResult(httpToGrpcStatus(httpStatus), null, GrpcStatusSource.HttpStatus);
 }

@@ -168,6 +168,16 @@ export function getHeaderMapValue(type: MapType, key: string): string | null {
   return readString(abi.proxy_get_header_map_value(type, changetype<usize>(k), <usize>k.byteLength, RET0, RET1));
 }
 
+/**
+ * First value of the UTF-8 key `key` as raw bytes, or null when missing: no string is built for
+ * the key or the value (for callers that pre-encode their keys and parse the bytes, e.g.
+ * `GrpcStreamStatus`).
+ */
+export function getHeaderMapValueBytes(type: MapType, key: ArrayBuffer): ArrayBuffer | null {
+  clearRet();
+  return readBuffer(abi.proxy_get_header_map_value(type, changetype<usize>(key), <usize>key.byteLength, RET0, RET1));
+}
+
 export function addHeaderMapValue(type: MapType, key: string, value: string): WasmResult {
   const k = utf8(key); const v = utf8(value);
   return done(abi.proxy_add_header_map_value(type, changetype<usize>(k), <usize>k.byteLength, changetype<usize>(v), <usize>v.byteLength));
@@ -202,15 +212,26 @@ export function getStatus(): HostStatus | null {
 }
 
 /**
- * Sends a local reply (deferred by Envoy until the callback returns). `grpcStatus` -1 leaves it
- * unset; for gRPC requests Envoy then maps it from the HTTP code in a trailers-only response.
+ * Sends a local reply (Envoy Context::sendLocalResponse -> sendLocalReply). The host sends it
+ * after the current callback returns and stops the stream there; a second reply is ignored.
+ * What the client receives:
+ *  - gRPC request (content-type application/grpc, application/grpc+…, application/grpc;…): a
+ *    trailers-only response — `:status 200` (whatever `statusCode` is), `content-type:
+ *    application/grpc`, `grpc-status` = `grpcStatus` when 0..16, else httpToGrpcStatus(statusCode),
+ *    and when `body` is not empty `grpc-message` = the body as text, one trailing "\n" dropped,
+ *    percent-encoded; no body, no content-length (see `sendGrpcError` in grpc-status.ts).
+ *  - any other request: `:status statusCode` with `body`; a non-empty body gets content-length
+ *    and `content-type: text/plain` unless `headers` set a content-type.
+ * `headers` (default none) are added first, names lower-cased; a `grpc-status` among them wins.
+ * `details` become the response code details, every whitespace character turned into '_'.
  */
-export function sendLocalResponse(statusCode: u32, details: string, body: ArrayBuffer | null,
-                                  headers: Headers, grpcStatus: i32 = -1): WasmResult {
+export function sendLocalResponse(statusCode: u32, details: string, body: ArrayBuffer | null = null,
+                                  headers: Headers | null = null, grpcStatus: i32 = -1): WasmResult {
   const d = utf8(details);
-  const h = encodePairs(headers);
+  let h: ArrayBuffer | null = null;
+  if (headers !== null) h = encodePairs(headers);
   return done(abi.proxy_send_local_response(statusCode, changetype<usize>(d), <usize>d.byteLength,
-    ptrOf(body), lenOf(body), changetype<usize>(h), <usize>h.byteLength, grpcStatus));
+    ptrOf(body), lenOf(body), ptrOf(h), lenOf(h), grpcStatus));
 }
 
 export function setEffectiveContext(contextId: u32): WasmResult { return done(abi.proxy_set_effective_context(contextId)); }

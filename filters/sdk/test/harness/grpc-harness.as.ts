@@ -7,8 +7,8 @@
 import "../../abi/abort";
 import { allocate } from "../../abi/memory";
 import { decodePairs } from "../../pairs";
-import { parseGrpcPath, grpcStatusFromMaps, grpcStatusName, httpToGrpcStatus, percentEncode,
-         percentDecode, GrpcFrameParser } from "../../grpc";
+import { parseGrpcPath, grpcStatusFromMaps, grpcStatusName, httpToGrpcStatus, grpcToHttpStatus, percentEncode,
+         percentDecode, parseGrpcStatusValue, parseGrpcStatusChars, GrpcFrameParser } from "../../grpc";
 
 let out: ArrayBuffer = new ArrayBuffer(0);
 function setOut(s: string): void { out = String.UTF8.encode(s); }
@@ -44,6 +44,14 @@ export function statusFromMaps(tPtr: usize, tLen: usize, hasTrailers: i32, hPtr:
   setOut(m !== null ? m : "");
   return r.code;
 }
+
+/** parseGrpcStatusValue of the UTF-8 text at ptr (as an AssemblyScript string); hasValue 0 = null. */
+export function statusValue(ptr: usize, len: usize, hasValue: i32): i32 {
+  return parseGrpcStatusValue(hasValue != 0 ? str(ptr, len) : null);
+}
+/** The same parse straight from the bytes (what GrpcStreamStatus reads from the host). */
+export function statusBytes(ptr: usize, len: usize): i32 { return parseGrpcStatusChars<u8>(ptr, len); }
+export function grpcToHttp(code: i32): i32 { return grpcToHttpStatus(code); }
 
 export function statusName(code: i32): void { setOut(grpcStatusName(code)); }
 export function httpToGrpc(code: i32): i32 { return httpToGrpcStatus(code); }

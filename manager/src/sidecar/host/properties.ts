@@ -40,7 +40,7 @@
  * (bytes, mutable, FilterChain span); a read-only entry accepts one write, then BadArgument.
  * Without a stream -> NotFound.
  */
-import { httpToGrpcStatus } from "../http/grpc.ts";
+import { httpToGrpcStatus, parseGrpcStatus } from "../http/grpc.ts";
 import { WasmResult } from "./abi.ts";
 import type { Clock } from "./api.ts";
 import type { HeaderMap } from "../http/header-map.ts";
@@ -309,9 +309,8 @@ function request(s: StreamInfo): Val {
 /** grpc-status from trailers, then headers, then the HTTP code (Envoy Grpc::Common::getGrpcStatus). */
 function grpcStatus(s: StreamInfo): number | undefined {
   for (const map of [s.responseTrailers, s.responseHeaders]) {
-    const v = map?.get("grpc-status");
-    if (v === undefined || v === "") continue;
-    return /^\d+$/.test(v) && Number(v) <= 16 ? Number(v) : -1;
+    const code = parseGrpcStatus(map?.get("grpc-status"));
+    if (code !== undefined) return code;
   }
   return s.responseCode !== undefined ? httpToGrpcStatus(s.responseCode) : undefined;
 }

@@ -2,7 +2,8 @@
  * gRPC protocol facts the data plane and the proxy-wasm host share, as Envoy defines them:
  * what counts as a gRPC request (Grpc::Common::hasGrpcContentType), the HTTP -> gRPC status
  * mapping used for local replies and `response.grpc_status` (Grpc::Utility::httpToGrpcStatus,
- * the gRPC spec's table), and grpc-message percent-encoding (gRPC over HTTP/2 spec).
+ * the gRPC spec's table), grpc-status parsing (Grpc::Common::getGrpcStatus) and grpc-message
+ * percent-encoding (gRPC over HTTP/2 spec).
  */
 
 const textEncoder = new TextEncoder();
@@ -33,6 +34,20 @@ export function httpToGrpcStatus(httpStatus: number): number {
     default:
       return 2; // UNKNOWN
   }
+}
+
+/**
+ * A grpc-status value as Envoy's Grpc::Common::getGrpcStatus reads it: undefined when absent or
+ * empty; otherwise absl::SimpleAtoi<uint64_t> (ASCII whitespace stripped at both ends, one
+ * optional '+', decimal digits, leading zeros allowed: "007" is 7) must give 0..16, else -1
+ * (Status::WellKnownGrpcStatus::InvalidCode). The SDK's parseGrpcStatusValue follows the same rules.
+ */
+export function parseGrpcStatus(value: string | undefined): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const m = /^[ \t\n\v\f\r]*\+?([0-9]+)[ \t\n\v\f\r]*$/.exec(value);
+  if (!m) return -1;
+  const code = Number(m[1]!.replace(/^0+(?=[0-9])/, "").slice(0, 3));
+  return code <= 16 ? code : -1;
 }
 
 /**
