@@ -1,6 +1,8 @@
 /**
  * `meshwasm sidecar -c <file>`: runs the local sidecar from an Envoy v3 bootstrap until
  * SIGINT/SIGTERM. Configuration errors surface as UserError (one line, no stack).
+ * `-l/--log-level` and `--component-log-level` set Envoy's loggers as Envoy's own options do
+ * (`wasm:debug` shows a filter's logDebug); log lines go to stderr in Envoy's default format.
  */
 import { UserError } from "../../errors.ts";
 import type { Command } from "commander";
@@ -8,6 +10,8 @@ import type { Command } from "commander";
 export interface SidecarCommandOptions {
   config: string;
   concurrency?: string;
+  logLevel?: string;
+  componentLogLevel?: string;
 }
 
 export async function runSidecarCommand(opts: SidecarCommandOptions): Promise<void> {
@@ -18,9 +22,19 @@ export async function runSidecarCommand(opts: SidecarCommandOptions): Promise<vo
   // Log lines wait until start-up succeeds: if it fails, the one-line error already carries the
   // reason (a plugin's own complaint is quoted in it).
   let held: string[] | undefined = [];
-  const log = (line: string) => (held ? held.push(line) : process.stderr.write(`${line}\n`));
+  const { LogRegistry, LogLevelError, formatEnvoyLogLine } = await import("../../sidecar/host/log.ts");
+  const logs = new LogRegistry((logger, level, message) => {
+    const line = formatEnvoyLogLine(new Date(), process.pid, logger, level, message);
+    if (held) held.push(line);
+    else process.stderr.write(`${line}\n`);
+  });
+  try {
+    logs.applyOptions(opts.logLevel ?? "info", opts.componentLogLevel ?? "");
+  } catch (e) {
+    throw e instanceof LogLevelError ? new UserError(e.message) : e;
+  }
   const { startSidecar } = await import("../../sidecar/proxy/sidecar.ts");
-  const sidecar = await startSidecar({ configPath: opts.config }, { concurrency, log });
+  const sidecar = await startSidecar({ configPath: opts.config }, { concurrency, logs });
   for (const line of held) process.stderr.write(`${line}\n`);
   held = undefined;
   for (const l of sidecar.listeners) {
@@ -42,5 +56,7 @@ export function register(program: Command): void {
     .description("run the local sidecar from an Envoy v3 bootstrap (YAML or JSON)")
     .requiredOption("-c, --config <file>", "Envoy bootstrap file")
     .option("--concurrency <n>", "worker VMs per Wasm plugin (Envoy --concurrency)", "1")
+    .option("-l, --log-level <level>", "trace, debug, info, warning|warn, error, critical or off (Envoy --log-level)", "info")
+    .option("--component-log-level <list>", "per-logger levels, e.g. wasm:debug,http:trace (Envoy --component-log-level)")
     .action(async (opts: SidecarCommandOptions) => runSidecarCommand(opts));
 }

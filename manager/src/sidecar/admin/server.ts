@@ -5,10 +5,13 @@
  * - `/ready`: 200 `LIVE\n`, or 503 `INITIALIZING\n` until ready() is true;
  * - `/stats` (`format=json|prometheus`, `filter=<regex>`, `usedonly`), `/stats/prometheus`;
  * - `/clusters` (`format=json`), `/listeners` (`format=json`), `/config_dump`, `/server_info`;
+ * - `/logging` (logging.ts) when a LogRegistry is given;
  * - `/` and `/help`: the list of endpoints (Envoy serves an HTML home page at `/`);
  * - any other path: 404 with `invalid path. admin commands are:` and the list.
- * Read-only endpoints accept GET, HEAD and POST; other methods get 405. A bad `filter` is a
- * 400; a failing provider callback is a 500 (the server keeps running).
+ * Read-only endpoints accept GET, HEAD and POST; other methods get 405. Endpoints that change
+ * state (`/logging`) accept only POST: 405 `Method <m> not allowed, POST required.`, as Envoy's
+ * `mutates_server_state` handlers. A bad `filter` is a 400; a failing provider callback is a 500
+ * (the server keeps running).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -22,6 +25,8 @@ import { renderStatsJson, renderStatsText } from "../stats/render-text.ts";
 import { renderPrometheus } from "../stats/render-prometheus.ts";
 import { renderClustersJson, renderClustersText } from "./clusters.ts";
 import { buildConfigDump } from "./config-dump.ts";
+import { handleLogging } from "./logging.ts";
+import type { LogRegistry } from "../host/log.ts";
 
 export interface AdminListener {
   name: string;
@@ -39,6 +44,8 @@ export interface AdminServerOptions {
   listeners?: () => AdminListener[];
   /** Optional node identity for /server_info. */
   node?: { id?: string; cluster?: string };
+  /** The loggers `/logging` lists and changes (no `/logging` without it). */
+  logs?: LogRegistry;
 }
 
 export interface AdminServer {
@@ -54,6 +61,9 @@ interface Reply {
 
 type Handler = (query: URLSearchParams) => Reply;
 
+/** Paths whose handlers change state: POST only. */
+const MUTATING = new Set(["/logging"]);
+
 const TEXT = "text/plain; charset=UTF-8";
 const JSON_TYPE = "application/json";
 
@@ -63,6 +73,7 @@ const ENDPOINTS: Array<[string, string]> = [
   ["/config_dump", "dump current Envoy configs"],
   ["/help", "print out list of admin commands"],
   ["/listeners", "print listener info"],
+  ["/logging", "query/change logging levels"],
   ["/ready", "print server state, return 200 if LIVE, otherwise return 503"],
   ["/server_info", "print server version/status information"],
   ["/stats", "print server stats"],
@@ -126,6 +137,8 @@ function handlers(opts: AdminServerOptions, startedAt: number): Map<string, Hand
     };
     return { status: 200, body: JSON.stringify(info, null, 1), json: true };
   });
+  const logs = opts.logs;
+  if (logs) h.set("/logging", (q) => handleLogging(logs, q));
   h.set("/", () => ({ status: 200, body: helpText() }));
   h.set("/help", () => ({ status: 200, body: helpText() }));
   return h;
@@ -150,6 +163,8 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     const handler = routes.get(url.pathname);
     if (!handler) {
       reply = { status: 404, body: `invalid path. ${helpText()}` };
+    } else if (MUTATING.has(url.pathname) && req.method !== "POST") {
+      reply = { status: 405, body: `Method ${req.method} not allowed, POST required.` };
     } else if (req.method !== "GET" && req.method !== "HEAD" && req.method !== "POST") {
       reply = { status: 405, body: "Method Not Allowed\n" };
     } else {

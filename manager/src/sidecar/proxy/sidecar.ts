@@ -22,6 +22,7 @@ import { createPlugin, type Plugin } from "../host/plugin.ts";
 import { failStreamReply, PluginLoadError } from "../host/failure.ts";
 import type { LogSink } from "../host/api.ts";
 import { LogLevel } from "../host/abi.ts";
+import { LogRegistry } from "../host/log.ts";
 import { startAdminServer, type AdminServer } from "../admin/server.ts";
 import { MemoryStatsStore } from "../stats/store.ts";
 import { buildTagExtractors } from "../stats/tag-extractor.ts";
@@ -34,6 +35,8 @@ import { UserError } from "../../errors.ts";
 
 export interface SidecarOptions {
   log?: (line: string) => void;
+  /** Envoy's named loggers and their levels (`wasm`, `http`, ...); default all at info, writing to `log`. */
+  logs?: LogRegistry;
   /** Worker VMs per Wasm plugin (Envoy --concurrency); default 1. */
   concurrency?: number;
   /** Random source for weighted clusters (unsigned integers); tests inject it. */
@@ -46,6 +49,7 @@ export interface Sidecar {
   stats: StatsStore;
   clusterManager: UpstreamClusterManager;
   bootstrap: Bootstrap;
+  logs: LogRegistry;
   stop(): Promise<void>;
 }
 
@@ -67,11 +71,16 @@ export async function startSidecar(input: SidecarInput, opts: SidecarOptions = {
   const plugins: Plugin[] = [];
   const listeners: RunningListener[] = [];
   let admin: AdminServer | undefined;
-  const logger: LogSink = { log: (_level: LogLevel, line: string) => log(line) };
+  const logs = opts.logs ?? new LogRegistry((_logger, _level, message) => log(message));
+  const logger: LogSink = { log: (level: LogLevel, line: string) => logs.log("wasm", level, line) };
   const env = {
     stats,
     clock: new RealClock(),
     logger,
+    // proxy_get_log_level and proxy_log's threshold follow the `wasm` logger, also after /logging.
+    get logLevel(): LogLevel {
+      return logs.level("wasm");
+    },
     httpCalls: clusterManager,
     // One per sidecar: the VM-sharing key includes the dispatcher's identity.
     grpcCalls: createAsyncGrpcClient(clusterManager),
@@ -112,16 +121,17 @@ export async function startSidecar(input: SidecarInput, opts: SidecarOptions = {
         if (!(e instanceof PluginLoadError)) throw e;
         if (/returned false\b/.test(e.reason)) throw new UserError(`${f.path}: ${e.message}`, { cause: e });
         if (f.plugin.failurePolicy === "FAIL_OPEN") {
-          log(`${f.path}: ${e.message}; fail_open: the filter is skipped`);
+          logs.log("wasm", LogLevel.Warn, `${f.path}: ${e.message}; fail_open: the filter is skipped`);
           return undefined;
         }
-        log(`${f.path}: ${e.message}; every request is answered 503 (wasm_fail_stream)`);
+        logs.log("wasm", LogLevel.Warn, `${f.path}: ${e.message}; every request is answered 503 (wasm_fail_stream)`);
         return () => new FailClosedFilter();
       }
     };
 
     for (const l of bootstrap.listeners) {
-      listeners.push(await startOneListener(l, bootstrap, stats, clusterManager, buildFilter, opts, log));
+      const httpLog = (line: string) => logs.log("http", LogLevel.Error, line);
+      listeners.push(await startOneListener(l, bootstrap, stats, clusterManager, buildFilter, opts, httpLog));
     }
     if (bootstrap.admin) {
       admin = await startAdminServer({
@@ -134,6 +144,7 @@ export async function startSidecar(input: SidecarInput, opts: SidecarOptions = {
         ready: () => true,
         listeners: () => listeners.map((l) => ({ name: l.name, address: { address: l.address, port: l.port } })),
         node: bootstrap.node,
+        logs,
       });
     }
   } catch (e) {
@@ -147,6 +158,7 @@ export async function startSidecar(input: SidecarInput, opts: SidecarOptions = {
     stats,
     clusterManager,
     bootstrap,
+    logs,
     stop,
   };
 }
