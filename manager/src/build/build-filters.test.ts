@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildFilters, compileAssemblyScript, discoverFilters, sha256Hex, wasmApi, type BuildResult, REPO_ROOT } from "./index.ts";
+import { buildFilters, buildVersion, checkModule, compileAssemblyScript, discoverFilters, hasWasmHeader, parseFilterMeta, sha256Hex, sourceCommit, wasmApi, type BuildResult, REPO_ROOT } from "./index.ts";
 
 /** Callbacks of ABI 0.2.1 (reference proxy-wasm-abi.md §1.2). */
 const CALLBACKS = [
@@ -62,14 +62,23 @@ describe("buildFilters", () => {
     }
   });
 
-  it("writes a reproducible manifest whose digests and sizes match the files", async () => {
+  it("writes a manifest whose digests and sizes match the files, with versions from filter.json plus the commit", async () => {
     const pkg = JSON.parse(await readFile(path.join(REPO_ROOT, "package.json"), "utf8")) as { version: string };
     const manifest = JSON.parse(await readFile(result.manifestPath, "utf8"));
     expect(manifest.version).toBe(pkg.version);
-    expect(JSON.stringify(manifest)).not.toMatch(/built|time|date/i);
+    expect(manifest.assemblyscript).toMatch(/^\d+\.\d+\.\d+/);
+    expect(JSON.stringify(manifest)).not.toMatch(/time|date|\/tmp|\/home|\/root/i);
+    // HEAD may move while this file runs (a shared work tree); the manifest's own commit is checked.
+    const source = { commit: manifest.commit as string | null, dirty: manifest.dirty as boolean };
+    if ((await sourceCommit(REPO_ROOT)).commit) expect(source.commit).toMatch(/^[0-9a-f]{40}$/);
     for (const m of manifest.modules) {
       const bytes = await readFile(path.join(outDir, m.file));
-      expect(m).toMatchObject({ abi: "0_2_1", version: pkg.version, size: bytes.length, sha256: sha256Hex(bytes) });
+      const meta = JSON.parse(await readFile(path.join(REPO_ROOT, "filters/examples", m.name, "filter.json"), "utf8")) as { version: string };
+      expect(m).toMatchObject({
+        abi: "0_2_1", size: bytes.length, sha256: sha256Hex(bytes), filterVersion: meta.version, versionSource: "filter.json",
+        version: buildVersion(meta.version, source), commit: source.commit, assemblyscript: manifest.assemblyscript,
+      });
+      if (source.commit) expect(m.version).toMatch(new RegExp(`^${meta.version.replace(/\./g, "\\.")}\\+[0-9a-f]{12}(\\.dirty)?$`));
     }
     const again = await compileAssemblyScript("filters/examples/noop/assembly/index.ts", { target: "noop" });
     expect(sha256Hex(again)).toBe(manifest.modules.find((m: { name: string }) => m.name === "noop").sha256);
@@ -84,6 +93,39 @@ describe("buildFilters", () => {
 
   it("rejects unknown filter names", async () => {
     await expect(buildFilters({ outDir, only: ["no-such-filter"] })).rejects.toThrow(/unknown filter/);
+  });
+});
+
+describe("module checks", () => {
+  it("needs the Wasm magic and version 1, and a proxy_abi_version export", async () => {
+    const noop = await readFile(path.join(outDir, "filters/noop.wasm"));
+    expect(hasWasmHeader(noop)).toBe(true);
+    expect(checkModule("x.ts", noop)).toBe("0_2_1");
+    const wrongVersion = Uint8Array.from(noop);
+    wrongVersion[4] = 2;
+    expect(() => checkModule("x.ts", wrongVersion)).toThrow(/x\.ts: the compiler output is not a Wasm 1\.0 module/);
+    expect(() => checkModule("x.ts", new TextEncoder().encode("not wasm"))).toThrow(/not a Wasm/);
+    const empty = await compileAssemblyScript("virtual/empty.ts", { omitOptions: ["use"], sources: { "virtual/empty.ts": "export function f(): i32 { return 1; }\n" } });
+    expect(() => checkModule("virtual/empty.ts", empty)).toThrow(/does not export proxy_abi_version_\*/);
+  });
+});
+
+describe("parseFilterMeta", () => {
+  const ok = { name: "f", version: "1.2.3-rc.1", description: "d", defaults: { phase: "AUTHZ", priority: -5, failStrategy: "FAIL_OPEN" } };
+  it("accepts a complete filter.json", () => {
+    expect(parseFilterMeta(ok, "f", "filters/f/filter.json")).toEqual({ ...ok, versionSource: "filter.json" });
+  });
+  it.each([
+    [{ ...ok, name: "g" }, /filters\/f\/filter\.json: name: must be the folder name "f"/],
+    [{ ...ok, version: "1.2" }, /version: expected a SemVer version/],
+    [{ ...ok, version: "1.2.3+abc" }, /version: expected a SemVer version/],
+    [{ ...ok, colour: 1 }, /: colour: unknown field/],
+    [{ ...ok, defaults: { phase: "LATE" } }, /defaults\.phase: expected one of AUTHN, AUTHZ, STATS/],
+    [{ ...ok, defaults: { priority: 2 ** 31 } }, /defaults\.priority: expected a 32-bit integer/],
+    [{ ...ok, defaults: { failStrategy: "FAIL_CLOSED" } }, /defaults\.failStrategy: expected one of FAIL_CLOSE/],
+    [[], /expected a JSON object/],
+  ])("rejects %j", (raw, message) => {
+    expect(() => parseFilterMeta(raw, "f", "filters/f/filter.json")).toThrow(message);
   });
 });
 
