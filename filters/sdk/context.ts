@@ -4,8 +4,12 @@
  *  - `RootContext`: one per plugin (Envoy: per root_id / configuration / filter name, ABI note
  *    §2.1). Reads its configuration once in `onConfigure(size)` (return false to reject it), owns
  *    timers (`onTick`), queues and callouts, and creates one `HttpContext` per stream.
- *  - `HttpContext`: one per HTTP stream; every callback defaults to Continue.
- *  - `TcpContext`: one per TCP connection (network filters); defaults to Continue.
+ *  - `HttpContext<R>`: one per HTTP stream; every callback defaults to Continue. `R` is the
+ *    filter's root class (default RootContext), so `this.root` is typed: a stream declared as
+ *    `class Stream extends HttpContext<MyRoot>` reads `this.root.config` without a cast. The
+ *    non-generic `HttpContextBase` holds the callbacks; the SDK dispatches on it, and
+ *    `createHttpContext` returns it (declare `HttpContextBase | null`, or your own class).
+ *  - `TcpContext<R>` / `TcpContextBase`: the same for TCP connections (network filters).
  *
  * The root implementation is chosen in proxy_on_context_create from the `plugin_root_id`
  * property: the factory registered under that id, else the one registered under "", else the
@@ -44,10 +48,13 @@ export class RootContext extends BaseContext {
   onVmStart(vmConfigSize: u32): bool { return true; }
   /** Parse the plugin configuration once; return false to reject it (the host fails the plugin). */
   onConfigure(configSize: u32): bool { return true; }
-  /** Per-stream context for HTTP filters; null means "no HTTP callbacks" (all Continue). */
-  createHttpContext(contextId: u32): HttpContext | null { return null; }
+  /**
+   * Per-stream context for HTTP filters (any `HttpContext<R>`); null means "no HTTP callbacks"
+   * (all Continue).
+   */
+  createHttpContext(contextId: u32): HttpContextBase | null { return null; }
   /** Per-connection context for network filters; consulted only if createHttpContext gave null. */
-  createTcpContext(contextId: u32): TcpContext | null { return null; }
+  createTcpContext(contextId: u32): TcpContextBase | null { return null; }
   onTick(): void {}
   onQueueReady(queueId: u32): void {}
   onForeignFunction(functionId: u32, argsSize: u32): void {}
@@ -84,13 +91,30 @@ export class RootContext extends BaseContext {
   }
 }
 
-export class HttpContext extends BaseContext {
-  constructor(contextId: u32, public readonly root: RootContext) { super(contextId); }
+/**
+ * The callbacks of an HTTP stream, all defaulting to Continue (extend `HttpContext<R>`).
+ *
+ * What the host lets a callback see (Envoy's wasm Context):
+ *  - Header maps: the request headers only in onRequestHeaders, the response headers only in
+ *    onResponseHeaders (and, if that returned a Stop status, until the stream is continued);
+ *    once Continue is returned the map is gone and reads fail (null from the hostcalls). Keep
+ *    what you need, e.g. with `GrpcStreamStatus` (grpc-status.ts). Trailers likewise in their
+ *    callback. onLog sees the logged request headers, response headers and trailers again.
+ *  - Bodies: `bodySize` of onRequestBody / onResponseBody is the size of the current chunk when
+ *    the previous body callback returned Continue, and the total buffered so far (every chunk
+ *    since the first StopIterationAndBuffer / StopIterationAndWatermark, this one included)
+ *    when it returned one of those; getBufferBytes(RequestBody / ResponseBody, 0, bodySize)
+ *    reads that chunk or that total. A gRPC message can therefore span several Continue
+ *    callbacks: count frames with `GrpcFrameParser`, which accepts any chunking.
+ */
+export class HttpContextBase extends BaseContext {
   onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus { return FilterHeadersStatus.Continue; }
-  /** `bodySize` is the total currently buffered by the host. */
+  /** `bodySize`: this chunk after Continue, everything buffered after StopIterationAndBuffer. */
   onRequestBody(bodySize: u32, endOfStream: bool): FilterDataStatus { return FilterDataStatus.Continue; }
   onRequestTrailers(numTrailers: u32): FilterTrailersStatus { return FilterTrailersStatus.Continue; }
+  /** The only callback that can read the response headers (see the class comment). */
   onResponseHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus { return FilterHeadersStatus.Continue; }
+  /** `bodySize`: this chunk after Continue, everything buffered after StopIterationAndBuffer. */
   onResponseBody(bodySize: u32, endOfStream: bool): FilterDataStatus { return FilterDataStatus.Continue; }
   onResponseTrailers(numTrailers: u32): FilterTrailersStatus { return FilterTrailersStatus.Continue; }
   /** Envoy order at stream end: onLog -> onDone (result ignored for streams) -> onDelete. */
@@ -105,8 +129,22 @@ export class HttpContext extends BaseContext {
   closeRequest(): WasmResult { return host.closeStream(StreamType.HttpRequest); }
 }
 
-export class TcpContext extends BaseContext {
-  constructor(contextId: u32, public readonly root: RootContext) { super(contextId); }
+/**
+ * An HTTP stream of a filter whose root class is `R`: `this.root` is that root, typed.
+ *
+ *     class Stream extends HttpContext<MyRoot> {
+ *       onRequestHeaders(n: u32, eos: bool): FilterHeadersStatus {
+ *         incrementMetric(this.root.stats.requests, 1); // no cast
+ *         …
+ *     class MyRoot extends RootContext {
+ *       createHttpContext(id: u32): HttpContextBase | null { return new Stream(id, this); }
+ */
+export class HttpContext<R extends RootContext = RootContext> extends HttpContextBase {
+  constructor(contextId: u32, public readonly root: R) { super(contextId); }
+}
+
+/** The callbacks of a TCP connection, all defaulting to Continue (extend `TcpContext<R>`). */
+export class TcpContextBase extends BaseContext {
   onNewConnection(): FilterStatus { return FilterStatus.Continue; }
   onDownstreamData(dataSize: u32, endOfStream: bool): FilterStatus { return FilterStatus.Continue; }
   onUpstreamData(dataSize: u32, endOfStream: bool): FilterStatus { return FilterStatus.Continue; }
@@ -115,6 +153,11 @@ export class TcpContext extends BaseContext {
   onLog(): void {}
   onDone(): bool { return true; }
   onDelete(): void {}
+}
+
+/** A TCP connection of a filter whose root class is `R`: `this.root` is that root, typed. */
+export class TcpContext<R extends RootContext = RootContext> extends TcpContextBase {
+  constructor(contextId: u32, public readonly root: R) { super(contextId); }
 }
 
 /** Root that rejects its configuration: no factory matched `plugin_root_id`. */
@@ -133,8 +176,8 @@ export type RootContextFactory = (contextId: u32) => RootContext;
 const factories = new Map<string, RootContextFactory>();
 const factoryIds = new Array<string>();
 export const roots = new Map<u32, RootContext>();
-export const httpContexts = new Map<u32, HttpContext>();
-export const tcpContexts = new Map<u32, TcpContext>();
+export const httpContexts = new Map<u32, HttpContextBase>();
+export const tcpContexts = new Map<u32, TcpContextBase>();
 export const pendingCalls = new Map<u32, PendingCall>();
 
 /** Registers the root implementation for `rootId` ("" = default). Call at module top level. */

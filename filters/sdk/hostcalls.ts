@@ -338,11 +338,39 @@ export function defineMetric(type: MetricType, name: string): u32 {
   return load<u32>(RET0);
 }
 
-/** Counter: delta must be > 0; gauge: adds or subtracts; histogram: BadArgument. */
-export function incrementMetric(metricId: u32, delta: i64): WasmResult { return done(abi.proxy_increment_metric(metricId, delta)); }
+// The metric functions take any integer type a filter holds (i8..i64, u8..u64, isize, usize),
+// so counts, sizes and durations go in without casts; anything else is a compile-time error.
 
-/** Counter: adds; gauge: sets; histogram: records a sample. */
-export function recordMetric(metricId: u32, value: i64): WasmResult { return done(abi.proxy_record_metric(metricId, value)); }
+/** Envoy's int64 `offset`: signed values as they are, u64 above I64.MAX_VALUE clamped to it. */
+// @ts-ignore: decorator
+@inline function metricDelta<T>(v: T): i64 {
+  if (!isInteger<T>() || isBoolean<T>()) ERROR("metric values must be integers");
+  if (!isSigned<T>() && sizeof<T>() == 8) return <u64>v > <u64>I64.MAX_VALUE ? I64.MAX_VALUE : <i64>v;
+  return <i64>v;
+}
+
+/** Envoy's uint64 `value`: negative values are recorded as 0, unsigned ones as they are. */
+// @ts-ignore: decorator
+@inline function metricValue<T>(v: T): i64 {
+  if (!isInteger<T>() || isBoolean<T>()) ERROR("metric values must be integers");
+  if (isSigned<T>()) return <i64>v < 0 ? 0 : <i64>v;
+  return <i64>v;
+}
+
+/**
+ * Counter: adds `delta`, which must be > 0 (else BadArgument); gauge: adds or subtracts;
+ * histogram: BadArgument. Any integer type.
+ */
+// @ts-ignore: decorator
+@inline export function incrementMetric<T>(metricId: u32, delta: T): WasmResult {
+  return done(abi.proxy_increment_metric(metricId, metricDelta<T>(delta)));
+}
+
+/** Counter: adds; gauge: sets; histogram: records a sample. Any integer type; negative -> 0. */
+// @ts-ignore: decorator
+@inline export function recordMetric<T>(metricId: u32, value: T): WasmResult {
+  return done(abi.proxy_record_metric(metricId, metricValue<T>(value)));
+}
 
 /** Current value (counters and gauges); 0 with lastResult() != Ok on failure. */
 export function getMetric(metricId: u32): u64 {

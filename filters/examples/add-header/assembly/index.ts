@@ -2,14 +2,14 @@
  * add-header: example filter. Wiring only — the root parses the configuration once
  * (config.ts), defines the metrics (stats.ts) and hands both to each stream (filter.ts).
  */
-import { RootContext, HttpContext, registerRootContext } from "../../../sdk/context";
+import { RootContext, HttpContextBase, registerRootContext } from "../../../sdk/context";
 import { logError, logDebug } from "../../../sdk/hostcalls";
 import { Config, parseConfig, configError } from "./config";
 import { Stats } from "./stats";
 import { AddHeaderHttp } from "./filter";
 export * from "../../../sdk/abi/exports";
 
-class AddHeaderRoot extends RootContext {
+export class AddHeaderRoot extends RootContext {
   config: Config | null = null;
   stats: Stats = new Stats();
 
@@ -25,10 +25,10 @@ class AddHeaderRoot extends RootContext {
     return true;
   }
 
-  createHttpContext(contextId: u32): HttpContext | null {
+  createHttpContext(contextId: u32): HttpContextBase | null {
     const config = this.config;
     if (config === null) return null; // not configured: pass traffic through untouched
-    return new AddHeaderHttp(contextId, this, config, this.stats);
+    return new AddHeaderHttp(contextId, this, config);
   }
 }
 
