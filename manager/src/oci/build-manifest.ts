@@ -7,7 +7,11 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { UserError } from "../errors.ts";
+
+/** `<repository root>/build`, where `meshwasm build` writes. */
+export const DEFAULT_BUILD_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../build");
 
 export interface BuiltFilter {
   name: string;

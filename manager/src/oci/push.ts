@@ -58,7 +58,6 @@ export interface PushResult {
   pinned: string;
   manifestSize: number;
   blobs: PushedBlob[];
-  warnings: string[];
 }
 
 /** True when the reference text names a tag (the part after the last `/` has a `:`). */
@@ -109,6 +108,5 @@ export async function pushWasmImage(target: string, input: PushInput, opts: Push
     pinned: digestReference(ref, manifestDigest),
     manifestSize: image.manifest.size,
     blobs,
-    warnings: [...transport.warnings],
   };
 }

@@ -187,7 +187,9 @@ export function findInTar(archive: Uint8Array, wanted: string): Uint8Array | nul
     const dataSize = HEADER_ONLY.has(type) ? 0 : size;
     if (goBase(name) === wanted) {
       if (size > dataSize || pos + size > archive.length) throw new TarError(`failed to read ${wanted}: unexpected EOF`);
-      return archive.slice(pos, pos + size);
+      const out = new Uint8Array(size);
+      out.set(archive.subarray(pos, pos + size));
+      return out;
     }
     pos += Math.ceil(dataSize / BLOCK) * BLOCK;
     if (pos > archive.length) throw new TarError("unexpected EOF");
