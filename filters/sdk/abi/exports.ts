@@ -56,7 +56,7 @@ export function proxy_on_configure(rootId: u32, configSize: u32): bool {
 }
 
 export function proxy_on_done(contextId: u32): bool {
-  let r = true;
+  let r: bool = true;
   if (httpContexts.has(contextId)) r = httpContexts.get(contextId).onDone();
   else if (tcpContexts.has(contextId)) r = tcpContexts.get(contextId).onDone();
   else if (roots.has(contextId)) r = roots.get(contextId).onDone();

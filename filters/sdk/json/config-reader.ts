@@ -47,7 +47,7 @@ export class ConfigReader {
   /** As `readBytes`, for configuration already held as a string. */
   readText(text: string): ConfigObject | null {
     const utf16 = changetype<usize>(text);
-    let blank = true;
+    let blank: bool = true;
     for (let i = 0, n = text.length; i < n && blank; i++) blank = isSpace(<u32>load<u16>(utf16 + (<usize>i << 1)));
     if (blank) return new ConfigObject(this, "", new JsonObject());
     return this.readResult(parseJson(text));
