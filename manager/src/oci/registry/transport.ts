@@ -283,8 +283,8 @@ export class RegistryTransport {
       }
       const why = challenge?.params.error ? ` (${challenge.params.error})` : "";
       const message = hadCredentials
-        ? `authentication failed: registry ${this.registry} rejected ${describeCredentials(creds)}${why}: ${detail.text}`
-        : `authentication required by registry ${this.registry} and no credentials were found for it (docker config.json, a credential helper, or --username/--password-stdin): ${detail.text}`;
+        ? `authentication failed: registry ${this.registry} rejected ${describeCredentials(creds)}${why}: 401 ${detail.text}`
+        : `authentication required by registry ${this.registry} and no credentials were found for it (docker config.json, a credential helper, or --username/--password-stdin): 401 ${detail.text}`;
       throw new RegistryError(message, 401, detail.code);
     }
   }
