@@ -47,7 +47,7 @@ describe("forms Envoy accepts", () => {
     });
     expect(b.listeners[0]).toMatchObject({ trafficDirection: 0, perConnectionBufferLimitBytes: 1048576 });
     expect(b.clusters[0]).toMatchObject({ type: "STATIC", connectTimeoutMs: 5000, lbPolicy: { kind: "ROUND_ROBIN" }, upstreamProtocol: "HTTP1" });
-    expect(b.stats).toEqual({ useAllDefaultTags: true, statsTags: [] });
+    expect(b.stats).toEqual({ useAllDefaultTags: true, statsTags: [], histogramBucketSettings: [] });
     expect(hcm(b).routeConfig.virtualHosts[0]!.routes[0]!.route!.timeoutMs).toBe(15000);
   });
 

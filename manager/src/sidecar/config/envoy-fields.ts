@@ -26,6 +26,7 @@ const FIELDS: Record<string, readonly string[]> = {
   "envoy.config.bootstrap.v3.Bootstrap.StaticResources": ["listeners", "clusters", "secrets"],
   "envoy.config.metrics.v3.StatsConfig": ["stats_tags", "use_all_default_tags", "stats_matcher", "histogram_bucket_settings"],
   "envoy.config.metrics.v3.TagSpecifier": ["tag_name", "regex", "fixed_value"],
+  "envoy.config.metrics.v3.HistogramBucketSettings": ["match", "buckets"],
   "envoy.config.core.v3.Address": ["socket_address", "pipe", "envoy_internal_address"],
   "envoy.config.core.v3.SocketAddress": [
     "protocol", "address", "port_value", "named_port", "resolver_name", "ipv4_compat", "network_namespace_filepath",

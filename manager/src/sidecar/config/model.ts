@@ -24,6 +24,27 @@ export interface SocketAddressConfig {
 export interface StatsConfig {
   useAllDefaultTags: boolean; // default true
   statsTags: Array<{ tagName: string; regex?: string; fixedValue?: string }>;
+  /** stats_config.histogram_bucket_settings, in order (first match wins); none means Envoy's default buckets. */
+  histogramBucketSettings?: HistogramBucketSetting[];
+}
+
+/** One histogram_bucket_settings rule: a StringMatcher on the full stat name and its bucket bounds. */
+export interface HistogramBucketSetting {
+  match: StringMatcherConfig;
+  /** Upper bounds, ascending (Envoy sorts them), each > 0 and unique. */
+  buckets: number[];
+}
+
+/** envoy.type.matcher.v3.StringMatcher: exactly one of the patterns. */
+export interface StringMatcherConfig {
+  exact?: string;
+  prefix?: string;
+  suffix?: string;
+  contains?: string;
+  /** A JavaScript-compatible pattern (checked as RE2), matched against the whole string. */
+  safeRegex?: string;
+  /** ignore_case, for exact / prefix / suffix / contains. */
+  ignoreCase: boolean;
 }
 
 export interface Listener {

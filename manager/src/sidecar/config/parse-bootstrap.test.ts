@@ -29,6 +29,10 @@ describe("full bootstrap", () => {
           { tagName: "grpc_method", regex: "(;\\.;grpc_method=\\.=(.+?);\\.;)" },
           { tagName: "mesh", fixedValue: "demo" },
         ],
+        histogramBucketSettings: [
+          { match: { prefix: "wasmcustom.", ignoreCase: false }, buckets: [0.5, 5, 25, 100] },
+          { match: { safeRegex: "^cluster\\..*_time$", ignoreCase: false }, buckets: [1] },
+        ],
       },
       listeners: [
         {

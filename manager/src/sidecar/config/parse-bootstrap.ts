@@ -2,18 +2,18 @@
  * parseBootstrap: Envoy v3 bootstrap text -> validated Bootstrap model, collecting every error.
  * Top level: node {id, cluster}, admin.address (access_log_path accepted only as /dev/null,
  * since the sidecar writes no admin access log), static_resources {listeners, clusters},
- * stats_config {stats_tags, use_all_default_tags}. Cross-checks after parsing: unique
+ * stats_config (parse-stats.ts). Cross-checks after parsing: unique
  * cluster names, unique listener names and addresses, every route cluster defined (Envoy's
  * validate_clusters default for static route tables).
  */
-import type { Bootstrap, Cluster, Listener, StatsConfig } from "./model.ts";
+import type { Bootstrap, Cluster, Listener } from "./model.ts";
 import { ConfigError } from "./config-error.ts";
-import { Ctx, Message, asMessage, bool, listOfMessages, msg, str, stringValue } from "./fields.ts";
+import { Ctx, Message, asMessage, listOfMessages, msg, str, stringValue } from "./fields.ts";
 import { detectFormat, parseSource, toPlain, type SourceFormat } from "./source-tree.ts";
 import { socketAddress } from "./address.ts";
 import { parseListener } from "./parse-listener.ts";
 import { parseCluster } from "./parse-cluster.ts";
-import { checkRegex } from "./regex.ts";
+import { parseStatsConfig } from "./parse-stats.ts";
 
 export interface ParseOptions {
   /** Name used in error messages, normally the file path as the user gave it. */
@@ -44,7 +44,7 @@ export function parseBootstrap(text: string, opts: ParseOptions): Bootstrap {
 }
 
 function readBootstrap(ctx: Ctx, m: Message, raw: unknown): Bootstrap {
-  const out: Bootstrap = { listeners: [], clusters: [], stats: { useAllDefaultTags: true, statsTags: [] }, raw };
+  const out: Bootstrap = { listeners: [], clusters: [], stats: { useAllDefaultTags: true, statsTags: [], histogramBucketSettings: [] }, raw };
   const node = msg(m, "node", "envoy.config.core.v3.Node");
   if (node) {
     const n: { id?: string; cluster?: string } = {};
@@ -115,36 +115,4 @@ function checkClusterRefs(ctx: Ctx, clusterMsgs: Message[], clusters: Cluster[])
   for (const ref of ctx.clusterRefs) {
     if (!names.has(ref.name)) ctx.error(ref.path, ref.at, `unknown cluster ${JSON.stringify(ref.name)} (not in static_resources.clusters)`);
   }
-}
-
-function parseStatsConfig(ctx: Ctx, m: Message): StatsConfig {
-  const out: StatsConfig = { useAllDefaultTags: true, statsTags: [] };
-  const sc = msg(m, "stats_config", "envoy.config.metrics.v3.StatsConfig");
-  if (!sc) return out;
-  out.useAllDefaultTags = bool(sc, "use_all_default_tags") ?? true;
-  for (const t of listOfMessages(sc, "stats_tags", "envoy.config.metrics.v3.TagSpecifier")) {
-    const tagName = str(t, "tag_name", { required: true, minLen: 1 });
-    const regexAt = t.get("regex");
-    const fixedValue = str(t, "fixed_value");
-    t.done();
-    if (regexAt && fixedValue !== undefined) {
-      ctx.error(t.pathOf("fixed_value"), t.posOf("fixed_value"), "only one of regex and fixed_value may be set");
-      continue;
-    }
-    if (tagName === undefined) continue;
-    if (regexAt) {
-      const pattern = stringValue(ctx, regexAt);
-      if (pattern === undefined) continue;
-      // Envoy compiles stats_tags regexes with std::regex (ECMAScript grammar).
-      if (checkRegex(ctx, regexAt, pattern, "ecmascript") === undefined) continue;
-      out.statsTags.push({ tagName, regex: pattern });
-    } else if (fixedValue !== undefined) {
-      out.statsTags.push({ tagName, fixedValue });
-    } else {
-      // Envoy: with neither, tag_name must be one of its default tag names (regex taken from the defaults).
-      out.statsTags.push({ tagName });
-    }
-  }
-  sc.done();
-  return out;
 }

@@ -25,6 +25,7 @@ import { LogLevel } from "../host/abi.ts";
 import { LogRegistry } from "../host/log.ts";
 import { startAdminServer, type AdminServer } from "../admin/server.ts";
 import { MemoryStatsStore } from "../stats/store.ts";
+import { histogramBuckets } from "../stats/histogram-settings.ts";
 import { buildTagExtractors } from "../stats/tag-extractor.ts";
 import type { StatsStore } from "../stats/types.ts";
 import { createAsyncGrpcClient } from "./upstream/async-grpc-client.ts";
@@ -66,7 +67,7 @@ class FailClosedFilter extends PassThroughFilter {
 export async function startSidecar(input: SidecarInput, opts: SidecarOptions = {}): Promise<Sidecar> {
   const log = opts.log ?? (() => {});
   const bootstrap = "bootstrap" in input ? input.bootstrap : await loadBootstrapFile(input.configPath);
-  const stats = new MemoryStatsStore();
+  const stats = new MemoryStatsStore({ histogramBuckets: histogramBuckets(bootstrap.stats.histogramBucketSettings) });
   const clusterManager = createClusterManager(bootstrap.clusters, { stats });
   const plugins: Plugin[] = [];
   const listeners: RunningListener[] = [];

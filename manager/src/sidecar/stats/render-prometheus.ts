@@ -9,7 +9,8 @@
  *   when the result would start with a digit; sanitizing turns [^a-zA-Z0-9_] into `_`;
  * - labels are the extracted tags in extraction order (`name{}` when there are none), names
  *   sanitized, values escaped (`\\`, `\n`, `\"`);
- * - histograms: `_bucket{le="..."}` for Envoy's default bounds (printed `%.32g`), `le="+Inf"`,
+ * - histograms: `_bucket{le="..."}` for the histogram's bounds (stats_config
+ *   histogram_bucket_settings, else Envoy's defaults; printed `%.32g`), cumulative, `le="+Inf"`,
  *   `_sum` (`%.32g`) and `_count`, with Envoy's log-linear approximations (store.ts).
  * `usedonly` and `filter` (searched in the full stat name) select stats.
  */

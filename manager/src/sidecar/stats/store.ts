@@ -7,14 +7,17 @@
  * - Every stat carries Envoy's `used` flag: set by the first write (even `set(0)` or
  *   `add(0)`), read by `?usedonly`.
  * - Histograms keep Envoy's log-linear bins (log-linear-histogram.ts). `snapshot()` reports
- *   Envoy's default bucket bounds with the counts, count and sum Envoy itself would print
- *   (approximations from the bins, see that module). Cumulative values are updated on every
+ *   the histogram's bucket bounds (`stats_config.histogram_bucket_settings` through the store's
+ *   `histogramBuckets`, chosen when the histogram is created; Envoy's defaults otherwise) with
+ *   the counts, count and sum Envoy itself would print (approximations from the bins, see
+ *   that module). Cumulative values are updated on every
  *   record (Envoy: at each stats flush); `mergeHistograms()` closes the current interval,
  *   which is what the `interval` half of the `/stats` quantile pairs shows (Envoy: the last
  *   flush interval; `nan` until the first merge).
  * - Recording is O(1) amortised: one map increment per sample plus the interval map.
  */
 import type { Counter, Gauge, Histogram, HistogramSnapshot, StatsStore } from "./types.ts";
+import type { BucketsFor } from "./histogram-settings.ts";
 import {
   DEFAULT_BUCKETS,
   approxCountsBelow,
@@ -75,7 +78,11 @@ export class MemoryHistogram implements Histogram {
   #cumulative: Bins = new Map();
   #pending: Bins = new Map();
   #interval: Bins = new Map();
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    /** Bucket upper bounds, ascending. */
+    readonly bounds: readonly number[] = DEFAULT_BUCKETS,
+  ) {}
 
   record(value: number | bigint): void {
     const left = binLeft(toSample(value));
@@ -85,8 +92,8 @@ export class MemoryHistogram implements Histogram {
 
   snapshot(): HistogramSnapshot {
     return {
-      bounds: [...DEFAULT_BUCKETS],
-      cumulative: approxCountsBelow(this.#cumulative, DEFAULT_BUCKETS),
+      bounds: [...this.bounds],
+      cumulative: approxCountsBelow(this.#cumulative, this.bounds),
       count: sampleCount(this.#cumulative),
       sum: approxSum(this.#cumulative),
     };
@@ -120,6 +127,12 @@ export class MemoryStatsStore implements StatsStore {
   readonly #counters = new Map<string, MemoryCounter>();
   readonly #gauges = new Map<string, MemoryGauge>();
   readonly #histograms = new Map<string, MemoryHistogram>();
+  readonly #bucketsFor: BucketsFor;
+
+  /** `histogramBuckets` picks each new histogram's bounds (default: Envoy's default buckets). */
+  constructor(opts: { histogramBuckets?: BucketsFor } = {}) {
+    this.#bucketsFor = opts.histogramBuckets ?? (() => DEFAULT_BUCKETS);
+  }
 
   counter(name: string): MemoryCounter {
     let c = this.#counters.get(name);
@@ -135,7 +148,7 @@ export class MemoryStatsStore implements StatsStore {
 
   histogram(name: string): MemoryHistogram {
     let h = this.#histograms.get(name);
-    if (!h) this.#histograms.set(name, (h = new MemoryHistogram(name)));
+    if (!h) this.#histograms.set(name, (h = new MemoryHistogram(name, this.#bucketsFor(name))));
     return h;
   }
 

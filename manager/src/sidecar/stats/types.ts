@@ -33,7 +33,7 @@ export interface Histogram {
 }
 
 export interface HistogramSnapshot {
-  /** Bucket upper bounds (Envoy's default: 0.5,1,5,10,25,50,100,250,500,1000,2500,5000,10000,30000,60000,300000,600000,1800000,3600000). */
+  /** Bucket upper bounds: histogram_bucket_settings' first match, else Envoy's default 0.5,1,5,10,25,50,100,250,500,1000,2500,5000,10000,30000,60000,300000,600000,1800000,3600000. */
   bounds: number[];
   /** Cumulative counts, one per bound. */
   cumulative: number[];
