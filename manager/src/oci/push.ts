@@ -17,7 +17,7 @@ import { BlobLocations, defaultBlobLocationsFile } from "./blob-locations.ts";
 import { buildCompatImage, type Blob, type CompatImageInput } from "./image/compat-image.ts";
 import { digestReference, parseReference, tagFromVersion, type ImageReference } from "./reference.ts";
 import { RepositoryClient } from "./registry/client.ts";
-import { RegistryTransport } from "./registry/transport.ts";
+import { RegistryTransport, repositoryScope } from "./registry/transport.ts";
 import { BlobUploader, type UploadReport } from "./registry/upload.ts";
 
 export interface PushOptions {
@@ -90,7 +90,7 @@ export async function pushWasmImage(target: string, input: PushInput, opts: Push
   }
 
   for (const [role, blob] of roles) {
-    const size = await repo.headBlob(blob.digest);
+    const size = await repo.headBlob(blob.digest, [repositoryScope(ref.repository, "pull,push")]);
     if (size === null || (size !== -1 && size !== blob.size)) {
       throw new UserError(`registry ${ref.registry} does not hold the ${role} blob ${blob.digest} of ${ref.repository} after upload${size === null ? "" : ` (size ${size}, expected ${blob.size})`}: the manifest was not pushed`);
     }
