@@ -23,7 +23,7 @@ export function constantTimeEqualsBuffers(a: ArrayBuffer, b: ArrayBuffer): bool 
 /** Pointer form; the caller guarantees both ranges are valid memory. */
 export function constantTimeEqualsUnchecked(a: usize, aLength: usize, b: usize, bLength: usize): bool {
   const n = min<usize>(aLength, bLength);
-  let diff: u32 = <u32>(aLength != bLength);
+  let diff: u32 = <u32><bool>(aLength != bLength);
   let i: usize = 0;
   for (; i + 8 <= n; i += 8) {
     const x = load<u64>(a + i) ^ load<u64>(b + i);
