@@ -46,10 +46,17 @@ function contentRange(start: number, end: number): string {
   return `${start}-${end}`;
 }
 
-function uploadedBytes(res: Response): number | null {
+/**
+ * Bytes the registry holds per its `Range: 0-<end>` header. Distribution writes `0-0` both for
+ * an empty upload and for one byte, so `0-0` counts as `committed` when that is 0 (the only
+ * case in which the ambiguity arises for us: our chunks are never one byte after a failure).
+ */
+function uploadedBytes(res: Response, committed: number): number | null {
   const range = res.headers.get("range");
   const m = range ? /^(?:bytes=)?0-(\d+)$/.exec(range.trim()) : null;
-  return m ? Number(m[1]) + 1 : range === null ? null : 0;
+  if (!m) return range === null ? null : 0;
+  const end = Number(m[1]);
+  return end === 0 && committed === 0 ? 0 : end + 1;
 }
 
 export class BlobUploader {
@@ -114,7 +121,8 @@ export class BlobUploader {
         lastError = e;
         if (location) await this.cancel(location);
         location = undefined;
-        if (e instanceof RegistryError && e.status !== undefined && e.status >= 400 && e.status < 500 && e.status !== 404 && e.status !== 416) break;
+        // Authentication and authorization failures will not change with a new session.
+        if (e instanceof RegistryError && (e.status === 401 || e.status === 403 || e.status === 405)) break;
       }
     }
     const why = lastError instanceof Error ? lastError.message : String(lastError);
@@ -169,7 +177,7 @@ export class BlobUploader {
         await res.arrayBuffer().catch(() => undefined);
         current = this.resolve(res.headers.get("location"), base);
         moved(current);
-        const held = uploadedBytes(res);
+        const held = uploadedBytes(res, end);
         offset = held ?? end;
         report.chunks++;
         failuresHere = 0;
@@ -182,7 +190,7 @@ export class BlobUploader {
       }
       // The chunk failed: ask the session how much it holds and resume from there.
       if (++failuresHere > 2) throw failure;
-      const held = await this.status(current);
+      const held = await this.status(current, offset);
       if (held === null) throw new SessionLost(failure instanceof Error ? failure.message : String(failure));
       if (held > bytes.byteLength) throw new SessionLost(`the registry reports ${held} bytes of a ${bytes.byteLength}-byte blob`);
       offset = held;
@@ -191,7 +199,7 @@ export class BlobUploader {
     return current;
   }
 
-  private async status(location: string): Promise<number | null> {
+  private async status(location: string, committed: number): Promise<number | null> {
     let res: Response;
     try {
       res = await this.repo.transport.request({ method: "GET", path: location, scopes: this.push });
@@ -200,7 +208,7 @@ export class BlobUploader {
     }
     await res.arrayBuffer().catch(() => undefined);
     if (res.status !== 204 && res.status !== 200) return null;
-    return uploadedBytes(res) ?? 0;
+    return uploadedBytes(res, committed) ?? 0;
   }
 
   private async cancel(location: string): Promise<void> {
