@@ -1,0 +1,143 @@
+/**
+ * The "meshwasm / gRPC" Grafana dashboard, built with Grafana's typed builders
+ * (@grafana/grafana-foundation-sdk; classic dashboard JSON model, which Grafana's file
+ * provisioning and the ConfigMap sidecar load). Pure: the same input gives the same JSON.
+ *
+ * Variables: datasource (any Prometheus), namespace, workload, service, method (multi-select,
+ * "All" = `.*`, each narrowed by the ones before it). Rows: Traffic (request rate, started
+ * rate, rates by gRPC code), Errors (the server-error ratio as OpenTelemetry classes server
+ * errors, overall and per method), Latency (p50 / p90 / p99 from the handling-time histogram),
+ * Messages and in-flight (messages per second each way, in-flight calls), Top methods (by rate
+ * and by errors over the dashboard's range), and empty Auth and Balancer rows that the filters
+ * fill later. Queries are in grpc-queries.ts.
+ */
+import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
+import * as prometheus from "@grafana/grafana-foundation-sdk/prometheus";
+import * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
+import * as table from "@grafana/grafana-foundation-sdk/table";
+import * as common from "@grafana/grafana-foundation-sdk/common";
+import { QUERIES, VARIABLE_QUERIES } from "./grpc-queries.ts";
+
+export const GRPC_DASHBOARD_UID = "meshwasm-grpc";
+
+const DATASOURCE: common.DataSourceRef = { type: "prometheus", uid: "${datasource}" };
+
+function target(expr: string, legend: string, refId = "A"): prometheus.DataqueryBuilder {
+  return new prometheus.DataqueryBuilder().expr(expr).legendFormat(legend).refId(refId).datasource(DATASOURCE);
+}
+
+function instantTable(expr: string, refId = "A"): prometheus.DataqueryBuilder {
+  return new prometheus.DataqueryBuilder()
+    .expr(expr)
+    .instant()
+    .format(prometheus.PromQueryFormat.Table)
+    .legendFormat("__auto")
+    .refId(refId)
+    .datasource(DATASOURCE);
+}
+
+function graph(title: string, unit: string, description: string, targets: prometheus.DataqueryBuilder[], width = 12): timeseries.PanelBuilder {
+  const p = new timeseries.PanelBuilder()
+    .title(title)
+    .description(description)
+    .datasource(DATASOURCE)
+    .unit(unit)
+    .min(0)
+    .fillOpacity(10)
+    .span(width)
+    .height(8)
+    .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom))
+    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending));
+  for (const t of targets) p.withTarget(t);
+  return p;
+}
+
+function topTable(title: string, description: string, expr: string): table.PanelBuilder {
+  return new table.PanelBuilder()
+    .title(title)
+    .description(description)
+    .datasource(DATASOURCE)
+    .span(12)
+    .height(8)
+    .withTarget(instantTable(expr))
+    .withTransformation({ id: "organize", options: { excludeByName: { Time: true }, renameByName: { Value: "value" } } });
+}
+
+function variable(name: string, label: string, query: string): dashboard.QueryVariableBuilder {
+  return new dashboard.QueryVariableBuilder(name)
+    .label(label)
+    .datasource(DATASOURCE)
+    .query(query)
+    .definition(query)
+    .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
+    .sort(dashboard.VariableSort.AlphabeticalAsc)
+    .multi(true)
+    .includeAll(true)
+    .allValue(".*")
+    .current({ selected: true, text: ["All"], value: ["$__all"] });
+}
+
+/** The gRPC dashboard as Grafana's dashboard JSON model. */
+export function buildGrpcDashboard(): dashboard.Dashboard {
+  const builder = new dashboard.DashboardBuilder("meshwasm / gRPC")
+    .uid(GRPC_DASHBOARD_UID)
+    .description("Per-method gRPC metrics from the meshwasm grpc-metrics filter (Istio sidecars).")
+    .tags(["meshwasm", "grpc", "istio"])
+    .editable()
+    .tooltip(dashboard.DashboardCursorSync.Crosshair)
+    .refresh("30s")
+    .time({ from: "now-30m", to: "now" })
+    .timezone("browser")
+    .withVariable(new dashboard.DatasourceVariableBuilder("datasource").label("Data source").type("prometheus"))
+    .withVariable(variable("namespace", "Namespace", VARIABLE_QUERIES.namespace))
+    .withVariable(variable("workload", "Workload", VARIABLE_QUERIES.workload))
+    .withVariable(variable("service", "Service", VARIABLE_QUERIES.service))
+    .withVariable(variable("method", "Method", VARIABLE_QUERIES.method))
+
+    .withRow(new dashboard.RowBuilder("Traffic"))
+    .withPanel(graph("Request rate", "reqps", "Completed RPCs per second, by method (grpc_server_handled_total).", [
+      target(QUERIES.requestRate, "{{grpc_service}}/{{grpc_method}}"),
+    ]))
+    .withPanel(graph("Responses by gRPC code", "reqps", "Completed RPCs per second, by grpc_code.", [
+      target(QUERIES.ratesByCode, "{{grpc_code}}"),
+      target(QUERIES.startedRate, "started", "B"),
+    ]))
+
+    .withRow(new dashboard.RowBuilder("Errors"))
+    .withPanel(graph(
+      "Server error ratio",
+      "percentunit",
+      "Share of RPCs that ended with a server-side error as OpenTelemetry classes them (Unknown, DeadlineExceeded, Unimplemented, Internal, Unavailable, DataLoss). Denials and bad requests are not server errors; HTTP status is not used (gRPC errors travel with HTTP 200).",
+      [target(QUERIES.errorRatio, "server errors")],
+    ))
+    .withPanel(graph("Server error ratio by method", "percentunit", "The same ratio per method.", [
+      target(QUERIES.errorRatioByMethod, "{{grpc_service}}/{{grpc_method}}"),
+    ]))
+
+    .withRow(new dashboard.RowBuilder("Latency"))
+    .withPanel(graph("Handling time p50 / p90 / p99", "s", "Quantiles of grpc_server_handling_seconds over all selected methods.", [
+      target(QUERIES.latency(0.5), "p50"),
+      target(QUERIES.latency(0.9), "p90", "B"),
+      target(QUERIES.latency(0.99), "p99", "C"),
+    ], 24))
+
+    .withRow(new dashboard.RowBuilder("Messages and in-flight"))
+    .withPanel(graph("Messages per second", "ops", "Stream messages received from clients and sent to them.", [
+      target(QUERIES.msgReceived, "received"),
+      target(QUERIES.msgSent, "sent", "B"),
+    ]))
+    .withPanel(graph("In-flight calls", "short", "RPCs started and not yet finished (grpc_server_in_flight).", [
+      target(QUERIES.inFlight, "{{grpc_service}}/{{grpc_method}}"),
+    ]))
+
+    .withRow(new dashboard.RowBuilder("Top methods"))
+    .withPanel(topTable("Top methods by rate", "The ten busiest methods over the dashboard's time range (RPCs per second).", QUERIES.topByRate))
+    .withPanel(topTable("Top methods by server errors", "The ten methods with the most server errors over the dashboard's time range, by code.", QUERIES.topByErrors))
+
+    .withRow(new dashboard.RowBuilder("Auth"))
+    .withRow(new dashboard.RowBuilder("Balancer"));
+  const built = builder.build();
+  // Stable panel ids (the builders leave them to Grafana, which numbers them on load).
+  built.panels?.forEach((p, i) => (p.id = i + 1));
+  return built;
+}
