@@ -1,5 +1,6 @@
 /**
  * gRPC helpers for filters (gRPC over HTTP/2 spec, PROTOCOL-HTTP2.md; Envoy source/common/grpc):
+ *  - `isGrpcContentType`: is the request gRPC (Envoy's Grpc::Common::hasGrpcContentType).
  *  - `parseGrpcPath`: `:path` "/package.Service/Method" -> service + method; malformed -> null.
  *  - status codes 0..16 and their canonical names.
  *  - `grpcStatusFrom*`: the RPC's status in Envoy's order (Grpc::Common::getGrpcStatus): the
@@ -15,6 +16,19 @@ import { Headers, findHeader } from "./pairs";
 
 export { GrpcFrameParser } from "./grpc-frame";
 export { GrpcStatus } from "./abi/imports";
+
+// ===== content-type =====
+
+/**
+ * Envoy's Grpc::Common::hasGrpcContentType: `application/grpc`, or that followed by '+' or ';'
+ * (`application/grpc+proto`, `application/grpc;charset=…`). `application/grpc-web` is not gRPC.
+ */
+export function isGrpcContentType(contentType: string | null): bool {
+  if (contentType === null || !contentType.startsWith("application/grpc")) return false;
+  if (contentType.length == 16) return true;
+  const next = contentType.charCodeAt(16);
+  return next == 0x2b || next == 0x3b; // '+' ';'
+}
 
 // ===== :path =====
 

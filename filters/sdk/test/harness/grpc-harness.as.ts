@@ -8,7 +8,7 @@ import "../../abi/abort";
 import { allocate } from "../../abi/memory";
 import { decodePairs } from "../../pairs";
 import { parseGrpcPath, grpcStatusFromMaps, grpcStatusName, httpToGrpcStatus, grpcToHttpStatus, percentEncode,
-         percentDecode, parseGrpcStatusValue, parseGrpcStatusChars, GrpcFrameParser } from "../../grpc";
+         percentDecode, parseGrpcStatusValue, parseGrpcStatusChars, isGrpcContentType, GrpcFrameParser } from "../../grpc";
 
 let out: ArrayBuffer = new ArrayBuffer(0);
 function setOut(s: string): void { out = String.UTF8.encode(s); }
@@ -52,6 +52,9 @@ export function statusValue(ptr: usize, len: usize, hasValue: i32): i32 {
 /** The same parse straight from the bytes (what GrpcStreamStatus reads from the host). */
 export function statusBytes(ptr: usize, len: usize): i32 { return parseGrpcStatusChars<u8>(ptr, len); }
 export function grpcToHttp(code: i32): i32 { return grpcToHttpStatus(code); }
+
+/** isGrpcContentType of the UTF-8 text at ptr. */
+export function grpcContentType(ptr: usize, len: usize): i32 { return isGrpcContentType(str(ptr, len)) ? 1 : 0; }
 
 export function statusName(code: i32): void { setOut(grpcStatusName(code)); }
 export function httpToGrpc(code: i32): i32 { return httpToGrpcStatus(code); }
