@@ -9,7 +9,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildCompatImage, pullWasmImage, pushWasmImage, RegistryTransport, toResolver, WasmPullError } from "../../manager/src/oci/index.ts";
+import { buildCompatImage, inspectImage, pullWasmImage, pushWasmImage, RegistryTransport, toResolver, WasmPullError } from "../../manager/src/oci/index.ts";
 import { singleFileTar } from "../../manager/src/oci/image/tar.ts";
 import { RepositoryClient, sha256Digest } from "../../manager/src/oci/registry/client.ts";
 import { BlobUploader } from "../../manager/src/oci/registry/upload.ts";
@@ -72,6 +72,10 @@ describe.skipIf(gate.skip)(`istio-agent's image rules against a real registry${g
       { digest: armDigest, size: armSize, platform: { os: "linux", architecture: "arm64" } },
       { digest: pushed.manifestDigest, size, platform: { os: "linux", architecture: "amd64" } },
     ]);
+    const seen = await inspectImage(`${reg.host}/idx/plugin:multi`);
+    expect(seen.digest).toBe(indexDigest);
+    expect(seen.manifests?.map((m) => m.platform)).toEqual(["linux/arm64", "linux/amd64"]);
+    expect(seen.istioChild).toBe(pushed.manifestDigest);
     const pulled = await pullWasmImage(`${reg.host}/idx/plugin:multi`, { expectedSha256: pushed.manifestDigest.slice(7) });
     expect(pulled.indexDigest).toBe(indexDigest);
     expect(pulled.manifestDigest).toBe(pushed.manifestDigest);
