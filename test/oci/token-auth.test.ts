@@ -25,7 +25,7 @@ describe.skipIf(gate.skip)(`OCI with token auth${gate.reason ? ` (skipped: ${gat
       users: { alice: "wonderland-42", reader: "read-only-7" },
       token: {
         identityTokens: { "refresh-token-for-alice": "alice" },
-        acl: (user) => (user === "alice" ? ["pull", "push"] : user === "reader" ? ["pull"] : []),
+        acl: (user, repository) => (repository.startsWith("secret/") ? [] : user === "alice" ? ["pull", "push"] : user === "reader" ? ["pull"] : []),
       },
     });
   });
@@ -93,5 +93,8 @@ describe.skipIf(gate.skip)(`OCI with token auth${gate.reason ? ` (skipped: ${gat
     await pushWasmImage(`${reg.host}/team-a/m:1`, other, { auth: ALICE, blobLocations: false });
     const b = await pushWasmImage(`${reg.host}/team-b/m:1`, other, { auth: ALICE, blobLocations: false, mountFrom: ["team-a/m"] });
     expect(b.blobs.map((x) => x.outcome)).toEqual(["mounted", "mounted"]);
+    // A source the user may not pull from is skipped: the blobs are uploaded instead.
+    const c = await pushWasmImage(`${reg.host}/private/m:1`, other, { auth: ALICE, blobLocations: false, mountFrom: ["secret/m"] });
+    expect(c.blobs.map((x) => x.outcome)).toEqual(["uploaded", "uploaded"]);
   });
 });

@@ -86,11 +86,18 @@ export class BlobUploader {
     let location: string | undefined;
     for (const from of opts.mountFrom ?? []) {
       if (from === this.repo.repository) continue;
-      const res = await this.repo.transport.request({
-        method: "POST",
-        path: `/v2/${this.repo.repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`,
-        scopes: [...this.push, repositoryScope(from, "pull")],
-      });
+      let res: Response;
+      try {
+        res = await this.repo.transport.request({
+          method: "POST",
+          path: `/v2/${this.repo.repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`,
+          scopes: [...this.push, repositoryScope(from, "pull")],
+        });
+      } catch (e) {
+        // No pull right on the source (the registry denies the whole request): upload instead.
+        if (e instanceof RegistryError && (e.status === 401 || e.status === 403)) continue;
+        throw e;
+      }
       await res.arrayBuffer().catch(() => undefined);
       if (res.status === 201) {
         report.outcome = "mounted";
