@@ -60,7 +60,10 @@ describe("the gRPC dashboard", () => {
   it("latency panel: p50, p90, p99 from the handling-time histogram buckets", () => {
     const latency = panels.find((p) => p.title === "Handling time p50 / p90 / p99")!;
     expect(latency.targets!.map((t) => t.expr.slice(0, 24))).toEqual(["histogram_quantile(0.5, ", "histogram_quantile(0.9, ", "histogram_quantile(0.99,"]);
-    for (const t of latency.targets!) expect(t.expr).toContain("grpc_server_handling_seconds_bucket{");
+    for (const t of latency.targets!) {
+      expect(t.expr).toContain("grpc_server_handling_milliseconds_bucket{");
+      expect(t.expr.endsWith(" / 1000")).toBe(true); // the panel's unit is seconds
+    }
   });
 });
 

@@ -115,7 +115,7 @@ export function buildGrpcDashboard(): dashboard.Dashboard {
     ]))
 
     .withRow(new dashboard.RowBuilder("Latency"))
-    .withPanel(graph("Handling time p50 / p90 / p99", "s", "Quantiles of grpc_server_handling_seconds over all selected methods.", [
+    .withPanel(graph("Handling time p50 / p90 / p99", "s", "Quantiles of the handling time (grpc_server_handling_milliseconds, shown in seconds) over all selected methods.", [
       target(QUERIES.latency(0.5), "p50"),
       target(QUERIES.latency(0.9), "p90", "B"),
       target(QUERIES.latency(0.99), "p99", "C"),

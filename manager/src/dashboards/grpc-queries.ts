@@ -1,9 +1,11 @@
 /**
  * The PromQL behind the gRPC dashboard, as pure functions of the dashboard's variables.
  *
- * Metrics are the grpc-ecosystem (go-grpc-prometheus) schema the grpc-metrics filter exports, in
- * their Prometheus form after the sidecar's `stats_tags`: `grpc_server_started_total`,
- * `grpc_server_handled_total`, `grpc_server_handling_seconds_{bucket,sum,count}`,
+ * Metrics are the grpc-ecosystem (go-grpc-prometheus) schema the grpc-metrics filter exports
+ * (filters/grpc-metrics/README.md), in their Prometheus form after the sidecar's `stats_tags`:
+ * `grpc_server_started_total`, `grpc_server_handled_total`,
+ * `grpc_server_handling_milliseconds_{bucket,sum,count}` (Envoy histograms hold integers, so the
+ * filter records whole milliseconds; the latency queries divide by 1000 for seconds),
  * `grpc_server_msg_{received,sent}_total`, the gauge `grpc_server_in_flight`, with labels
  * `grpc_type`, `grpc_service`, `grpc_method` and `grpc_code` (code names as grpc-go prints them:
  * `OK`, `PermissionDenied`, ...).
@@ -29,7 +31,7 @@ export const SERVER_ERROR_CODES = ["Unknown", "DeadlineExceeded", "Unimplemented
 export const METRICS = {
   started: "grpc_server_started_total",
   handled: "grpc_server_handled_total",
-  handlingBucket: "grpc_server_handling_seconds_bucket",
+  handlingBucket: "grpc_server_handling_milliseconds_bucket",
   msgReceived: "grpc_server_msg_received_total",
   msgSent: "grpc_server_msg_sent_total",
   inFlight: "grpc_server_in_flight",
@@ -55,7 +57,8 @@ export const QUERIES = {
   ratesByCode: `sum by (grpc_code) (${rate(METRICS.handled)})`,
   errorRatio: `sum(${rate(METRICS.handled, [serverErrors])}) / sum(${rate(METRICS.handled)})`,
   errorRatioByMethod: `sum by (grpc_service, grpc_method) (${rate(METRICS.handled, [serverErrors])}) / sum by (grpc_service, grpc_method) (${rate(METRICS.handled)})`,
-  latency: (q: number) => `histogram_quantile(${q}, sum by (le) (${rate(METRICS.handlingBucket)}))`,
+  /** Seconds: the histogram is in milliseconds. */
+  latency: (q: number) => `histogram_quantile(${q}, sum by (le) (${rate(METRICS.handlingBucket)})) / 1000`,
   msgReceived: `sum(${rate(METRICS.msgReceived)})`,
   msgSent: `sum(${rate(METRICS.msgSent)})`,
   inFlight: `sum by (grpc_service, grpc_method) (${METRICS.inFlight}${selector()})`,
