@@ -1,0 +1,213 @@
+/**
+ * grpc-metrics per-stream logic (README.md "What it counts, and how"). Every callback returns
+ * Continue and never touches the request or response: the filter only reads.
+ *
+ *  - onRequestHeaders: gRPC requests only (Envoy's Grpc::Common::hasGrpcContentType: content-type
+ *    "application/grpc" or "application/grpc+…"); the `:path` picks the method entry (methods.ts),
+ *    the side comes from the configuration or `xds.listener_direction`; the RPC starts (started,
+ *    in-flight) and the filter state is set.
+ *  - body callbacks: each chunk is fed to the direction's GrpcFrameParser (message counts and
+ *    payload bytes across any chunking; under Continue the host hands over the current chunk).
+ *  - the response ends with its trailers or an end of stream: that is the end of the RPC's time.
+ *  - onLog (or onDelete, if the host skipped onLog): the RPC finishes exactly once. Its code is
+ *    resolved in Envoy's order (Grpc::Common::getGrpcStatus): trailers' grpc-status, response
+ *    headers' grpc-status, HTTP :status mapped by httpToGrpcStatus; an invalid grpc-status counts
+ *    as UNKNOWN; a response that never completed (client cancellation, a reset) is CANCELLED.
+ *    Response headers are read there, where Envoy exposes the logged maps again, and only when
+ *    the trailers did not carry a status: one header read on the usual path.
+ */
+import { HttpContext } from "../../sdk/context";
+import { BufferType, FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, MapType } from "../../sdk/abi/imports";
+import { getBufferBytes, getCurrentTimeNanoseconds, getHeaderMapValueBytes, incrementMetric } from "../../sdk/hostcalls";
+import { GrpcFrameParser, GRPC_STATUS_ABSENT, httpToGrpcStatus, parseGrpcStatusChars } from "../../sdk/grpc";
+import { SideMode } from "./config";
+import { listenerDirection, setFilterState } from "./host";
+import { MethodEntry } from "./methods";
+import { RpcSeries, SIDE_CLIENT, SIDE_SERVER, Stats } from "./stats";
+import { GrpcMetricsRoot } from "./index";
+
+// @ts-ignore: decorator
+@lazy const GRPC_CONTENT_TYPE: ArrayBuffer = String.UTF8.encode("application/grpc");
+// @ts-ignore: decorator
+@lazy const KEY_CONTENT_TYPE: ArrayBuffer = String.UTF8.encode("content-type");
+// @ts-ignore: decorator
+@lazy const KEY_PATH: ArrayBuffer = String.UTF8.encode(":path");
+// @ts-ignore: decorator
+@lazy const KEY_AUTHORITY: ArrayBuffer = String.UTF8.encode(":authority");
+// @ts-ignore: decorator
+@lazy const KEY_STATUS: ArrayBuffer = String.UTF8.encode(":status");
+// @ts-ignore: decorator
+@lazy const KEY_GRPC_STATUS: ArrayBuffer = String.UTF8.encode("grpc-status");
+// @ts-ignore: decorator
+@lazy const STATE_SERVICE: ArrayBuffer = String.UTF8.encode("grpc_service");
+// @ts-ignore: decorator
+@lazy const STATE_METHOD: ArrayBuffer = String.UTF8.encode("grpc_method");
+
+const CODE_CANCELLED: i32 = 1;
+const CODE_UNKNOWN: i32 = 2;
+const NS_PER_MS: u64 = 1_000_000;
+
+/** "application/grpc" exactly, or followed by '+' (Envoy's hasGrpcContentType; gRPC-Web is not gRPC). */
+export function isGrpcContentType(v: ArrayBuffer | null): bool {
+  if (v === null) return false;
+  const n = v.byteLength;
+  const expected = GRPC_CONTENT_TYPE;
+  const m = expected.byteLength;
+  if (n < m || memory.compare(changetype<usize>(v), changetype<usize>(expected), <usize>m) != 0) return false;
+  return n == m || load<u8>(changetype<usize>(v) + <usize>m) == 0x2b;
+}
+
+/** A gRPC status value's code: 0..16, -1 when not a valid code, GRPC_STATUS_ABSENT when missing. */
+function statusOf(v: ArrayBuffer | null): i32 {
+  return v === null ? GRPC_STATUS_ABSENT : parseGrpcStatusChars<u8>(changetype<usize>(v), <usize>v.byteLength);
+}
+
+/** A `:status` of three digits, else 0. */
+function httpStatusOf(v: ArrayBuffer | null): i32 {
+  if (v === null || v.byteLength != 3) return 0;
+  const p = changetype<usize>(v);
+  let s: i32 = 0;
+  for (let i: usize = 0; i < 3; i++) {
+    const d = <i32>load<u8>(p + i) - 0x30;
+    if (d < 0 || d > 9) return 0;
+    s = s * 10 + d;
+  }
+  return s;
+}
+
+/**
+ * Whole milliseconds, truncated as Envoy and Istio record theirs. Envoy counts a sample in bucket
+ * `le=b` when its histogram bin lies entirely at or below b, so an integer bound b >= 1 counts
+ * exactly the RPCs that took less than b ms.
+ */
+export function wholeMillis(ns: u64): u64 { return ns / NS_PER_MS; }
+
+export class RpcStream extends HttpContext<GrpcMetricsRoot> {
+  constructor(contextId: u32, root: GrpcMetricsRoot, private stats: Stats) { super(contextId, root); }
+
+  /** Null until a gRPC request started (and for non-gRPC streams). */
+  private entry: MethodEntry | null = null;
+  private series: RpcSeries | null = null;
+  private side: i32 = SIDE_SERVER;
+  private startNs: u64 = 0;
+  private endNs: u64 = 0;
+  private request: GrpcFrameParser | null = null;
+  private response: GrpcFrameParser | null = null;
+  private responseDone: bool = false;
+  private trailersSeen: bool = false;
+  private trailerCode: i32 = GRPC_STATUS_ABSENT;
+  private finished: bool = false;
+
+  onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
+    if (this.entry !== null || !isGrpcContentType(getHeaderMapValueBytes(MapType.RequestHeaders, KEY_CONTENT_TYPE))) {
+      return FilterHeadersStatus.Continue;
+    }
+    const root = this.root;
+    const config = root.config;
+    const pathBytes = getHeaderMapValueBytes(MapType.RequestHeaders, KEY_PATH);
+    const entry = root.methods.lookup(pathBytes === null ? "" : String.UTF8.decode(pathBytes));
+    let side = SIDE_SERVER;
+    if (config.side == SideMode.Client) side = SIDE_CLIENT;
+    else if (config.side == SideMode.Auto && listenerDirection() == 2) side = SIDE_CLIENT;
+    let target = "";
+    if (this.stats.needsTarget(side)) {
+      const a = getHeaderMapValueBytes(MapType.RequestHeaders, KEY_AUTHORITY);
+      target = a === null ? "" : String.UTF8.decode(a);
+    }
+    const series = this.stats.series(entry.group, side, entry.type, target);
+    this.entry = entry;
+    this.series = series;
+    this.side = side;
+    this.startNs = getCurrentTimeNanoseconds();
+    series.start();
+    if (entry.other) incrementMetric(unchecked(this.stats.otherRpcs[side]), 1);
+    if (config.filterState) {
+      setFilterState(STATE_SERVICE, entry.group.serviceBytes);
+      setFilterState(STATE_METHOD, entry.group.methodBytes);
+    }
+    return FilterHeadersStatus.Continue;
+  }
+
+  onRequestBody(bodySize: u32, endOfStream: bool): FilterDataStatus {
+    if (this.entry === null || this.finished || bodySize == 0) return FilterDataStatus.Continue;
+    let parser = this.request;
+    if (parser === null) { parser = new GrpcFrameParser(); this.request = parser; }
+    feed(parser, BufferType.RequestBody, bodySize);
+    return FilterDataStatus.Continue;
+  }
+
+  onResponseHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
+    if (this.entry !== null && endOfStream) this.endResponse();
+    return FilterHeadersStatus.Continue;
+  }
+
+  onResponseBody(bodySize: u32, endOfStream: bool): FilterDataStatus {
+    if (this.entry === null || this.finished) return FilterDataStatus.Continue;
+    if (bodySize > 0) {
+      let parser = this.response;
+      if (parser === null) { parser = new GrpcFrameParser(); this.response = parser; }
+      feed(parser, BufferType.ResponseBody, bodySize);
+    }
+    if (endOfStream) this.endResponse();
+    return FilterDataStatus.Continue;
+  }
+
+  onResponseTrailers(numTrailers: u32): FilterTrailersStatus {
+    if (this.entry === null || this.finished) return FilterTrailersStatus.Continue;
+    this.trailersSeen = true;
+    this.trailerCode = statusOf(getHeaderMapValueBytes(MapType.ResponseTrailers, KEY_GRPC_STATUS));
+    this.endResponse();
+    return FilterTrailersStatus.Continue;
+  }
+
+  onLog(): void { this.finish(true); }
+
+  onDelete(): void { this.finish(false); }
+
+  private endResponse(): void {
+    if (this.responseDone) return;
+    this.responseDone = true;
+    this.endNs = getCurrentTimeNanoseconds();
+  }
+
+  /** The RPC's final code (0..16); `mapsReadable` when the logged response headers can be read. */
+  private code(mapsReadable: bool): i32 {
+    if (!this.responseDone) return CODE_CANCELLED;
+    let code = this.trailerCode;
+    if (code == GRPC_STATUS_ABSENT && mapsReadable) {
+      code = statusOf(getHeaderMapValueBytes(MapType.ResponseHeaders, KEY_GRPC_STATUS));
+      if (code == GRPC_STATUS_ABSENT) {
+        const http = httpStatusOf(getHeaderMapValueBytes(MapType.ResponseHeaders, KEY_STATUS));
+        if (http > 0) code = httpToGrpcStatus(http);
+      }
+    }
+    return code >= 0 && code <= 16 ? code : CODE_UNKNOWN;
+  }
+
+  private finish(mapsReadable: bool): void {
+    const entry = this.entry;
+    const series = this.series;
+    if (entry === null || series === null || this.finished) return;
+    this.finished = true;
+    const code = this.code(mapsReadable);
+    const end = this.responseDone ? this.endNs : getCurrentTimeNanoseconds();
+    const ms = end > this.startNs ? wholeMillis(end - this.startNs) : 0;
+    const req = this.request;
+    const resp = this.response;
+    const reqMsgs: u64 = req === null ? 0 : req.messages;
+    const respMsgs: u64 = resp === null ? 0 : resp.messages;
+    const reqBytes: u64 = req === null ? 0 : req.payloadBytes;
+    const respBytes: u64 = resp === null ? 0 : resp.payloadBytes;
+    if (this.side == SIDE_SERVER) series.finish(code, ms, reqMsgs, respMsgs, reqBytes, respBytes);
+    else series.finish(code, ms, respMsgs, reqMsgs, respBytes, reqBytes);
+    entry.learn(reqMsgs, respMsgs);
+    if ((req !== null && req.error) || (resp !== null && resp.error)) incrementMetric(this.stats.frameErrors, 1);
+  }
+}
+
+/** Feeds the current body chunk (`size` bytes under Continue) to `parser`. */
+function feed(parser: GrpcFrameParser, type: BufferType, size: u32): void {
+  if (parser.error) return;
+  const chunk = getBufferBytes(type, 0, size);
+  if (chunk !== null) parser.feedBuffer(chunk);
+}

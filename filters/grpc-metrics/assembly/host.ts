@@ -1,0 +1,34 @@
+/**
+ * The two host calls grpc-metrics makes on every RPC that the SDK's hostcalls only offer with a
+ * per-call path array (`getPropertyU64(["xds", "listener_direction"])`, `setProperty([...], v)`):
+ * here the property paths are encoded once, so the per-RPC cost is the host call alone. Same
+ * error policy as filters/sdk/hostcalls.ts: a failure returns a fallback, never aborts.
+ *
+ * Property paths are NUL-separated segments (proxy-wasm ABI, Envoy Context::getProperty); a
+ * `set_property` of "grpc_method" is Envoy's filter state "wasm.grpc_method"
+ * (CelStateKeyPrefix + path), readable in CEL as `filter_state['wasm.grpc_method']`.
+ */
+import * as abi from "../../sdk/abi/imports";
+import { RET0, RET1, takeBuffer } from "../../sdk/abi/memory";
+
+// @ts-ignore: decorator
+@lazy const LISTENER_DIRECTION: ArrayBuffer = String.UTF8.encode("xds\0listener_direction");
+
+/** Envoy's TrafficDirection of the stream's listener: 0 unspecified, 1 INBOUND, 2 OUTBOUND (0 if unavailable). */
+export function listenerDirection(): i64 {
+  store<u32>(RET0, 0);
+  store<u32>(RET1, 0);
+  const p = LISTENER_DIRECTION;
+  if (abi.proxy_get_property(changetype<usize>(p), <usize>p.byteLength, RET0, RET1) != abi.WasmResult.Ok) return 0;
+  const ptr = <usize>load<u32>(RET0);
+  const len = <usize>load<u32>(RET1);
+  if (ptr == 0) return 0;
+  const value = takeBuffer(ptr, len);
+  return value.byteLength >= 8 ? load<i64>(changetype<usize>(value)) : 0;
+}
+
+/** Sets the filter state "wasm.<key>" (key and value already UTF-8); returns the host's result. */
+export function setFilterState(key: ArrayBuffer, value: ArrayBuffer): abi.WasmResult {
+  return <abi.WasmResult>abi.proxy_set_property(changetype<usize>(key), <usize>key.byteLength,
+    changetype<usize>(value), <usize>value.byteLength);
+}

@@ -1,0 +1,45 @@
+/**
+ * grpc-metrics: per-method gRPC metrics from the sidecar (README.md). Wiring only: the root parses
+ * the configuration once (config.ts), builds the method table (methods.ts) and the metric
+ * families (stats.ts), and creates one RpcStream (filter.ts) per HTTP stream.
+ *
+ * A configuration that fails to parse is rejected (onConfigure returns false, one error log line
+ * naming the field): Envoy keeps the previous configuration, or fails the plugin at load.
+ */
+import { RootContext, HttpContextBase, registerRootContext } from "../../sdk/context";
+import { BufferType } from "../../sdk/abi/imports";
+import { getBuffer, logError, logInfo } from "../../sdk/hostcalls";
+import { Config, parseConfig, configError } from "./config";
+import { MethodTable } from "./methods";
+import { Stats } from "./stats";
+import { RpcStream } from "./filter";
+export * from "../../sdk/abi/exports";
+
+export class GrpcMetricsRoot extends RootContext {
+  config: Config = new Config();
+  methods: MethodTable = new MethodTable(this.config);
+  stats: Stats | null = null;
+
+  onConfigure(configSize: u32): bool {
+    const bytes = getBuffer(BufferType.PluginConfiguration, configSize);
+    const config = parseConfig(bytes === null ? new ArrayBuffer(0) : bytes);
+    if (config === null) {
+      logError("grpc-metrics: invalid configuration: " + configError());
+      return false;
+    }
+    this.config = config;
+    this.methods = new MethodTable(config);
+    this.stats = new Stats(config.schema, MethodTable.maxGroups(config));
+    logInfo("grpc-metrics: configured (schema " + (config.schema == 0 ? "grpc" : "otel") + ", max_methods " +
+      config.maxMethods.toString() + ")");
+    return true;
+  }
+
+  createHttpContext(contextId: u32): HttpContextBase | null {
+    const stats = this.stats;
+    if (stats === null) return null; // not configured: traffic passes untouched
+    return new RpcStream(contextId, this, stats);
+  }
+}
+
+registerRootContext((contextId: u32): RootContext => new GrpcMetricsRoot(contextId));

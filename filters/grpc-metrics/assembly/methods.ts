@@ -1,0 +1,92 @@
+/**
+ * The method table: `:path` -> the method's label group and RPC type, with the cardinality bound
+ * of README.md ("Cardinality").
+ *
+ *  - A valid path ("/<service>/<method>", the SDK's parseGrpcPath) gets series of its own when the
+ *    allowlist admits it and fewer than `max_methods` methods are tracked ("the first N seen").
+ *  - Any other valid path is `grpc_method="other"`, under its service when the service is known
+ *    (a tracked method's, or named in `methods`) and under `grpc_service="other"` otherwise.
+ *  - A malformed path is grpc_service="unknown", grpc_method="unknown" (counted, never dropped).
+ *  - Entries are cached by path: every tracked method, and up to OTHER_CACHE_LIMIT other paths;
+ *    beyond that an other path is resolved on each RPC (bounded memory whatever the client sends).
+ *    A lookup of a cached path hashes the string once and allocates nothing.
+ *  - RPC types: a configured type wins; otherwise the type an entry has learned from its finished
+ *    RPCs (bit 0: more than one request message, bit 1: more than one response message; bits
+ *    only get set). An RPC takes its entry's type when it starts.
+ */
+import { parseGrpcPath } from "../../sdk/grpc";
+import { Config, TYPE_NONE } from "./config";
+import { LabelGroup } from "./stats";
+
+/** Other (untracked) paths remembered, to keep learning their types and skip re-parsing. */
+const OTHER_CACHE_LIMIT: i32 = 4096;
+
+export class MethodEntry {
+  /** Type bits learned from finished RPCs. */
+  learned: i32 = 0;
+  constructor(public readonly group: LabelGroup, public readonly configuredType: i32, public readonly other: bool) {}
+
+  /** The type an RPC of this method starts with. */
+  get type(): i32 { return this.configuredType != TYPE_NONE ? this.configuredType : this.learned; }
+
+  /** Records what a finished RPC showed: more than one message in a direction makes it streaming. */
+  learn(requestMessages: u64, responseMessages: u64): void {
+    if (requestMessages > 1) this.learned |= 1;
+    if (responseMessages > 1) this.learned |= 2;
+  }
+}
+
+export class MethodTable {
+  /** Distinct methods with series of their own. */
+  tracked: i32 = 0;
+  private entries: Map<string, MethodEntry> = new Map<string, MethodEntry>();
+  private cachedOther: i32 = 0;
+  private knownServices: Set<string> = new Set<string>();
+  private serviceOther: Map<string, LabelGroup> = new Map<string, LabelGroup>();
+  private readonly otherGroup: LabelGroup = new LabelGroup("other", "other", false);
+  /** Shared by every malformed path. */
+  readonly malformed: MethodEntry = new MethodEntry(new LabelGroup("unknown", "unknown", false), TYPE_NONE, false);
+
+  constructor(private config: Config) {}
+
+  /**
+   * The most label groups this table can create (tracked methods, one "<service>/other" per
+   * service a tracked method or the allowlist names, other/other, unknown/unknown).
+   */
+  static maxGroups(config: Config): i32 {
+    const allow = config.allow;
+    return config.maxMethods * 2 + (allow === null ? 0 : allow.length) + 2;
+  }
+
+  lookup(path: string): MethodEntry {
+    const entries = this.entries;
+    if (entries.has(path)) return entries.get(path);
+    const m = parseGrpcPath(path);
+    if (m === null) return this.malformed;
+    const config = this.config;
+    const service = m.service;
+    const configured = config.typeOf(service, m.method);
+    if (this.tracked < config.maxMethods && config.allows(service, m.method)) {
+      this.tracked++;
+      this.knownServices.add(service);
+      const e = new MethodEntry(new LabelGroup(service, m.method, true), configured, false);
+      entries.set(path, e);
+      return e;
+    }
+    const e = new MethodEntry(this.otherGroupOf(service), configured, true);
+    if (this.cachedOther < OTHER_CACHE_LIMIT) {
+      this.cachedOther++;
+      entries.set(path, e);
+    }
+    return e;
+  }
+
+  private otherGroupOf(service: string): LabelGroup {
+    if (!this.knownServices.has(service) && !this.config.namesService(service)) return this.otherGroup;
+    const groups = this.serviceOther;
+    if (groups.has(service)) return groups.get(service);
+    const g = new LabelGroup(service, "other", false);
+    groups.set(service, g);
+    return g;
+  }
+}
