@@ -16,8 +16,17 @@ const INTERESTING = [
 
 const byteArb = fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(...INTERESTING));
 
+/**
+ * Objects with repeated keys (JSON.parse: last value, first position), including array-index keys
+ * that V8 lists first ("0", "7", "4294967294") and look-alikes it does not ("01", "4294967295", "-1").
+ */
+const duplicateKeyDocument: fc.Arbitrary<Uint8Array> = fc
+  .array(fc.tuple(fc.constantFrom("a", "b", "c", "0", "7", "01", "4294967294", "4294967295", "-1", "__proto__", ""), fc.jsonValue({ maxDepth: 1 })), { maxLength: 12 })
+  .chain((members) => fc.constantFrom(...members.length === 0 ? [[]] : [members, [...members, ...members.slice(0, 3)]]))
+  .map((members) => enc("{" + members.map(([k, v]) => JSON.stringify(k) + ":" + JSON.stringify(v)).join(",") + "}"));
+
 /** Valid documents: any JSON value, sometimes with unicode (incl. lone surrogates) and indentation. */
-export const validDocument: fc.Arbitrary<Uint8Array> = fc
+const anyValidDocument: fc.Arbitrary<Uint8Array> = fc
   .tuple(
     fc.oneof(
       fc.jsonValue({ maxDepth: 6 }),
@@ -27,6 +36,11 @@ export const validDocument: fc.Arbitrary<Uint8Array> = fc
     fc.constantFrom(undefined, 0, 1, 2, "\t", "\r\n "),
   )
   .map(([v, indent]) => enc(JSON.stringify(v, null, indent as string | number | undefined) ?? "null"));
+
+export const validDocument: fc.Arbitrary<Uint8Array> = fc.oneof(
+  { weight: 4, arbitrary: anyValidDocument },
+  { weight: 1, arbitrary: duplicateKeyDocument },
+);
 
 type Mutation =
   | { kind: "set"; at: number; byte: number }
@@ -64,8 +78,8 @@ export const mutatedDocument: fc.Arbitrary<Uint8Array> = fc
   .map(([text, ms]) => mutate(enc(text), ms));
 
 export const randomBytes: fc.Arbitrary<Uint8Array> = fc.oneof(
-  fc.uint8Array({ maxLength: 48 }),
-  fc.array(byteArb, { maxLength: 48 }).map((a) => new Uint8Array(a)),
+  fc.uint8Array({ maxLength: 48, size: "max" }),
+  fc.array(byteArb, { maxLength: 48, size: "max" }).map((a) => new Uint8Array(a)),
 );
 
 const TOKENS = [
@@ -75,7 +89,7 @@ const TOKENS = [
 ];
 
 /** Random sequences of JSON tokens and near-tokens. */
-export const tokenSoup: fc.Arbitrary<Uint8Array> = fc.array(fc.constantFrom(...TOKENS), { maxLength: 40 }).map((t) => enc(t.join("")));
+export const tokenSoup: fc.Arbitrary<Uint8Array> = fc.array(fc.constantFrom(...TOKENS), { maxLength: 40, size: "max" }).map((t) => enc(t.join("")));
 
 // ===== numbers =====
 
@@ -124,9 +138,10 @@ function exactDecimal(m: bigint, e2: number): { digits: string; point: number } 
 
 /**
  * The exact midpoint between a positive double and the next one up (a tie: the reader must round
- * half to even), or a hair above or below it; written in plain or scientific notation.
+ * half to even), a hair above or below it, or above it by a digit past the 800th significant one
+ * (which only the reader's sticky truncation flag sees); in plain or scientific notation.
  */
-const midpointNumber = fc.tuple(finiteDouble, fc.constantFrom("tie", "above", "below"), fc.boolean()).map(([d, where, scientific]) => {
+const midpointNumber = fc.tuple(finiteDouble, fc.constantFrom("tie", "above", "below", "beyond"), fc.boolean()).map(([d, where, scientific]) => {
   const view = new DataView(new ArrayBuffer(8));
   view.setFloat64(0, Math.abs(d) === Number.MAX_VALUE ? 1 : Math.abs(d));
   const bits = view.getBigUint64(0);
@@ -139,6 +154,7 @@ const midpointNumber = fc.tuple(finiteDouble, fc.constantFrom("tie", "above", "b
   const lead = digits.search(/[1-9]/);
   digits = digits.slice(lead);
   point -= lead;
+  if (where === "beyond") digits += "0".repeat(Math.max(0, 805 - digits.length)) + "1";
   const sign = d < 0 ? "-" : "";
   if (scientific || point > 400 || point < -400) {
     return `${sign}${digits[0]}${digits.length > 1 ? "." + digits.slice(1) : ""}e${point - 1}`;
