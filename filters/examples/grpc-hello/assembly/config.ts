@@ -31,8 +31,9 @@ export function parseConfig(bytes: ArrayBuffer, reader: ConfigReader): Config | 
   const config = new Config();
   const deny = root.optionalArray("deny_methods");
   for (let i = 0; deny !== null && i < deny.length; i++) {
+    const errors = reader.errorCount();
     const name = deny.string(i);
-    if (!reader.ok()) break;
+    if (reader.errorCount() != errors) continue; // not a string: already reported
     // Same syntax as a request's :path without the leading slash.
     if (parseGrpcPath("/" + name) === null) deny.fail(i, "expected \"package.Service/Method\"");
     else config.denyMethods.add(name);
