@@ -19,24 +19,38 @@
   return changetype<usize>(buf) + <usize>offset;
 }
 
+/** Byte swap of a u32 (inlined; the standard library's polyfill is a call). */
+// @ts-ignore: decorator
+@inline export function swap32(x: u32): u32 {
+  return (rotl<u32>(x, 8) & 0x00ff00ff) | (rotr<u32>(x, 8) & 0xff00ff00);
+}
+
+/** Byte swap of a u64. */
+// @ts-ignore: decorator
+@inline export function swap64(x: u64): u64 {
+  x = ((x >> 8) & 0x00ff00ff00ff00ff) | ((x & 0x00ff00ff00ff00ff) << 8);
+  x = ((x >> 16) & 0x0000ffff0000ffff) | ((x & 0x0000ffff0000ffff) << 16);
+  return rotr<u64>(x, 32);
+}
+
 /** Big-endian u32 at `ptr`. */
 // @ts-ignore: decorator
 @inline export function loadBe32(ptr: usize): u32 {
-  return bswap<u32>(load<u32>(ptr));
+  return swap32(load<u32>(ptr));
 }
 
 /** Big-endian u64 at `ptr`. */
 // @ts-ignore: decorator
 @inline export function loadBe64(ptr: usize): u64 {
-  return bswap<u64>(load<u64>(ptr));
+  return swap64(load<u64>(ptr));
 }
 
 // @ts-ignore: decorator
 @inline export function storeBe32(ptr: usize, v: u32): void {
-  store<u32>(ptr, bswap<u32>(v));
+  store<u32>(ptr, swap32(v));
 }
 
 // @ts-ignore: decorator
 @inline export function storeBe64(ptr: usize, v: u64): void {
-  store<u64>(ptr, bswap<u64>(v));
+  store<u64>(ptr, swap64(v));
 }

@@ -29,6 +29,16 @@ export const SHA256_BLOCK_LENGTH: i32 = 64;
 // @ts-ignore: decorator
 @lazy const W: usize = memory.data(64 * 4, 16);
 
+// FIPS 180-4 §4.1.2 functions.
+// @ts-ignore: decorator
+@inline function choose(x: u32, y: u32, z: u32): u32 { return z ^ (x & (y ^ z)); }
+// @ts-ignore: decorator
+@inline function majority(x: u32, y: u32, z: u32): u32 { return (x & y) | (z & (x | y)); }
+// @ts-ignore: decorator
+@inline function sigma0(x: u32): u32 { return rotr<u32>(x, 2) ^ rotr<u32>(x, 13) ^ rotr<u32>(x, 22); }
+// @ts-ignore: decorator
+@inline function sigma1(x: u32): u32 { return rotr<u32>(x, 6) ^ rotr<u32>(x, 11) ^ rotr<u32>(x, 25); }
+
 /**
  * Compresses `blocks` 64-byte blocks at `ptr` into the 8-word state at `state`
  * (FIPS 180-4 §6.2.2). Caller guarantees the memory is valid.
@@ -46,12 +56,24 @@ export function sha256Blocks(state: usize, ptr: usize, blocks: usize): void {
       store<u32>(W + (t << 2), s1 + load<u32>(W + ((t - 7) << 2)) + s0 + load<u32>(W + ((t - 16) << 2)));
     }
     let a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7;
-    for (let t: usize = 0; t < 64; t++) {
-      const t1 = h + (rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25)) + (g ^ (e & (f ^ g)))
-        + load<u32>(K + (t << 2)) + load<u32>(W + (t << 2));
-      const t2 = (rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22)) + ((a & b) | (c & (a | b)));
-      h = g; g = f; f = e; e = d + t1;
-      d = c; c = b; b = a; a = t1 + t2;
+    // Eight rounds per iteration with the variables' roles rotated instead of shifted.
+    for (let t: usize = 0; t < 256; t += 32) {
+      let x = h + sigma1(e) + choose(e, f, g) + load<u32>(K + t) + load<u32>(W + t);
+      d += x; h = x + sigma0(a) + majority(a, b, c);
+      x = g + sigma1(d) + choose(d, e, f) + load<u32>(K + t, 4) + load<u32>(W + t, 4);
+      c += x; g = x + sigma0(h) + majority(h, a, b);
+      x = f + sigma1(c) + choose(c, d, e) + load<u32>(K + t, 8) + load<u32>(W + t, 8);
+      b += x; f = x + sigma0(g) + majority(g, h, a);
+      x = e + sigma1(b) + choose(b, c, d) + load<u32>(K + t, 12) + load<u32>(W + t, 12);
+      a += x; e = x + sigma0(f) + majority(f, g, h);
+      x = d + sigma1(a) + choose(a, b, c) + load<u32>(K + t, 16) + load<u32>(W + t, 16);
+      h += x; d = x + sigma0(e) + majority(e, f, g);
+      x = c + sigma1(h) + choose(h, a, b) + load<u32>(K + t, 20) + load<u32>(W + t, 20);
+      g += x; c = x + sigma0(d) + majority(d, e, f);
+      x = b + sigma1(g) + choose(g, h, a) + load<u32>(K + t, 24) + load<u32>(W + t, 24);
+      f += x; b = x + sigma0(c) + majority(c, d, e);
+      x = a + sigma1(f) + choose(f, g, h) + load<u32>(K + t, 28) + load<u32>(W + t, 28);
+      e += x; a = x + sigma0(b) + majority(b, c, d);
     }
     h0 += a; h1 += b; h2 += c; h3 += d; h4 += e; h5 += f; h6 += g; h7 += h;
     ptr += 64;

@@ -36,6 +36,16 @@ export const SHA512_BLOCK_LENGTH: i32 = 128;
 // @ts-ignore: decorator
 @lazy const W: usize = memory.data(80 * 8, 16);
 
+// FIPS 180-4 §4.1.3 functions.
+// @ts-ignore: decorator
+@inline function choose(x: u64, y: u64, z: u64): u64 { return z ^ (x & (y ^ z)); }
+// @ts-ignore: decorator
+@inline function majority(x: u64, y: u64, z: u64): u64 { return (x & y) | (z & (x | y)); }
+// @ts-ignore: decorator
+@inline function sigma0(x: u64): u64 { return rotr<u64>(x, 28) ^ rotr<u64>(x, 34) ^ rotr<u64>(x, 39); }
+// @ts-ignore: decorator
+@inline function sigma1(x: u64): u64 { return rotr<u64>(x, 14) ^ rotr<u64>(x, 18) ^ rotr<u64>(x, 41); }
+
 /** Compresses `blocks` 128-byte blocks at `ptr` into the 8-word state at `state` (FIPS 180-4 §6.4.2). */
 export function sha512Blocks(state: usize, ptr: usize, blocks: usize): void {
   let h0 = load<u64>(state, 0), h1 = load<u64>(state, 8), h2 = load<u64>(state, 16), h3 = load<u64>(state, 24);
@@ -50,12 +60,24 @@ export function sha512Blocks(state: usize, ptr: usize, blocks: usize): void {
       store<u64>(W + (t << 3), s1 + load<u64>(W + ((t - 7) << 3)) + s0 + load<u64>(W + ((t - 16) << 3)));
     }
     let a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7;
-    for (let t: usize = 0; t < 80; t++) {
-      const t1 = h + (rotr<u64>(e, 14) ^ rotr<u64>(e, 18) ^ rotr<u64>(e, 41)) + (g ^ (e & (f ^ g)))
-        + load<u64>(K + (t << 3)) + load<u64>(W + (t << 3));
-      const t2 = (rotr<u64>(a, 28) ^ rotr<u64>(a, 34) ^ rotr<u64>(a, 39)) + ((a & b) | (c & (a | b)));
-      h = g; g = f; f = e; e = d + t1;
-      d = c; c = b; b = a; a = t1 + t2;
+    // Eight rounds per iteration with the variables' roles rotated instead of shifted.
+    for (let t: usize = 0; t < 640; t += 64) {
+      let x = h + sigma1(e) + choose(e, f, g) + load<u64>(K + t) + load<u64>(W + t);
+      d += x; h = x + sigma0(a) + majority(a, b, c);
+      x = g + sigma1(d) + choose(d, e, f) + load<u64>(K + t, 8) + load<u64>(W + t, 8);
+      c += x; g = x + sigma0(h) + majority(h, a, b);
+      x = f + sigma1(c) + choose(c, d, e) + load<u64>(K + t, 16) + load<u64>(W + t, 16);
+      b += x; f = x + sigma0(g) + majority(g, h, a);
+      x = e + sigma1(b) + choose(b, c, d) + load<u64>(K + t, 24) + load<u64>(W + t, 24);
+      a += x; e = x + sigma0(f) + majority(f, g, h);
+      x = d + sigma1(a) + choose(a, b, c) + load<u64>(K + t, 32) + load<u64>(W + t, 32);
+      h += x; d = x + sigma0(e) + majority(e, f, g);
+      x = c + sigma1(h) + choose(h, a, b) + load<u64>(K + t, 40) + load<u64>(W + t, 40);
+      g += x; c = x + sigma0(d) + majority(d, e, f);
+      x = b + sigma1(g) + choose(g, h, a) + load<u64>(K + t, 48) + load<u64>(W + t, 48);
+      f += x; b = x + sigma0(c) + majority(c, d, e);
+      x = a + sigma1(f) + choose(f, g, h) + load<u64>(K + t, 56) + load<u64>(W + t, 56);
+      e += x; a = x + sigma0(b) + majority(b, c, d);
     }
     h0 += a; h1 += b; h2 += c; h3 += d; h4 += e; h5 += f; h6 += g; h7 += h;
     ptr += 128;

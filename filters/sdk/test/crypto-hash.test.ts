@@ -1,10 +1,11 @@
 /**
- * SHA-256, SHA-512, HMAC-SHA256, constant-time comparison and the keyed cache digest of
- * filters/sdk/crypto, run as compiled Wasm (release build): the standard vectors (FIPS 180-4
- * examples, RFC 4231 cases 1-7), differential tests against Node's crypto on >= 10,000 random
- * messages and keys covering every message length 0..1,000 (at non-zero offsets, and streamed in
- * random chunks — the subarray-offset bug seen in wasm-crypto), and arbitrary ranges: a bad range
- * is refused without touching state, never a trap.
+ * SHA-256, SHA-512, HMAC-SHA256, SipHash-2-4, constant-time comparison and the keyed cache
+ * digests of filters/sdk/crypto, run as compiled Wasm (release build): the standard vectors
+ * (FIPS 180-4 examples, RFC 4231 cases 1-7, the SipHash paper's 64 vectors), differential tests
+ * against Node's crypto (SipHash: a BigInt model) on >= 10,000 random messages and keys covering
+ * every message length 0..1,000 (at non-zero offsets, and streamed in random chunks — the
+ * subarray-offset bug seen in wasm-crypto), and arbitrary ranges: a bad range is refused without
+ * touching state, never a trap.
  */
 import { createHash, createHmac } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -256,8 +257,84 @@ describe("constantTimeEquals", () => {
   });
 });
 
-describe("keyed digest", () => {
-  it("is HMAC-SHA256 under a per-VM key drawn once through WASI random_get", async () => {
+/** SipHash-2-4 in BigInt, straight from the paper's description (the differential reference). */
+function sipHashReference(key: Uint8Array, msg: Uint8Array): bigint {
+  const M = (1n << 64n) - 1n;
+  const rotl = (x: bigint, b: bigint) => ((x << b) | (x >> (64n - b))) & M;
+  const word = (b: Uint8Array, at: number) => new DataView(b.buffer, b.byteOffset).getBigUint64(at, true);
+  const k0 = word(key, 0), k1 = word(key, 8);
+  let v0 = k0 ^ 0x736f6d6570736575n, v1 = k1 ^ 0x646f72616e646f6dn, v2 = k0 ^ 0x6c7967656e657261n, v3 = k1 ^ 0x7465646279746573n;
+  const round = () => {
+    v0 = (v0 + v1) & M; v1 = rotl(v1, 13n); v1 ^= v0; v0 = rotl(v0, 32n);
+    v2 = (v2 + v3) & M; v3 = rotl(v3, 16n); v3 ^= v2;
+    v0 = (v0 + v3) & M; v3 = rotl(v3, 21n); v3 ^= v0;
+    v2 = (v2 + v1) & M; v1 = rotl(v1, 17n); v1 ^= v2; v2 = rotl(v2, 32n);
+  };
+  const padded = new Uint8Array((Math.floor(msg.length / 8) + 1) * 8);
+  padded.set(msg);
+  padded[padded.length - 1] = msg.length & 0xff;
+  for (let at = 0; at < padded.length; at += 8) {
+    const m = word(padded, at);
+    v3 ^= m; round(); round(); v0 ^= m;
+  }
+  v2 ^= 0xffn;
+  round(); round(); round(); round();
+  return v0 ^ v1 ^ v2 ^ v3;
+}
+
+describe("SipHash-2-4", () => {
+  const sip = (x: CryptoHarness) => (keyOff: number, off: number, len: number): bigint =>
+    BigInt.asUintN(64, (x.exports.sipHash as unknown as (k: number, o: number, l: number) => bigint)(keyOff, off, len));
+  // The 64 reference vectors of the SipHash paper (key 00..0f, message 00..n-1).
+  const vectors = [
+    "726fdb47dd0e0e31", "74f839c593dc67fd", "0d6c8009d9a94f5a", "85676696d7fb7e2d", "cf2794e0277187b7", "18765564cd99a68d",
+    "cbc9466e58fee3ce", "ab0200f58b01d137", "93f5f5799a932462", "9e0082df0ba9e4b0", "7a5dbbc594ddb9f3", "f4b32f46226bada7",
+    "751e8fbc860ee5fb", "14ea5627c0843d90", "f723ca908e7af2ee", "a129ca6149be45e5", "3f2acc7f57c29bdb", "699ae9f52cbe4794",
+    "4bc1b3f0968dd39c", "bb6dc91da77961bd", "bed65cf21aa2ee98", "d0f2cbb02e3b67c7", "93536795e3a33e88", "a80c038ccd5ccec8",
+    "b8ad50c6f649af94", "bce192de8a85b8ea", "17d835b85bbb15f3", "2f2e6163076bcfad", "de4daaaca71dc9a5", "a6a2506687956571",
+    "ad87a3535c49ef28", "32d892fad841c342", "7127512f72f27cce", "a7f32346f95978e3", "12e0b01abb051238", "15e034d40fa197ae",
+    "314dffbe0815a3b4", "027990f029623981", "cadcd4e59ef40c4d", "9abfd8766a33735c", "0e3ea96b5304a7d0", "ad0c42d6fc585992",
+    "187306c89bc215a9", "d4a60abcf3792b95", "f935451de4f21df2", "a9538f0419755787", "db9acddff56ca510", "d06c98cd5c0975eb",
+    "e612a3cb9ecba951", "c766e62cfcadaf96", "ee64435a9752fe72", "a192d576b245165a", "0a8787bf8ecb74b2", "81b3e73d20b49b6f",
+    "7fa8220ba3b2ecea", "245731c13ca42499", "b78dbfaf3a8d83bd", "ea1ad565322a1a0b", "60e61c23a3795013", "6606d7e446282b93",
+    "6ca4ecb15c5f91e1", "9f626da15c9625f3", "e51b38608ef25f57", "958a324ceb064572",
+  ];
+
+  it("reproduces the paper's 64 reference vectors", () => {
+    const key = new Uint8Array(16).map((_, i) => i);
+    const msg = new Uint8Array(64).map((_, i) => i);
+    h.input(concatBytes([key, msg]));
+    vectors.forEach((want, n) => {
+      expect(sip(h)(0, 16, n).toString(16).padStart(16, "0"), `n = ${n}`).toBe(want);
+      expect(sipHashReference(key, msg.subarray(0, n)).toString(16).padStart(16, "0")).toBe(want);
+    });
+  });
+
+  it("agrees with the BigInt reference on 10,010 random keys and messages of every length 0..1,000", () => {
+    const seed = testSeed();
+    const rng = new SeededRandom(seed);
+    for (let i = 0; i < 10_010; i++) {
+      const key = rng.bytes(16), msg = rng.bytes(i % 1001);
+      const offset = rng.below(9);
+      h.input(concatBytes([key, new Uint8Array(offset), msg]));
+      expect(sip(h)(0, 16 + offset, msg.length), `seed ${seed}, case ${i}`).toBe(sipHashReference(key, msg));
+    }
+  });
+
+  it("returns 0 for bad key or data ranges", () => {
+    h.input(new Uint8Array(20).fill(1));
+    expect(sip(h)(5, 0, 4)).toBe(0n);
+    expect(sip(h)(-1, 0, 4)).toBe(0n);
+    expect(sip(h)(0, 16, 5)).toBe(0n);
+    expect(sip(h)(0, 16, 4)).not.toBe(0n);
+  });
+});
+
+describe("keyed digest and keyed hash", () => {
+  const bucket = (x: CryptoHarness) => (off: number, len: number): bigint =>
+    BigInt.asUintN(64, (x.exports.keyedBucket as unknown as (o: number, l: number) => bigint)(off, len));
+
+  it("are HMAC-SHA256 and SipHash-2-4 under per-VM keys drawn once through WASI random_get", async () => {
     const a = await loadCryptoHarness(wasm);
     const b = await loadCryptoHarness(wasm);
     const token = enc("eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhIn0.sig");
@@ -270,26 +347,30 @@ describe("keyed digest", () => {
     const a1 = digest(a), a2 = digest(a), b1 = digest(b);
     expect(a1).toBe(a2);
     expect(a1).not.toBe(b1); // another VM, another key
-    expect(a.randomCalls()).toBe(1);
     expect(a1).not.toBe(createHash("sha256").update(token).digest("hex"));
-    // keyedDigest64 is the first 8 bytes, little-endian.
     a.input(token);
-    const bucket = (a.exports.keyedDigestBucket as unknown as (o: number, l: number) => bigint)(0, token.length);
-    expect(bucket).toBe(Buffer.from(a1, "hex").readBigUInt64LE(0));
+    b.input(token);
+    const ha = bucket(a)(0, token.length);
+    expect(bucket(a)(0, token.length)).toBe(ha);
+    expect(bucket(b)(0, token.length)).not.toBe(ha);
+    expect(bucket(a)(0, token.length - 1)).not.toBe(ha);
+    expect(a.randomCalls()).toBe(1);
     expect(a.exports.keyedDigest!(0, token.length + 1, 0)).toBe(0);
     expect(a.exports.keyedDigest!(0, token.length, 9)).toBe(0);
+    expect(bucket(a)(-1, 3)).toBe(0n);
   });
 
-  it("is unavailable (false / 0, never a trap) when the host has no randomness, and retries later", async () => {
+  it("are unavailable (false / 0, never a trap) when the host has no randomness, and retry later", async () => {
     let fail = true;
     const x = await loadCryptoHarness(wasm, { randomGet: (ptr, len) => (fail ? 58 : (globalThis.crypto.getRandomValues(new Uint8Array(x.exports.memory.buffer, ptr, len)), 0)) });
     x.input(enc("token"));
     x.output(32);
     expect(x.exports.keyedAvailable!()).toBe(0);
     expect(x.exports.keyedDigest!(0, 5, 0)).toBe(0);
-    expect((x.exports.keyedDigestBucket as unknown as (o: number, l: number) => bigint)(0, 5)).toBe(0n);
+    expect(bucket(x)(0, 5)).toBe(0n);
     fail = false;
     expect(x.exports.keyedAvailable!()).toBe(1);
     expect(x.exports.keyedDigest!(0, 5, 0)).toBe(1);
+    expect(bucket(x)(0, 5)).not.toBe(0n);
   });
 });

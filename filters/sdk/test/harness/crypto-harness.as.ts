@@ -9,7 +9,7 @@ import "../../abi/abort";
 import {
   Sha256, sha256Into, Sha512, sha512Into, HmacSha256, HmacSha256Key, hmacSha256Into,
   base64UrlDecodeInto, base64DecodeInto, base64UrlEncodeInto, base64EncodeInto, base64UrlDecodeString,
-  base64DecodeString, base64UrlEncode, base64Encode, constantTimeEquals, keyedDigestInto, keyedDigest64,
+  base64DecodeString, base64UrlEncode, base64Encode, constantTimeEquals, keyedDigestInto, keyedHash64, sipHash24,
   keyedDigestAvailable, Ed25519PublicKey, ed25519Verify,
 } from "../../crypto/index";
 import { scalarReduce } from "../../crypto/ed25519/scalar";
@@ -170,7 +170,14 @@ export function ctEquals(aOff: i32, aLen: i32, bOff: i32, bLen: i32): i32 {
 
 export function keyedAvailable(): i32 { return keyedDigestAvailable() ? 1 : 0; }
 export function keyedDigest(off: i32, len: i32, outOff: i32): i32 { return keyedDigestInto(inBuf, off, len, outBuf, outOff) ? 1 : 0; }
-export function keyedDigestBucket(off: i32, len: i32): u64 { return keyedDigest64(inBuf, off, len); }
+export function keyedBucket(off: i32, len: i32): u64 { return keyedHash64(inBuf, off, len); }
+export function sipHash(keyOff: i32, off: i32, len: i32): u64 { return sipHash24(inBuf, keyOff, inBuf, off, len); }
+export function keyedBucketRepeat(off: i32, len: i32, times: i32): void {
+  for (let i = 0; i < times; i++) keyedHash64(inBuf, off, len);
+}
+export function keyedDigestRepeat(off: i32, len: i32, times: i32): void {
+  for (let i = 0; i < times; i++) keyedDigestInto(inBuf, off, len, outBuf, 0);
+}
 
 // ---- Ed25519 -----------------------------------------------------------------------------
 
