@@ -3,11 +3,14 @@
  * SIGINT/SIGTERM. Configuration errors surface as UserError (one line, no stack).
  * `-l/--log-level` and `--component-log-level` set Envoy's loggers as Envoy's own options do
  * (`wasm:debug` shows a filter's logDebug); log lines go to stderr in Envoy's default format.
+ * `--plugins DIR` (with `--labels`, `--namespace`, `--wasm-cache`, `--insecure-registries`)
+ * loads and watches WasmPlugin resources as istiod + istio-agent would (sidecar/plugins).
  */
 import { UserError } from "../../errors.ts";
 import type { Command } from "commander";
+import type { PluginCliOptions } from "../../sidecar/plugins/cli-options.ts";
 
-export interface SidecarCommandOptions {
+export interface SidecarCommandOptions extends PluginCliOptions {
   config: string;
   concurrency?: string;
   logLevel?: string;
@@ -33,8 +36,10 @@ export async function runSidecarCommand(opts: SidecarCommandOptions): Promise<vo
   } catch (e) {
     throw e instanceof LogLevelError ? new UserError(e.message) : e;
   }
+  const { pluginsOptionsFrom } = await import("../../sidecar/plugins/cli-options.ts");
+  const plugins = pluginsOptionsFrom(opts);
   const { startSidecar } = await import("../../sidecar/proxy/sidecar.ts");
-  const sidecar = await startSidecar({ configPath: opts.config }, { concurrency, logs });
+  const sidecar = await startSidecar({ configPath: opts.config }, { concurrency, logs, ...(plugins ? { plugins } : {}) });
   for (const line of held) process.stderr.write(`${line}\n`);
   held = undefined;
   for (const l of sidecar.listeners) {
@@ -58,5 +63,10 @@ export function register(program: Command): void {
     .option("--concurrency <n>", "worker VMs per Wasm plugin (Envoy --concurrency)", "1")
     .option("-l, --log-level <level>", "trace, debug, info, warning|warn, error, critical or off (Envoy --log-level)", "info")
     .option("--component-log-level <list>", "per-logger levels, e.g. wasm:debug,http:trace (Envoy --component-log-level)")
+    .option("--plugins <dir>", "load and watch the WasmPlugin resources in <dir>, as istiod and istio-agent would")
+    .option("--labels <k=v,...>", "the workload's labels, for WasmPlugin selectors (repeatable)", (v: string, all: string[] = []) => [...all, v])
+    .option("--namespace <ns>", "the workload's namespace (and of manifests without one); default \"default\"")
+    .option("--wasm-cache <dir>", "write fetched Wasm modules here, as istio-agent's cache does")
+    .option("--insecure-registries <hosts>", "registries to pull from over plain HTTP (comma-separated, * for all)")
     .action(async (opts: SidecarCommandOptions) => runSidecarCommand(opts));
 }

@@ -10,6 +10,11 @@
  * filter; FAIL_CLOSED / FAIL_RELOAD answer every request with 503 `wasm_fail_stream`
  * (gRPC UNAVAILABLE).
  *
+ * WasmPlugins (`plugins` option, `--plugins DIR`): a WasmPluginSet (../plugins) loads them before
+ * the listeners start; each listener's chain is its http_filters with the plugins istiod would
+ * place there inserted before the first stateful_session / router filter, re-read per new stream
+ * so that an update applies to new streams only.
+ *
  * stop() closes the listeners, the admin server, the plugins and the cluster manager; no
  * handle is left behind.
  */
@@ -33,6 +38,7 @@ import { createClusterManager, type UpstreamClusterManager } from "./upstream/cl
 import { ConnectionManager } from "./downstream/connection-manager.ts";
 import { startListener, type RunningListener } from "./downstream/listener.ts";
 import { UserError } from "../../errors.ts";
+import { WasmPluginSet, type ListenerBinding, type WasmPluginsOptions } from "../plugins/index.ts";
 
 export interface SidecarOptions {
   log?: (line: string) => void;
@@ -42,6 +48,8 @@ export interface SidecarOptions {
   concurrency?: number;
   /** Random source for weighted clusters (unsigned integers); tests inject it. */
   random?: () => number;
+  /** WasmPlugin resources to load and watch (`--plugins DIR`). */
+  plugins?: WasmPluginsOptions;
 }
 
 export interface Sidecar {
@@ -51,6 +59,8 @@ export interface Sidecar {
   clusterManager: UpstreamClusterManager;
   bootstrap: Bootstrap;
   logs: LogRegistry;
+  /** The WasmPlugins loaded from `plugins.dir`, when given. */
+  plugins?: WasmPluginSet;
   stop(): Promise<void>;
 }
 
@@ -72,6 +82,7 @@ export async function startSidecar(input: SidecarInput, opts: SidecarOptions = {
   const plugins: Plugin[] = [];
   const listeners: RunningListener[] = [];
   let admin: AdminServer | undefined;
+  let pluginSet: WasmPluginSet | undefined;
   const logs = opts.logs ?? new LogRegistry((_logger, _level, message) => log(message));
   const logger: LogSink = { log: (level: LogLevel, line: string) => logs.log("wasm", level, line) };
   const env = {
@@ -97,6 +108,7 @@ export async function startSidecar(input: SidecarInput, opts: SidecarOptions = {
     clearInterval(flushTimer);
     await Promise.allSettled(listeners.map((l) => l.close()));
     if (admin) await admin.close().catch(() => {});
+    await pluginSet?.close();
     await Promise.allSettled(plugins.map((p) => p.close()));
     await clusterManager.stop();
   };
@@ -130,9 +142,12 @@ export async function startSidecar(input: SidecarInput, opts: SidecarOptions = {
       }
     };
 
+    if (opts.plugins) {
+      pluginSet = await WasmPluginSet.start(opts.plugins, { host: env, stats, log: (level, line) => logs.log("wasm", level, line) });
+    }
     for (const l of bootstrap.listeners) {
       const httpLog = (line: string) => logs.log("http", LogLevel.Error, line);
-      listeners.push(await startOneListener(l, bootstrap, stats, clusterManager, buildFilter, opts, httpLog));
+      listeners.push(await startOneListener(l, bootstrap, stats, clusterManager, buildFilter, opts, httpLog, pluginSet));
     }
     if (bootstrap.admin) {
       admin = await startAdminServer({
@@ -160,6 +175,7 @@ export async function startSidecar(input: SidecarInput, opts: SidecarOptions = {
     clusterManager,
     bootstrap,
     logs,
+    ...(pluginSet ? { plugins: pluginSet } : {}),
     stop,
   };
 }
@@ -172,6 +188,7 @@ async function startOneListener(
   buildFilter: (f: HttpFilterConfig) => Promise<StreamFilterFactory | undefined>,
   opts: SidecarOptions,
   log: (line: string) => void,
+  pluginSet?: WasmPluginSet,
 ): Promise<RunningListener> {
   const hcm = l.httpConnectionManager;
   const configs = hcm.httpFilters;
@@ -179,18 +196,32 @@ async function startOneListener(
   if (!last || last.kind !== "router") {
     throw new UserError(`listener ${l.name}: the last http filter must be envoy.filters.http.router`);
   }
-  const filters: StreamFilterFactory[] = [];
+  // WasmPlugins go where istiod puts them: before the session filter and the router.
+  const before: StreamFilterFactory[] = [];
+  const after: StreamFilterFactory[] = [];
   for (const f of configs.slice(0, -1)) {
     const factory = await buildFilter(f);
-    if (factory) filters.push(factory);
+    if (factory) (f.kind === "stateful_session" || after.length > 0 ? after : before).push(factory);
   }
   const router = (await buildFilter(last))!;
-  return startListener(l, {
+  const binding: ListenerBinding = {
+    name: l.name,
+    class: l.trafficDirection === 1 ? "SIDECAR_INBOUND" : l.trafficDirection === 2 ? "SIDECAR_OUTBOUND" : "GATEWAY",
+    port: l.address.portValue,
+    statPrefix: hcm.statPrefix,
+  };
+  let chain = { plugins: [] as StreamFilterFactory[], filters: [...before, ...after] };
+  const running = await startListener(l, {
     stats,
     connectionManager: (statAddress) =>
       new ConnectionManager({
         hcm,
-        filters,
+        // Read per new stream: the chain follows WasmPlugin updates.
+        get filters() {
+          const plugins = pluginSet?.chainFor(binding);
+          if (plugins && plugins !== chain.plugins) chain = { plugins, filters: [...before, ...plugins, ...after] };
+          return chain.filters;
+        },
         router,
         stats,
         listenerStatAddress: statAddress,
@@ -206,4 +237,6 @@ async function startOneListener(
         log,
       }),
   });
+  binding.port = running.port;
+  return running;
 }
