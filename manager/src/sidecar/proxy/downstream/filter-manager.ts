@@ -32,6 +32,7 @@ import {
   type RouteDecision,
   type StreamFilter,
 } from "../../http/filter.ts";
+import { parseGrpcStatus } from "../../http/grpc.ts";
 import type { HeaderMap } from "../../http/header-map.ts";
 import type { SocketAddress, StreamInfo } from "../../http/stream-info.ts";
 import { FilterEntry, Iter, Side, encoderOrderOf } from "./filter-entry.ts";
@@ -437,7 +438,8 @@ export class FilterManager {
   private onResponseComplete(): void {
     this.responseComplete = true;
     const grpc = this.trailers[Side.Encode]?.get("grpc-status") ?? this.headers[Side.Encode]?.get("grpc-status");
-    if (grpc !== undefined && /^\d+$/.test(grpc)) this.streamInfo.grpcStatus = Number(grpc);
+    const code = parseGrpcStatus(grpc);
+    if (code !== undefined && code >= 0) this.streamInfo.grpcStatus = code;
     this.finish(false);
   }
 

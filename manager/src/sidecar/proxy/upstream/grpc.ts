@@ -1,9 +1,10 @@
 /**
  * gRPC facts the upstream side needs, as Envoy's Grpc::Common / Grpc::Utility:
  * a request is gRPC when its content-type starts with "application/grpc"; grpc-status read
- * from a header map; grpc-status -> HTTP status (grpcToHttpStatus, used for outlier
+ * from a header map (Envoy's parsing: absl::SimpleAtoi, 0..16; an invalid value reads as absent); grpc-status -> HTTP status (grpcToHttpStatus, used for outlier
  * detection and host success/error accounting); the grpc-timeout header in ms.
  */
+import { parseGrpcStatus } from "../../http/grpc.ts";
 import type { HeaderMap } from "../../http/header-map.ts";
 
 export function isGrpcRequest(headers: HeaderMap): boolean {
@@ -12,9 +13,8 @@ export function isGrpcRequest(headers: HeaderMap): boolean {
 }
 
 export function grpcStatusOf(headers: HeaderMap | undefined): number | undefined {
-  const v = headers?.get("grpc-status");
-  if (v === undefined || !/^\d+$/.test(v.trim())) return undefined;
-  return Number(v.trim());
+  const code = parseGrpcStatus(headers?.get("grpc-status"));
+  return code === undefined || code < 0 ? undefined : code;
 }
 
 export function grpcToHttpStatus(status: number): number {
