@@ -168,9 +168,15 @@ export class WasmPluginSet {
     return factories;
   }
 
-  /** Every instance, current and draining. */
+  /** Every instance, current and draining (a drained instance is closed and forgotten). */
   instances(): InstanceInfo[] {
-    return [...this.all].map((i) => i.info());
+    const out: InstanceInfo[] = [];
+    for (const inst of this.all) {
+      const info = inst.info();
+      if (info.state === "closed") this.all.delete(inst);
+      else out.push(info);
+    }
+    return out;
   }
 
   private readonly all = new Set<PluginInstance>();
@@ -198,7 +204,7 @@ export class WasmPluginSet {
       this.current = next;
       const kept = new Set(next.instances.values());
       for (const inst of previous.instances.values()) if (!kept.has(inst)) inst.retire();
-      for (const inst of this.all) if (inst.info().state === "closed") this.all.delete(inst);
+      this.instances();
       outcome = { generation: number, ok: true, plugins: [...next.instances.keys()] };
       this.deps.log(LogLevel.Info, `wasm plugins: applied ${this.opts.dir} (generation ${number}: ${outcome.plugins.join(", ") || "none"})`);
     } catch (e) {
