@@ -42,7 +42,7 @@ function firstTarFile(b: Uint8Array): Uint8Array {
 export function unbox(body: Uint8Array, maxBytes = DEFAULT_MAX_MODULE_BYTES): Uint8Array {
   let b = body;
   for (let depth = 0; depth < 8; depth++) {
-    if (isWasm(b)) return b;
+    if (isWasm(b)) return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
     try {
       if (isGzip(b)) b = gunzipSync(b, { maxOutputLength: maxBytes });
       else if (isTar(b)) b = firstTarFile(b);
