@@ -6,8 +6,8 @@
  * which a loaded machine distorts less than wall time; the best of 5 rounds is reported.
  * Node's own crypto (OpenSSL, native code) runs the same operations in the same process as a
  * yardstick for the machine: absolute numbers on a shared, loaded machine vary by 2x between runs.
- * Size: each primitive alone in a release module (with the SDK's abort handler, as filters
- * have), minus the same module without it.
+ * Size: each primitive alone in a release module (with the SDK's abort handler and the runtime,
+ * as every filter has), minus that baseline module.
  */
 import { createHash, createHmac, generateKeyPairSync, sign, verify } from "node:crypto";
 import { compileAssemblyScript } from "../../../manager/src/build/index.ts";
@@ -62,6 +62,10 @@ async function speed(): Promise<Array<[string, string]>> {
   const hmacKey = Buffer.from(pub);
   rows.push(["(Node native) HMAC-SHA256, 400 B", fmt(cpuNs(() => { for (let i = 0; i < 20_000; i++) createHmac("sha256", hmacKey).update(jwtInput).digest(); }, 20_000))]);
   rows.push(["(Node native) Ed25519 verify, 400 B", fmt(cpuNs(() => { for (let i = 0; i < 1000; i++) verify(null, jwtInput, publicKey, sig); }, 1000))]);
+  e.keyedBucketRepeat!(JWT, 400, 2000);
+  rows.push(["keyedHash64 (SipHash-2-4), 400 B", fmt(cpuNs(() => e.keyedBucketRepeat!(JWT, 400, 50_000), 50_000))]);
+  e.keyedDigestRepeat!(JWT, 400, 2000);
+  rows.push(["keyedDigestInto (HMAC-SHA256), 400 B", fmt(cpuNs(() => e.keyedDigestRepeat!(JWT, 400, 20_000), 20_000))]);
   const parse = () => { for (let i = 0; i < 300; i++) { e.edParse!(0, 32); } e.edForgetKeys!(); };
   parse();
   rows.push(["Ed25519 key parse (decode + table of 32 odd multiples)", fmt(cpuNs(parse, 300))]);
@@ -74,6 +78,7 @@ const SIZE_ENTRIES: Record<string, string> = {
   "SHA-512": `import "../abi/abort";\nimport { sha512Into } from "./sha512";\nexport function run(p: usize, n: i32): i32 { return sha512Into(changetype<ArrayBuffer>(p), 0, n, changetype<ArrayBuffer>(p), 0) ? 1 : 0; }`,
   "HMAC-SHA256 (incl. SHA-256)": `import "../abi/abort";\nimport { HmacSha256Key, hmacSha256Into } from "./hmac";\nexport function run(p: usize, n: i32): i32 { const b = changetype<ArrayBuffer>(p); const k = HmacSha256Key.fromBytes(b, 0, 32); return k !== null && hmacSha256Into(k, b, 0, n, b, 0) ? 1 : 0; }`,
   "base64url decode": `import "../abi/abort";\nimport { base64UrlDecodeInto } from "./base64";\nexport function run(p: usize, n: i32): i32 { const b = changetype<ArrayBuffer>(p); return base64UrlDecodeInto(b, 0, n, b, 0); }`,
+  "SipHash-2-4": `import "../abi/abort";\nimport { sipHash24 } from "./siphash";\nexport function run(p: usize, n: i32): i32 { const b = changetype<ArrayBuffer>(p); return <i32>sipHash24(b, 0, b, 16, n); }`,
   "constantTimeEquals": `import "../abi/abort";\nimport { constantTimeEquals } from "./ct";\nexport function run(p: usize, n: i32): i32 { const b = changetype<ArrayBuffer>(p); return constantTimeEquals(b, 0, n, b, n, n) ? 1 : 0; }`,
   "keyed digest (incl. HMAC, random_get)": `import "../abi/abort";\nimport { keyedDigestInto } from "./keyed-digest";\nexport function run(p: usize, n: i32): i32 { const b = changetype<ArrayBuffer>(p); return keyedDigestInto(b, 0, n, b, 0) ? 1 : 0; }`,
   "Ed25519 verify (incl. SHA-512)": `import "../abi/abort";\nimport { Ed25519PublicKey } from "./ed25519/verify";\nexport function run(p: usize, n: i32): i32 { const b = changetype<ArrayBuffer>(p); const k = Ed25519PublicKey.parse(b, 0, 32); return k !== null && k.verify(b, 96, n, b, 32, 64) ? 1 : 0; }`,
@@ -84,7 +89,8 @@ async function sizes(): Promise<Array<[string, string]>> {
   const bytes: Record<string, number> = {};
   for (const [name, source] of Object.entries(SIZE_ENTRIES)) {
     const path = `filters/sdk/crypto/size-probe-${Object.keys(bytes).length}.ts`;
-    bytes[name] = (await compileAssemblyScript(path, { sources: { [path]: source } })).length;
+    const withRuntime = `${source}\nexport function allocate(n: i32): i32 { return new ArrayBuffer(n).byteLength; }`;
+    bytes[name] = (await compileAssemblyScript(path, { sources: { [path]: withRuntime } })).length;
   }
   return Object.entries(bytes).filter(([n]) => n !== "baseline")
     .map(([n, b]) => [n, `${b - bytes.baseline!} B (module ${b} B)`]);
@@ -95,4 +101,4 @@ const table = (title: string, rows: Array<[string, string]>) => {
   for (const [k, v] of rows) console.log(`  ${k.padEnd(58)} ${v}`);
 };
 table("speed (CPU time per operation, best of 5 rounds)", await speed());
-if (!process.argv.includes("--speed-only")) table("size (release, over a module with the abort handler only)", await sizes());
+if (!process.argv.includes("--speed-only")) table("size (release build, bytes over a module with the abort handler and the runtime)", await sizes());
