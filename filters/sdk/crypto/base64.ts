@@ -178,9 +178,13 @@ function encodeInto(src: ArrayBuffer, offset: i32, length: i32, out: ArrayBuffer
   return encodeCore<u8>(addressOf(src, offset), <usize>length, addressOf(out, outOffset), url);
 }
 
+/** Longest text the string encoders build (2^28 UTF-16 units, 512 MiB): beyond it, null, not an abort. */
+const MAX_STRING_CHARS: i32 = 1 << 28;
+
 function encodeString(src: ArrayBuffer, offset: i32, length: i32, url: bool): string | null {
   if (!inRange(src, offset, length)) return null;
   const chars = url ? base64UrlEncodedLength(length) : base64EncodedLength(length);
+  if (chars > MAX_STRING_CHARS) return null;
   const s = changetype<string>(__new(<usize>chars << 1, idof<string>()));
   encodeCore<u16>(addressOf(src, offset), <usize>length, changetype<usize>(s), url);
   return s;
@@ -206,7 +210,7 @@ export function base64UrlEncodeInto(src: ArrayBuffer, offset: i32, length: i32, 
   return encodeInto(src, offset, length, out, outOffset, true);
 }
 
-/** Encodes `src[offset, +length)` as unpadded base64url text; null on a bad range. */
+/** Encodes `src[offset, +length)` as unpadded base64url text; null on a bad range (or > 2^28 characters). */
 export function base64UrlEncode(src: ArrayBuffer, offset: i32, length: i32): string | null {
   return encodeString(src, offset, length, true);
 }
@@ -231,7 +235,7 @@ export function base64EncodeInto(src: ArrayBuffer, offset: i32, length: i32, out
   return encodeInto(src, offset, length, out, outOffset, false);
 }
 
-/** Encodes `src[offset, +length)` as padded standard base64 text; null on a bad range. */
+/** Encodes `src[offset, +length)` as padded standard base64 text; null on a bad range (or > 2^28 characters). */
 export function base64Encode(src: ArrayBuffer, offset: i32, length: i32): string | null {
   return encodeString(src, offset, length, false);
 }
