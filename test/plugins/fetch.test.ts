@@ -94,7 +94,7 @@ describe("http(s):// modules", () => {
 
   it("a wrong sha256 under FAIL_CLOSE: deny-all, gRPC PERMISSION_DENIED, counted checksum_mismatched", async () => {
     const lines: string[] = [];
-    const h = await startPluginHarness({ "p.yaml": wasmPluginYaml({ name: "pinned", url: `${base}/add-header.wasm`, sha256: "0".repeat(64), pluginConfig: orderConfig("x") }) }, { ...FAST, log: (l) => lines.push(l) });
+    const h = await startPluginHarness({ "p.yaml": wasmPluginYaml({ name: "pinned", url: `${base}/add-header.wasm`, sha256: "0".repeat(64), pluginConfig: orderConfig("x") }) }, { ...FAST, admin: true, log: (l) => lines.push(l) });
     try {
       for (let i = 0; i < 2; i++) {
         const r = await call(h.client);
@@ -106,6 +106,10 @@ describe("http(s):// modules", () => {
       expect(h.harness.sidecar.plugins!.metrics.value("wasm_config_conversion_count", { result: "fetch_failure" })).toBe(1);
       expect(h.harness.counter("http.ingress_http.rbac.wasm-default-denydenied")).toBe(2n);
       expect(h.harness.sidecar.plugins!.instances()).toMatchObject([{ name: "default.pinned", kind: "deny" }]);
+      // Served with the sidecar's stats, as istio-agent's merged :15020/stats/prometheus serves them.
+      const scrape = await (await fetch(`http://127.0.0.1:${h.harness.sidecar.adminPort}/stats/prometheus`)).text();
+      expect(scrape).toContain('istio_agent_wasm_remote_fetch_count{result="checksum_mismatched"} 1\n');
+      expect(scrape).toContain('envoy_http_rbac_wasm_default_denydenied{envoy_http_conn_manager_prefix="ingress_http"} 2\n');
       expect(lines.join("\n")).toContain(`default.pinned: error in converting the wasm config to local: module downloaded from ${base}/add-header.wasm has checksum ${sha}, which does not match: ${"0".repeat(64)}. applying deny RBAC filter`);
     } finally {
       await h.stop();

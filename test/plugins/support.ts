@@ -72,20 +72,21 @@ export interface PluginHarness {
 /** A sidecar whose inbound listener (fixed port) runs the WasmPlugins of a fresh directory. */
 export async function startPluginHarness(
   files: Record<string, string>,
-  opts: Partial<WasmPluginsOptions> & { direction?: "INBOUND" | "OUTBOUND" | "UNSPECIFIED"; log?: (line: string) => void } = {},
+  opts: Partial<WasmPluginsOptions> & { direction?: "INBOUND" | "OUTBOUND" | "UNSPECIFIED"; log?: (line: string) => void; admin?: boolean } = {},
 ): Promise<PluginHarness> {
   const dir = await mkdtemp(path.join(tmpdir(), "meshwasm-plugins-"));
   for (const [name, text] of Object.entries(files)) await writeFile(path.join(dir, name), text);
   const port = await freePort();
+  const { direction: _d, log: _l, admin: _a, ...pluginOpts } = opts;
   let harness: Harness;
   try {
     harness = await startHarness({
-      config: () => ({ listenerPort: port }),
+      config: () => ({ listenerPort: port, ...(opts.admin ? { admin: true } : {}) }),
       edit: (b) => {
         const listener = (b.static_resources as { listeners: Array<Record<string, unknown>> }).listeners[0]!;
         if (opts.direction !== "UNSPECIFIED") listener.traffic_direction = opts.direction ?? "INBOUND";
       },
-      sidecar: { plugins: { dir, debounceMs: 50, ...opts }, ...(opts.log ? { log: opts.log } : {}) },
+      sidecar: { plugins: { dir, debounceMs: 50, ...pluginOpts }, ...(opts.log ? { log: opts.log } : {}) },
     });
   } catch (e) {
     await rm(dir, { recursive: true, force: true });

@@ -46,6 +46,8 @@ export interface AdminServerOptions {
   node?: { id?: string; cluster?: string };
   /** The loggers `/logging` lists and changes (no `/logging` without it). */
   logs?: LogRegistry;
+  /** Text appended to /stats/prometheus (istio-agent's metrics, as its merged :15020 endpoint adds them). */
+  extraPrometheus?: () => string;
 }
 
 export interface AdminServer {
@@ -93,7 +95,7 @@ function handlers(opts: AdminServerOptions, startedAt: number): Map<string, Hand
   let dumpTime: string | undefined;
   const prometheus = (q: URLSearchParams): Reply => ({
     status: 200,
-    body: renderPrometheus(opts.stats, extractors, parseStatsParams(q)),
+    body: renderPrometheus(opts.stats, extractors, parseStatsParams(q)) + (opts.extraPrometheus?.() ?? ""),
   });
   const state = (): string => (opts.ready() ? "LIVE" : "INITIALIZING");
   const h = new Map<string, Handler>();

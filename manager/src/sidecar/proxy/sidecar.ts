@@ -161,6 +161,7 @@ export async function startSidecar(input: SidecarInput, opts: SidecarOptions = {
         listeners: () => listeners.map((l) => ({ name: l.name, address: { address: l.address, port: l.port } })),
         node: bootstrap.node,
         logs,
+        ...(pluginSet ? { extraPrometheus: () => pluginSet!.metrics.render() } : {}),
       });
     }
   } catch (e) {
