@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 )
 
 const (
@@ -299,6 +300,7 @@ func (h *harness) shutdown() {
 	if h.removeDir && h.dir != "" {
 		_ = os.RemoveAll(h.dir)
 	}
+	klog.Flush()
 }
 
 // moduleVersions reports the versions this binary was built from.
