@@ -22,7 +22,7 @@ import { kubeApiServerUnavailable, startKubeApiServer, type KubeApiServer } from
 const unavailable = kubeApiServerUnavailable();
 if (unavailable) console.warn(`skipping the kube-apiserver harness tests: ${unavailable}`);
 
-const SHORT_LIVED_TTL_SECONDS = 6;
+const SHORT_LIVED_TTL_SECONDS = 8;
 const DIGEST = "a".repeat(64);
 
 interface WasmPluginSpec {
@@ -280,20 +280,38 @@ describe.skipIf(Boolean(unavailable))("real kube-apiserver harness", () => {
     await server.stop();
     expect(server.exitCode()).toBe(0);
     expect(existsSync(dir)).toBe(false);
-    const port = Number(new URL(url).port);
-    const refused = await new Promise<string>((done) => {
-      const socket = connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        done("connected");
-      });
-      socket.once("error", (error: NodeJS.ErrnoException) => done(error.code ?? "error"));
-    });
-    expect(refused).toBe("ECONNREFUSED");
+    expect(await probe(Number(new URL(url).port))).toBe("ECONNREFUSED");
   }, 60_000);
 });
 
-describe.skipIf(Boolean(unavailable))("kube-apiserver harness bad input", () => {
+/** Resolves "ECONNREFUSED" when nothing listens on the port any more. */
+function probe(port: number): Promise<string> {
+  return new Promise((done) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      done("connected");
+    });
+    socket.once("error", (error: NodeJS.ErrnoException) => done(error.code ?? "error"));
+  });
+}
+
+describe.skipIf(Boolean(unavailable))("kube-apiserver harness going away and bad input", () => {
+  it("kill() ends the server at once, as an API server that goes away: calls fail, its directory is removed", async () => {
+    const server = await startKubeApiServer();
+    try {
+      const core = server.kubeConfig.makeApiClient(CoreV1Api);
+      await core.createNamespace({ body: { metadata: { name: "before-kill" } } });
+      await server.kill();
+      expect(server.exitCode()).not.toBe(0);
+      expect(await probe(Number(new URL(server.ready.server).port))).toBe("ECONNREFUSED");
+      await expect(core.readNamespace({ name: "before-kill" })).rejects.toThrow(/ECONNREFUSED/);
+      expect(existsSync(server.ready.dir)).toBe(false);
+    } finally {
+      await server.stop();
+    }
+  }, 180_000);
+
   it("a missing --crd-file fails before anything starts, with a one-line reason naming the file", async () => {
     const error = await startKubeApiServer({ crdFiles: ["/nonexistent/crds.yaml"] }).then(
       () => undefined,

@@ -17,6 +17,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -51,6 +52,11 @@ export interface KubeApiServer {
   exitCode(): number | null;
   /** Closes the harness's stdin and waits for it to exit (SIGKILL after 30 s). Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Ends the server at once with SIGKILL, as an API server that goes away mid-operation
+   * (no graceful shutdown), then removes the directory it could not remove itself.
+   */
+  kill(): Promise<void>;
 }
 
 export interface KubeApiServerOptions {
@@ -142,6 +148,15 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
         await exited;
         clearTimeout(timer);
         process.removeListener("exit", killOnExit);
+      })();
+      return stopping;
+    },
+    kill() {
+      stopping ??= (async () => {
+        child.kill("SIGKILL");
+        await exited;
+        process.removeListener("exit", killOnExit);
+        await rm(ready.dir, { recursive: true, force: true });
       })();
       return stopping;
     },
