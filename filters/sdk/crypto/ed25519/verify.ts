@@ -14,7 +14,7 @@
  *
  * k = SHA-512(R || A || M) mod L over the key's original 32 bytes. [S]B - [k]A is a double-scalar
  * multiplication with signed sliding windows (width 7: tables of the 32 odd multiples 1..63 of B
- * and of A in affine form), 253 doublings and about 2 x 36 mixed additions.
+ * and of A in affine form), 253 doublings and about 2 x 32 mixed additions.
  *
  * Contract: never traps. Ranges are checked (a key must be 32 bytes, a signature 64); any bad
  * range or length is a `false`. `Ed25519PublicKey.parse` does the per-key work once (decoding,
