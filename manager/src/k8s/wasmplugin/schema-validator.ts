@@ -113,10 +113,11 @@ function validateObject(value: Record<string, unknown>, schema: JsonSchema, path
   const keys = Object.keys(value);
   for (const key of keys) {
     const v = value[key];
-    const sub = props[key] ?? (typeof additional === "object" ? additional : undefined);
+    const declared = props[key];
+    const sub = declared ?? (typeof additional === "object" ? additional : undefined);
     if (sub) {
       if (v === null && !sub.nullable) continue; // pruned
-      validateSchema(v, sub, [...path, key], issues);
+      validateSchema(v, sub, [...path, declared ? key : { mapKey: key }], issues);
     } else if (!preserve && additional !== true) {
       issues.push({ path: [...path, key], atKey: true, message: "unknown field" });
     }

@@ -62,7 +62,7 @@ describe("readPluginManifests", () => {
     ["the CEL URL rule", base.replace("oci://registry.example.com/filters/guard:1.0", "ftp://example.com/x.wasm"), /:7:8: spec\.url: Invalid value: "ftp:\/\/example\.com\/x\.wasm": url must have schema one of \[http, https, file, oci\]$/],
     ["the CEL selector/targetRefs rule", `${base}  selector: { matchLabels: { a: b } }\n  targetRefs: [{ kind: Gateway, name: gw }]\n`, /:7:3: spec: Invalid value: "object": only one of targetRefs or selector can be set$/],
     ["the CEL env rule", `${base}  vmConfig: { env: [{ name: A, valueFrom: HOST, value: x }] }\n`, /spec\.vmConfig\.env\[0\]: Invalid value: "object": value may only be set when valueFrom is INLINE$/],
-    ["a wildcard label value", `${base}  selector: { matchLabels: { app: "*" } }\n`, /spec\.selector\.matchLabels\.app: Invalid value: "\*": wildcard not allowed in label value match$/],
+    ["a wildcard label value", `${base}  selector: { matchLabels: { app: "*" } }\n`, /spec\.selector\.matchLabels\[app\]: Invalid value: "\*": wildcard not allowed in label value match$/],
     ["an invalid name", base.replace("name: guard", "name: Guard_1"), /:4:9: metadata\.name: Invalid value: "Guard_1": a lowercase RFC 1123 subdomain/],
     ["an unknown metadata field", base.replace("  name: guard\n", "  name: guard\n  colour: x\n"), /:5:3: metadata\.colour: unknown field$/],
     ["a missing spec", "apiVersion: extensions.istio.io/v1alpha1\nkind: WasmPlugin\nmetadata: { name: a }\n", /:1:1: spec: Required value$/],

@@ -11,7 +11,12 @@
  */
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Node as YamlNode } from "yaml";
 
-export type FieldPath = ReadonlyArray<string | number>;
+/** A key of a map-valued field (additionalProperties), written `[key]` as the API server does. */
+export interface MapKey {
+  mapKey: string;
+}
+
+export type FieldPath = ReadonlyArray<string | number | MapKey>;
 
 export interface Position {
   line: number;
@@ -40,10 +45,10 @@ export class ManifestError extends Error {
   }
 }
 
-/** `spec.match[0].ports[1].number` */
+/** `spec.match[0].ports[1].number`, `spec.selector.matchLabels[app]` */
 export function formatPath(path: FieldPath): string {
   let out = "";
-  for (const p of path) out += typeof p === "number" ? `[${p}]` : out === "" ? p : `.${p}`;
+  for (const p of path) out += typeof p === "number" ? `[${p}]` : typeof p === "object" ? `[${p.mapKey}]` : out === "" ? p : `.${p}`;
   return out;
 }
 
@@ -67,7 +72,8 @@ export function parseManifests(text: string, file: string): SourceDocument[] {
     const walk = (path: FieldPath, wantKey: boolean): Position => {
       let node: YamlNode = root;
       let keyOffset: number | undefined;
-      for (const step of path) {
+      for (const raw of path) {
+        const step = typeof raw === "object" ? raw.mapKey : raw;
         let next: YamlNode | undefined;
         keyOffset = undefined;
         if (isMap(node)) {
