@@ -332,8 +332,15 @@ function rangeText(lo: string, hi: string, hasLo: bool, hasHi: bool): string {
   return "";
 }
 
-/** Integers without a fraction ("75", not "75.0"); everything else as AssemblyScript prints it. */
+/**
+ * A number in JavaScript's Number#toString layout: integers without a fraction ("75" and
+ * "100000000000000000000", not AssemblyScript's "75.0" and "100000000000000000000.0"), exponents
+ * from 1e21 ("1e+21") and below 1e-6 ("1e-7"). The digits are AssemblyScript's (Grisu2): they
+ * always read back as the same double but are, rarely, not the shortest such digits
+ * (100 + 2^-46 prints as 100.00000000000002 where JavaScript prints 100.00000000000001).
+ */
 function formatNumber(n: f64): string {
   if (Math.abs(n) <= MAX_SAFE_INTEGER && Math.trunc(n) == n) return (<i64>n).toString();
-  return n.toString();
+  const s = n.toString();
+  return s.endsWith(".0") ? s.substring(0, s.length - 2) : s;
 }

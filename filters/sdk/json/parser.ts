@@ -344,8 +344,9 @@ class Parser {
       case 0x72: u = 0x0d; break;
       case 0x74: u = 0x09; break;
       case 0x75: {
-        if (p + 6 > this.len) { this.fail("unexpected end of input in a \\u escape", this.len); return -1; }
         for (let i = 2; i < 6; i++) {
+          // A non-hex byte before the end is the error, not the end itself.
+          if (p + i >= this.len) { this.fail("unexpected end of input in a \\u escape", this.len); return -1; }
           const h = hexValue(this.byteAt(p + i));
           if (h < 0) { this.fail("invalid \\u escape: expected 4 hex digits", p + i); return -1; }
           u = (u << 4) | <u32>h;

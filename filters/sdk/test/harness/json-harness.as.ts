@@ -11,7 +11,7 @@
  */
 import "../../abi/abort";
 import { allocate } from "../../abi/memory";
-import { ConfigReader, JsonKind, JsonObject, JsonValue, parseJson, parseJsonBytes, JsonParseResult } from "../../json";
+import { ConfigObject, ConfigReader, JsonKind, JsonObject, JsonValue, parseJson, parseJsonBytes, JsonParseResult } from "../../json";
 
 // ===== I/O =====
 
@@ -218,7 +218,8 @@ export function inspect(ptr: usize, len: usize, probePtr: usize, probeLen: usize
 }
 
 /**
- * Reads a sample configuration (the shape of an auth policy) with ConfigReader and writes either
+ * Reads a sample configuration (the shape of an auth policy, with rules[i].identities.jwt nested
+ * three levels deep) with ConfigReader and writes either
  * "ok\n" + the values read, or "errors <count>\n" + the kept error lines. mode 1 reads through
  * `readText` (UTF-8 decoded first), mode 0 through `readBytes`.
  */
@@ -248,12 +249,31 @@ export function readConfig(ptr: usize, len: usize, maxErrors: i32, mode: i32): i
       for (let i = 0; i < rules.length; i++) {
         const rule = rules.object(i);
         if (rule === null) continue;
-        rule.unknownFields(["method", "allow", "principals", "priority"]);
-        lines.push("rules[" + i.toString() + "].method=" + rule.requiredString("method"));
-        lines.push("rules[" + i.toString() + "].allow=" + (rule.requiredBool("allow") ? "true" : "false"));
+        const at = "rules[" + i.toString() + "]";
+        rule.unknownFields(["method", "allow", "principals", "priority", "identities"]);
+        lines.push(at + ".method=" + rule.requiredString("method"));
+        lines.push(at + ".allow=" + (rule.requiredBool("allow") ? "true" : "false"));
         const principals = rule.requiredStringArray("principals");
-        lines.push("rules[" + i.toString() + "].principals=" + (principals === null ? "<null>" : principals.join("|")));
-        lines.push("rules[" + i.toString() + "].priority=" + rule.optionalInteger("priority", -1).toString());
+        lines.push(at + ".principals=" + (principals === null ? "<null>" : principals.join("|")));
+        lines.push(at + ".priority=" + rule.optionalInteger("priority", -1).toString());
+        const identities = rule.optionalObject("identities");
+        let jwt: ConfigObject | null = null;
+        if (identities !== null) {
+          identities.unknownFields(["jwt"]);
+          jwt = identities.optionalObject("jwt");
+        }
+        if (jwt !== null) {
+          jwt.unknownFields(["issuer", "audiences", "keys"]);
+          lines.push(at + ".identities.jwt.issuer=" + jwt.requiredString("issuer"));
+          lines.push(at + ".identities.jwt.audiences=" + jwt.optionalStringArray("audiences").join("|"));
+          const keys = jwt.optionalArray("keys");
+          for (let k = 0; keys !== null && k < keys.length; k++) {
+            const key: ConfigObject | null = keys.object(k);
+            if (key === null) continue;
+            key.unknownFields(["alg"]);
+            lines.push(at + ".identities.jwt.keys[" + k.toString() + "].alg=" + key.requiredEnum("alg", ["HS256", "EdDSA"]).toString());
+          }
+        }
       }
     }
     const labels = root.optionalObject("labels");
