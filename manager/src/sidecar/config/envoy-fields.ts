@@ -4,6 +4,7 @@
  * "not supported by the local sidecar"; a name not in it is an "unknown field", as Envoy itself
  * rejects unknown fields in a bootstrap.
  */
+import { TLS_FIELDS } from "./envoy-fields-tls.ts";
 
 const FIELDS: Record<string, readonly string[]> = {
   "envoy.config.bootstrap.v3.Bootstrap": [
@@ -250,5 +251,5 @@ const FIELDS: Record<string, readonly string[]> = {
 };
 
 export function envoyFieldsOf(type: string): readonly string[] {
-  return FIELDS[type] ?? [];
+  return FIELDS[type] ?? TLS_FIELDS[type] ?? [];
 }

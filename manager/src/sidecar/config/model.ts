@@ -54,6 +54,33 @@ export interface Listener {
   trafficDirection: number;
   perConnectionBufferLimitBytes: number; // default 1 MiB
   httpConnectionManager: HttpConnectionManager;
+  /** filter_chains[0].transport_socket envoy.transport_sockets.tls; undefined: plaintext. */
+  tls?: DownstreamTlsContextConfig;
+}
+
+export type TlsProtocolVersion = "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
+
+/** envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext, with its files read. */
+export interface DownstreamTlsContextConfig {
+  /** Path of the transport_socket, for messages. */
+  path: string;
+  /** common_tls_context.tls_certificates: PEM chain, PEM key, and the key's password if any. */
+  certificates: Array<{ certificateChain: string; privateKey: string; password?: string }>;
+  /** common_tls_context.validation_context.trusted_ca (PEM); undefined: peer certificates are not validated. */
+  trustedCa?: string;
+  /** require_client_certificate (default false). */
+  requireClientCertificate: boolean;
+  /** common_tls_context.alpn_protocols, in preference order. */
+  alpnProtocols: string[];
+  /** tls_params; Envoy's server defaults are TLSv1.2 .. TLSv1.3. */
+  minProtocolVersion: TlsProtocolVersion;
+  maxProtocolVersion: TlsProtocolVersion;
+  /** tls_params.cipher_suites as an OpenSSL list (Envoy's server default when not set). */
+  cipherSuites: string;
+  /** tls_params.ecdh_curves as an OpenSSL list (Envoy's default X25519:P-256). */
+  ecdhCurves: string;
+  /** tls_params.signature_algorithms as an OpenSSL list; undefined: the TLS library's default. */
+  signatureAlgorithms?: string;
 }
 
 export interface HttpConnectionManager {

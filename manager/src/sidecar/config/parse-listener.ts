@@ -1,7 +1,7 @@
 /**
  * static_resources.listeners[]: one TCP listener with exactly one filter chain holding exactly
  * one envoy.filters.network.http_connection_manager (selected by its typed_config @type, as
- * Envoy does; the filter name is free). Envoy generates a UUID for an unnamed listener; the
+ * Envoy does; the filter name is free) and, optionally, a TLS transport_socket (parse-tls.ts). Envoy generates a UUID for an unnamed listener; the
  * sidecar names it "<address>_<port>" so stats stay stable.
  */
 import type { Listener } from "./model.ts";
@@ -9,7 +9,8 @@ import { Ctx, Message, enumValue, listOfMessages, str, u32 } from "./fields.ts";
 import { socketAddress } from "./address.ts";
 import { openTyped, unknownType } from "./typed-config.ts";
 import { parseHttpConnectionManager, HCM_TYPE } from "./parse-hcm.ts";
-import type { HttpConnectionManager } from "./model.ts";
+import type { DownstreamTlsContextConfig, HttpConnectionManager } from "./model.ts";
+import { parseTransportSocket } from "./parse-tls.ts";
 
 const DEFAULT_BUFFER_LIMIT = 1024 * 1024;
 const TRAFFIC_DIRECTIONS = ["UNSPECIFIED", "INBOUND", "OUTBOUND"] as const;
@@ -25,6 +26,7 @@ export function parseListener(ctx: Ctx, m: Message): Listener | undefined {
   const bufferLimit = u32(m, "per_connection_buffer_limit_bytes") ?? DEFAULT_BUFFER_LIMIT;
   const chains = listOfMessages(m, "filter_chains", "envoy.config.listener.v3.FilterChain");
   let hcm: HttpConnectionManager | undefined;
+  let tls: DownstreamTlsContextConfig | undefined;
   if (chains.length === 0 && !m.has("filter_chains")) {
     m.required("filter_chains", "at least one filter chain is required");
   } else if (chains.length === 0) {
@@ -37,6 +39,7 @@ export function parseListener(ctx: Ctx, m: Message): Listener | undefined {
     }
     str(chain, "name");
     hcm = parseFilterChain(ctx, chain);
+    tls = parseTransportSocket(ctx, chain);
     chain.done();
   });
   m.done();
@@ -47,6 +50,7 @@ export function parseListener(ctx: Ctx, m: Message): Listener | undefined {
     trafficDirection: TRAFFIC_DIRECTIONS.indexOf(direction),
     perConnectionBufferLimitBytes: bufferLimit,
     httpConnectionManager: hcm,
+    ...(tls ? { tls } : {}),
   };
 }
 

@@ -17,8 +17,12 @@
  * Names: request.{path,url_path,host,scheme,method,referer,useragent,id,query,headers,
  * headers_bytes,size,total_size,time,duration,protocol}; response.{code,code_details,flags,
  * grpc_status,headers,trailers,size,total_size,backend_latency}; source/destination.{address
- * ("ip:port", "[v6]:port"),port}; connection.{id,mtls,requested_server_name} (TLS facts are
- * absent on plaintext: NotFound); upstream.{address,port,local_address,
+ * ("ip:port", "[v6]:port"),port}; connection.{id,mtls,requested_server_name} and, on a TLS
+ * connection only, connection.{tls_version, subject_local_certificate, subject_peer_certificate
+ * (RFC 2253, "" without a peer certificate), uri_san_local_certificate,
+ * uri_san_peer_certificate, dns_san_local_certificate, dns_san_peer_certificate (the first
+ * entry; NotFound when there is none), sha256_peer_certificate_digest (lower-case hex; NotFound
+ * without a peer certificate)}; upstream.{address,port,local_address,
  * transport_failure_reason,request_attempt_count}; xds.{node,cluster_name,route_name,
  * virtual_host_name,listener_direction,filter_chain_name}; metadata (dynamic metadata as an
  * envoy.config.core.v3.Metadata message; Struct values index like maps); filter_state.<key>;
@@ -360,17 +364,42 @@ function peer(a: SocketAddress | undefined): Val {
   });
 }
 
+/** A SAN or SNI as its raw bytes (the certificate's IA5String, kept as latin1). */
+const latin1 = (v: string): Val => ({ k: "bytes", v: new Uint8Array(Buffer.from(v, "latin1")) });
+const first = (list: readonly string[]): Val | undefined => (list.length === 0 ? undefined : latin1(list[0]!));
+
 function connection(s: StreamInfo): Val {
+  const ssl = s.downstreamSsl;
   return wrapper((key) => {
     switch (key) {
       case "id":
         return uint(s.connectionId);
       case "mtls":
-        return { k: "bool", v: s.mtls };
+        return { k: "bool", v: ssl?.peerCertificatePresented ?? false };
       case "requested_server_name":
-        return str(s.requestedServerName);
+        return latin1(ssl?.requestedServerName ?? "");
+    }
+    // The TLS attributes exist only on a TLS connection (ConnectionWrapper's SSL extractors).
+    if (!ssl) return undefined;
+    switch (key) {
+      case "tls_version":
+        return str(ssl.tlsVersion);
+      case "subject_local_certificate":
+        return str(ssl.subjectLocalCertificate);
+      case "subject_peer_certificate":
+        return str(ssl.subjectPeerCertificate);
+      case "uri_san_local_certificate":
+        return first(ssl.uriSanLocalCertificate);
+      case "uri_san_peer_certificate":
+        return first(ssl.uriSanPeerCertificate);
+      case "dns_san_local_certificate":
+        return first(ssl.dnsSanLocalCertificate);
+      case "dns_san_peer_certificate":
+        return first(ssl.dnsSanPeerCertificate);
+      case "sha256_peer_certificate_digest":
+        return ssl.sha256PeerCertificateDigest === "" ? undefined : str(ssl.sha256PeerCertificateDigest);
       default:
-        return undefined; // TLS details and termination_details: no TLS on this data plane
+        return undefined; // termination_details, transport_failure_reason, peer_certificate: not recorded
     }
   });
 }

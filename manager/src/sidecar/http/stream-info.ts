@@ -6,6 +6,7 @@
  */
 import type { HeaderMap } from "./header-map.ts";
 import { systemTime } from "../host/clock.ts";
+import type { SslConnectionInfo } from "../tls/connection-info.ts";
 
 export interface SocketAddress {
   address: string; // IP literal, e.g. "127.0.0.1" or "::1"
@@ -89,9 +90,8 @@ export class StreamInfo {
   connectionId = 0;
   downstreamLocalAddress?: SocketAddress;
   downstreamRemoteAddress?: SocketAddress;
-  /** Downstream TLS facts; always absent on the plaintext local sidecar. */
-  mtls = false;
-  requestedServerName = "";
+  /** The downstream connection's TLS facts (Envoy's connection ssl()); undefined on plaintext. */
+  downstreamSsl?: SslConnectionInfo;
 
   requestHeaders?: HeaderMap;
   requestTrailers?: HeaderMap;

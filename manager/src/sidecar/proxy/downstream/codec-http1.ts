@@ -1,6 +1,7 @@
 /**
  * HTTP/1.x downstream codec on node:http. The request line and Host become :method, :path,
- * :authority and :scheme "http" (Envoy's HTTP/1 codec does the same; `host` is :authority).
+ * :authority and :scheme "http", or "https" on a TLS connection (Envoy's HTTP/1 codec does the
+ * same; `host` is :authority).
  * - A request with neither content-length nor transfer-encoding ends on its headers.
  * - Chunked trailers become onTrailers; otherwise the end is onData(empty, true).
  * - Responses: pseudo-headers dropped; trailers need chunked encoding (node adds it when
@@ -36,7 +37,7 @@ class Http1CodecStream implements CodecStream {
     const h = new HeaderMap([
       [":method", req.method ?? "GET"],
       [":path", req.url ?? "/"],
-      [":scheme", "http"],
+      [":scheme", connection.ssl ? "https" : "http"],
     ]);
     const raw: string[] = [];
     for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {

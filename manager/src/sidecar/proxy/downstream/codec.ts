@@ -6,12 +6,15 @@
  */
 import type { HeaderMap } from "../../http/header-map.ts";
 import type { SocketAddress } from "../../http/stream-info.ts";
+import type { SslConnectionInfo } from "../../tls/connection-info.ts";
 
 export interface ConnectionInfo {
   /** Envoy connection id: one process-wide counter. */
   id: number;
   remote: SocketAddress;
   local: SocketAddress;
+  /** The TLS facts of a connection on a TLS listener (Envoy's connection.ssl()); undefined: plaintext. */
+  ssl?: SslConnectionInfo;
 }
 
 export interface RequestEvents {

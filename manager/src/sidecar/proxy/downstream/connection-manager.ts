@@ -130,8 +130,10 @@ class ActiveStream implements FilterManagerOptions, DownstreamSink, RequestEvent
     info.connectionId = codec.connection.id;
     info.downstreamRemoteAddress = codec.connection.remote;
     info.downstreamLocalAddress = codec.connection.local;
+    info.downstreamSsl = codec.connection.ssl;
     info.xds = cm.xds;
     mutateRequestHeaders(codec.headers, {
+      secure: codec.connection.ssl !== undefined,
       useRemoteAddress: this.hcm.useRemoteAddress,
       generateRequestId: this.hcm.generateRequestId,
       remote: codec.connection.remote,

@@ -4,6 +4,10 @@
  *   compared with the HTTP/2 connection preface `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n` (Envoy's
  *   Http::Utility / codec sniffing) and the socket, with the peeked bytes unshifted, goes to
  *   the HTTP/2 or HTTP/1 server.
+ * - A TLS listener (transport_socket envoy.transport_sockets.tls) first completes the TLS
+ *   handshake (tls/downstream-tls.ts); with AUTO the negotiated ALPN protocol decides ("h2":
+ *   HTTP/2, any other: HTTP/1) and only a connection without ALPN is sniffed, as Envoy's
+ *   ConnectionManagerUtility::determineNextProtocol does. The connection carries its TLS facts.
  * - Port 0 binds an ephemeral port; `port` reports the bound one.
  * - Connection ids come from one process-wide counter (Envoy's connection id).
  * - An address in use is a UserError "listener <name>: address <ip>:<port> already in use".
@@ -20,6 +24,7 @@ import { socketAddress, type CodecStream, type ConnectionInfo } from "./codec.ts
 import { createHttp1Server } from "./codec-http1.ts";
 import { serveHttp2 } from "./codec-http2.ts";
 import { h2CodecStats, type H2CodecStats } from "../../http/h2/stats.ts";
+import { createDownstreamTls } from "../../tls/downstream-tls.ts";
 
 export const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
@@ -82,6 +87,7 @@ export async function startListener(cfg: Listener, deps: ListenerDeps): Promise<
   const ls = listenerStats(deps.stats, statAddress);
   cm = deps.connectionManager(statAddress);
   const hs = cm.stats;
+  const tlsContext = cfg.tls ? createDownstreamTls(cfg.tls, deps.stats, statAddress) : undefined;
 
   // Envoy's downstream codec stats, rooted at http2. and defined with the first HTTP/2 connection.
   let h2Stats: H2CodecStats | undefined;
@@ -107,11 +113,12 @@ export async function startListener(cfg: Listener, deps: ListenerDeps): Promise<
   raw.on("connection", (socket) => {
     const started = Date.now();
     sockets.add(socket);
-    (socket as { [CONNECTION]?: ConnectionInfo })[CONNECTION] = {
+    const connection: ConnectionInfo = {
       id: allocateConnectionId(),
       remote: socketAddress(socket.remoteAddress, socket.remotePort),
       local: socketAddress(socket.localAddress, socket.localPort),
     };
+    (socket as { [CONNECTION]?: ConnectionInfo })[CONNECTION] = connection;
     ls.downstream_cx_total.inc();
     ls.downstream_cx_active.add(1);
     hs.downstream_cx_total.inc();
@@ -127,6 +134,18 @@ export async function startListener(cfg: Listener, deps: ListenerDeps): Promise<
       ls.downstream_cx_length_ms.record(ms);
       hs.downstream_cx_length_ms.record(ms);
     });
+    if (tlsContext) {
+      tlsContext.accept(socket, (secure, ssl) => {
+        (secure as { [CONNECTION]?: ConnectionInfo })[CONNECTION] = { ...connection, ssl };
+        sockets.add(secure);
+        secure.on("error", () => {});
+        secure.once("close", () => sockets.delete(secure));
+        if (codec === "HTTP2" || (codec === "AUTO" && ssl.alpn === "h2")) return dispatch(secure, true);
+        if (codec === "HTTP1" || ssl.alpn !== "") return dispatch(secure, false);
+        sniff(secure, (isH2) => dispatch(secure, isH2));
+      });
+      return;
+    }
     if (codec === "HTTP2") return dispatch(socket, true);
     if (codec === "HTTP1") return dispatch(socket, false);
     sniff(socket, (isH2) => dispatch(socket, isH2));

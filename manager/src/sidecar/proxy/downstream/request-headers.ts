@@ -7,9 +7,10 @@
  *   are removed; `te` keeps only "trailers"; x-envoy-internal from the downstream is removed.
  * - use_remote_address true: x-forwarded-for gets the downstream remote address appended
  *   (the listener's local address when the peer is loopback, as Envoy does);
- *   x-forwarded-proto is overwritten with the connection's scheme ("http").
+ *   x-forwarded-proto is overwritten with the connection's scheme ("https" on TLS, else "http").
  *   use_remote_address false (default): x-forwarded-for is left as received;
  *   x-forwarded-proto is set only when absent.
+ * - x-forwarded-client-cert is removed (forward_client_cert_details SANITIZE, Envoy's default).
  * - internal request = use_remote_address, no x-forwarded-for was received, and the remote
  *   address is internal (RFC 1918, loopback, RFC 4193 / IPv6 loopback): x-envoy-internal: true.
  *   Otherwise the internal x-envoy-* request headers are stripped (retry, timeout, alt stat
@@ -24,6 +25,8 @@ import type { HeaderMap } from "../../http/header-map.ts";
 import type { SocketAddress } from "../../http/stream-info.ts";
 
 export interface RequestHeaderContext {
+  /** The downstream connection is TLS (Envoy's connection.ssl() != nullptr). */
+  secure?: boolean;
   useRemoteAddress: boolean;
   generateRequestId: boolean;
   remote?: SocketAddress;
@@ -42,7 +45,9 @@ const EDGE_STRIPPED = ["x-envoy-decorator-operation", "x-envoy-downstream-servic
 /** ALWAYS_STRIPPED and, for edge requests, EDGE_STRIPPED: removed in one pass. */
 const EDGE_AND_ALWAYS_STRIPPED = new Set([...EDGE_STRIPPED, ...ALWAYS_STRIPPED]);
 /** Hop-by-hop headers and a downstream's x-envoy-internal: removed in one pass. */
-const HOP_BY_HOP_AND_INTERNAL = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "x-envoy-internal"]);
+const HOP_BY_HOP_AND_INTERNAL = new Set([
+  "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "x-envoy-internal", "x-forwarded-client-cert",
+]);
 
 export function isLoopback(address: string): boolean {
   return address.startsWith("127.") || address === "::1" || address.startsWith("::ffff:127.");
@@ -69,6 +74,7 @@ export function mutateRequestHeaders(headers: HeaderMap, ctx: RequestHeaderConte
     if (keep) headers.add("te", "trailers");
   }
 
+  const scheme = ctx.secure ? "https" : "http";
   const hadXff = headers.has("x-forwarded-for");
   let remoteAddress: string | undefined;
   if (ctx.useRemoteAddress) {
@@ -78,9 +84,9 @@ export function mutateRequestHeaders(headers: HeaderMap, ctx: RequestHeaderConte
       const existing = headers.getAll("x-forwarded-for").join(",");
       headers.setCopy("x-forwarded-for", existing ? `${existing},${appended}` : appended);
     }
-    headers.setCopy("x-forwarded-proto", "http");
+    headers.setCopy("x-forwarded-proto", scheme);
   }
-  if (!headers.has("x-forwarded-proto")) headers.setCopy("x-forwarded-proto", "http");
+  if (!headers.has("x-forwarded-proto")) headers.setCopy("x-forwarded-proto", scheme);
 
   const internal = ctx.useRemoteAddress && !hadXff && remoteAddress !== undefined && isInternalAddress(remoteAddress);
   const edge = !internal && ctx.useRemoteAddress;
