@@ -198,7 +198,7 @@ function envFunctions(vm: WasmVm): Record<string, Fn> {
         if (!map) return ctx.accessLogPhase ? WasmResult.NotFound : WasmResult.BadArgument;
         const value = map.get(str(kp, kl));
         if (value === undefined) return WasmResult.NotFound;
-        mem.writeOut(new TextEncoder().encode(value), vpp, vlp);
+        mem.writeOutString(value, vpp, vlp);
         return WasmResult.Ok;
       }),
     proxy_add_header_map_value: (type: number, kp: number, kl: number, vp: number, vl: number) =>
@@ -233,7 +233,7 @@ function envFunctions(vm: WasmVm): Record<string, Fn> {
       withCtx((ctx) => {
         const { code, message } = ctx.root.status;
         mem.writeU32(cp, code);
-        mem.writeOut(new TextEncoder().encode(message), mpp, mlp);
+        mem.writeOutString(message, mpp, mlp);
         return WasmResult.Ok;
       }),
     proxy_send_local_response: (

@@ -35,4 +35,25 @@ describe("GuestMemory", () => {
     gm.writeU64(16, 0x0102030405060708n);
     expect(new Uint8Array(mem.buffer, 16, 8)[0]).toBe(8);
   });
+
+  it("keeps working when the memory grows between and during host calls (cached views are remade)", () => {
+    const mem = new WebAssembly.Memory({ initial: 1 });
+    // An allocator that grows the memory, as a guest malloc may, and returns the new page.
+    const gm = new GuestMemory(
+      () => mem,
+      (n) => {
+        const page = mem.grow(1);
+        return page * 65536 + n * 0;
+      },
+    );
+    gm.writeU32(4, 7);
+    mem.grow(1);
+    gm.writeU32(70_000, 9); // beyond the first page: needs the new buffer
+    expect([gm.readU32(4), gm.readU32(70_000)]).toEqual([7, 9]);
+    gm.writeOutString("héllo", 8, 12);
+    const [ptr, len] = [gm.readU32(8), gm.readU32(12)];
+    expect([ptr, len]).toEqual([2 * 65536, 6]);
+    expect(gm.readString(ptr, len)).toBe("héllo");
+    expect(mem.buffer.byteLength).toBe(3 * 65536);
+  });
 });

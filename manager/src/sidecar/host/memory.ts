@@ -9,57 +9,79 @@
  * - Integers are little-endian (u32 / u64), as the ABI requires.
  * - `writeOut(bytes, ptrPtr, lenPtr)` is the host's `**data, *len` pair: an empty value writes
  *   (0, 0) without calling the guest allocator; otherwise the bytes are copied into memory
- *   obtained from the guest allocator (malloc or proxy_on_memory_allocate).
+ *   obtained from the guest allocator (malloc or proxy_on_memory_allocate). `writeOutString`
+ *   does the same with a string's UTF-8 bytes, encoded in place.
+ * - Views of the memory are cached and remade when the memory grows (see `at`).
  */
 export class InvalidMemoryAccessError extends Error {
   override readonly name = "InvalidMemoryAccessError";
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: false });
+const encoder = new TextEncoder();
 
 export class GuestMemory {
+  /**
+   * Views of the current memory buffer, made once and remade only when the buffer changed: a
+   * non-shared WebAssembly.Memory detaches its old ArrayBuffer when it grows (byteLength 0), so
+   * a detached cached buffer is the signal. This keeps host calls free of per-access allocations.
+   */
+  private buf: ArrayBuffer | undefined;
+  private u8 = new Uint8Array(0);
+  private dv = new DataView(new ArrayBuffer(0));
+
   constructor(
     private readonly memory: () => WebAssembly.Memory,
     /** Calls the guest allocator; returns the guest pointer (0 = allocation failed). */
     private readonly allocate: (size: number) => number,
   ) {}
 
-  private view(ptr: number, len: number): Uint8Array {
-    const buf = this.memory().buffer;
+  /** Checks [ptr, ptr+len) against the current memory and returns its start. */
+  private at(ptr: number, len: number): number {
+    if (this.buf === undefined || this.buf.byteLength === 0) {
+      const b = this.memory().buffer;
+      this.buf = b;
+      this.u8 = new Uint8Array(b);
+      this.dv = new DataView(b);
+    }
     const p = ptr >>> 0;
     const l = len >>> 0;
-    if (p + l > buf.byteLength) {
-      throw new InvalidMemoryAccessError(`guest memory access out of bounds: ${p}+${l} > ${buf.byteLength}`);
+    if (p + l > this.u8.length) {
+      throw new InvalidMemoryAccessError(`guest memory access out of bounds: ${p}+${l} > ${this.u8.length}`);
     }
-    return new Uint8Array(buf, p, l);
+    return p;
   }
 
   /** A copy of guest bytes [ptr, ptr+len). */
   read(ptr: number, len: number): Uint8Array {
-    return this.view(ptr, len).slice();
+    const p = this.at(ptr, len);
+    return this.u8.slice(p, p + (len >>> 0));
   }
 
   readString(ptr: number, len: number): string {
-    return decoder.decode(this.view(ptr, len));
+    const p = this.at(ptr, len);
+    return decoder.decode(this.u8.subarray(p, p + (len >>> 0)));
   }
 
+  // `at` may replace the views, so it runs before they are read.
   write(ptr: number, bytes: Uint8Array): void {
-    this.view(ptr, bytes.length).set(bytes);
+    const p = this.at(ptr, bytes.length);
+    this.u8.set(bytes, p);
   }
 
   writeU32(ptr: number, value: number): void {
-    const v = this.view(ptr, 4);
-    new DataView(v.buffer, v.byteOffset, 4).setUint32(0, value >>> 0, true);
+    const p = this.at(ptr, 4);
+    this.dv.setUint32(p, value >>> 0, true);
   }
 
   writeU64(ptr: number, value: bigint): void {
-    const v = this.view(ptr, 8);
-    new DataView(v.buffer, v.byteOffset, 8).setBigUint64(0, BigInt.asUintN(64, value), true);
+    const p = this.at(ptr, 8);
+    this.dv.setBigUint64(p, BigInt.asUintN(64, value), true);
   }
 
   readU32(ptr: number): number {
-    const v = this.view(ptr, 4);
-    return new DataView(v.buffer, v.byteOffset, 4).getUint32(0, true);
+    const p = this.at(ptr, 4);
+    return this.dv.getUint32(p, true);
   }
 
   /**
@@ -68,8 +90,8 @@ export class GuestMemory {
    */
   writeOut(bytes: Uint8Array, ptrPtr: number, lenPtr: number): void {
     // Check the out-params first so a bad pointer costs no allocation.
-    this.view(ptrPtr, 4);
-    this.view(lenPtr, 4);
+    this.at(ptrPtr, 4);
+    this.at(lenPtr, 4);
     if (bytes.length === 0) {
       this.writeU32(ptrPtr, 0);
       this.writeU32(lenPtr, 0);
@@ -80,5 +102,23 @@ export class GuestMemory {
     this.write(ptr, bytes);
     this.writeU32(ptrPtr, ptr);
     this.writeU32(lenPtr, bytes.length);
+  }
+
+  /** `writeOut` of a string's UTF-8 bytes, encoded straight into guest memory. */
+  writeOutString(value: string, ptrPtr: number, lenPtr: number): void {
+    this.at(ptrPtr, 4);
+    this.at(lenPtr, 4);
+    const len = Buffer.byteLength(value, "utf8");
+    if (len === 0) {
+      this.writeU32(ptrPtr, 0);
+      this.writeU32(lenPtr, 0);
+      return;
+    }
+    const ptr = this.allocate(len) >>> 0;
+    if (ptr === 0) throw new InvalidMemoryAccessError("guest allocator returned 0");
+    const p = this.at(ptr, len);
+    encoder.encodeInto(value, this.u8.subarray(p, p + len));
+    this.writeU32(ptrPtr, ptr);
+    this.writeU32(lenPtr, len);
   }
 }

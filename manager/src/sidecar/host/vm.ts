@@ -60,6 +60,8 @@ export class WasmVm {
   /** The last message the guest logged at error level or above (quoted in load errors). */
   lastErrorLog?: string;
   private instance!: WebAssembly.Instance;
+  private memoryExport?: WebAssembly.Memory;
+  private allocatorExport?: (size: number) => number;
   private nextId = 1;
   private httpCallSeq = 1;
   private grpcCallSeq = 1;
@@ -133,9 +135,9 @@ export class WasmVm {
     if (this.failed) throw new ModuleLoadError(`start-up failed: ${this.failure?.message}`);
   }
 
-  /** The guest's exported memory. */
+  /** The guest's exported memory (looked up once: an instance's exports never change). */
   exportedMemory(): WebAssembly.Memory {
-    return this.instance.exports["memory"] as WebAssembly.Memory;
+    return (this.memoryExport ??= this.instance.exports["memory"] as WebAssembly.Memory);
   }
 
   /** The instance's exports (for tests and diagnostics). */
@@ -159,7 +161,7 @@ export class WasmVm {
 
   /** Calls the guest allocator (malloc preferred); host calls are restricted meanwhile. */
   allocate(size: number): number {
-    const fn = this.instance.exports[this.loaded.allocator] as (n: number) => number;
+    const fn = (this.allocatorExport ??= this.instance.exports[this.loaded.allocator] as (n: number) => number);
     const prev = this.phase;
     this.phase = "allocator";
     try {
