@@ -7,6 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { connect } from "node:net";
 import {
   ApiException,
@@ -318,5 +321,19 @@ describe.skipIf(Boolean(unavailable))("kube-apiserver harness going away and bad
       (e: Error) => e,
     );
     expect(error?.message).toMatch(/exited with 1 before ready: kube-apiserver-harness: --crd-file: .*\/nonexistent\/crds\.yaml/);
+  });
+
+  it("a --dir that is not empty is refused, so a run never starts on another run's etcd data", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "harness-dir-"));
+    try {
+      await writeFile(join(dir, "leftover"), "");
+      const error = await startKubeApiServer({ extraArgs: [`--dir=${dir}`] }).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(error?.message).toContain(`kube-apiserver-harness: --dir ${dir} is not empty (it holds leftover)`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -102,7 +102,7 @@ func startHarness(parent context.Context, options *harnessOptions) (*harness, er
 			return nil, err
 		}
 		h.dir, h.removeDir = dir, true
-	} else if err := os.MkdirAll(h.dir, 0o700); err != nil {
+	} else if err := prepareEmptyDir(h.dir); err != nil {
 		return nil, err
 	}
 
@@ -163,6 +163,22 @@ func startHarness(parent context.Context, options *harnessOptions) (*harness, er
 		return h, err
 	}
 	return h, nil
+}
+
+// prepareEmptyDir creates dir or checks that it is empty: the harness never
+// starts on another run's etcd data.
+func prepareEmptyDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("--dir: %w", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("--dir: %w", err)
+	}
+	if len(entries) > 0 {
+		return fmt.Errorf("--dir %s is not empty (it holds %s)", dir, entries[0].Name())
+	}
+	return nil
 }
 
 // writeServerCredentials makes this run's CA, the serving certificate and the

@@ -43,7 +43,7 @@ type harnessOptions struct {
 func parseOptions(args []string) (*harnessOptions, error) {
 	options := &harnessOptions{}
 	flags := flag.NewFlagSet("kube-apiserver-harness", flag.ContinueOnError)
-	flags.StringVar(&options.Dir, "dir", "", "directory for etcd data, certificates and the kubeconfig (default: a new temporary directory); removed at exit")
+	flags.StringVar(&options.Dir, "dir", "", "an empty or new directory for etcd data, certificates and the kubeconfig, kept at exit (default: a new temporary directory, removed at exit)")
 	flags.DurationVar(&options.ShortLivedTTL, "short-lived-ttl", 5*time.Second, "validity of the short-lived client certificate, counted from start")
 	flags.Var(&options.CRDFiles, "crd-file", "a YAML file of more CustomResourceDefinitions to apply after the Istio ones (repeatable)")
 	flags.Var(&options.APIServerArgs, "apiserver-arg", "an extra kube-apiserver flag, e.g. --apiserver-arg=--v=2 (repeatable)")
