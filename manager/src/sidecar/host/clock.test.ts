@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  CHECK_INTERVAL_NS,
   DEFAULT_VIRTUAL_WALL_START_NS,
   MAX_WALL_SKEW_NS,
   RealClock,
@@ -123,24 +124,27 @@ describe("SystemTime", () => {
     expect(time.wallNs()).toBe(START.wallNs);
     t.mono += 1_234n; // 1.234 us later, Date.now() unchanged
     expect(time.wallNs()).toBe(START.wallNs + 1_234n);
-    t.mono += 999_000n;
-    t.wallMs += 1;
-    expect(time.wallNs()).toBe(START.wallNs + 1_234n + 999_000n);
+    t.mono += CHECK_INTERVAL_NS; // a checked read, Date.now() in step
+    t.wallMs += Number(CHECK_INTERVAL_NS / 1_000_000n);
+    expect(time.wallNs()).toBe(START.wallNs + 1_234n + CHECK_INTERVAL_NS);
     expect(time.reanchors).toBe(0);
   });
 
-  it("follows a wall-clock step forward or back, keeping nanosecond resolution after it", () => {
+  it("follows a wall-clock step forward or back at the next check, keeping nanosecond resolution", () => {
     const { t, sources } = fakeSources(START);
     const time = new SystemTime(sources);
-    t.mono += 10n;
     t.wallMs += 60_000; // the system clock was stepped a minute ahead
+    t.mono += 10n;
+    expect(time.wallNs()).toBe(START.wallNs + 10n); // not checked yet
+    t.mono += CHECK_INTERVAL_NS;
     const stepped = time.wallNs();
     expect(time.reanchors).toBe(1);
-    // the middle of the Date.now() millisecond
+    // the middle of the Date.now() bracket [now, now + 1 ms)
     expect(stepped).toBe(BigInt(t.wallMs) * 1_000_000n + 500_000n);
     t.mono += 7n;
     expect(time.wallNs()).toBe(stepped + 7n);
     t.wallMs -= 120_000; // and two minutes back
+    t.mono += CHECK_INTERVAL_NS;
     expect(time.wallNs()).toBe(BigInt(t.wallMs) * 1_000_000n + 500_000n);
     expect(time.reanchors).toBe(2);
   });
@@ -149,15 +153,44 @@ describe("SystemTime", () => {
     const { t, sources } = fakeSources(START);
     const time = new SystemTime(sources);
     const skewMs = Number(MAX_WALL_SKEW_NS / 1_000_000n);
-    t.wallMs += skewMs; // Date.now() ran ahead by the tolerance: no step
-    t.mono += 1n;
-    expect(time.wallNs()).toBe(START.wallNs + 1n);
-    t.wallMs += 2; // now beyond it
+    const intervalMs = Number(CHECK_INTERVAL_NS / 1_000_000n);
+    t.wallMs += intervalMs - skewMs; // Date.now() fell behind by the tolerance: no step
+    t.mono += CHECK_INTERVAL_NS;
+    expect(time.wallNs()).toBe(START.wallNs + CHECK_INTERVAL_NS);
+    t.wallMs += intervalMs - 2; // now beyond it
+    t.mono += CHECK_INTERVAL_NS;
     time.wallNs();
     expect(time.reanchors).toBe(1);
   });
 
-  it("the process clock: sub-millisecond resolution, within the Date.now() bracket", () => {
+  it("a pause between its two Date.now() readings is not taken for a clock step", () => {
+    const { t, sources } = fakeSources(START);
+    let calls = 0;
+    // the process is descheduled for 30 ms right after the first Date.now() of a check
+    const paused: TimeSources = {
+      ...sources,
+      wallMs: () => {
+        calls++;
+        if (calls % 2 === 0) {
+          t.wallMs += 30;
+          t.mono += 30_000_000n;
+        }
+        return t.wallMs;
+      },
+      monoNs: () => t.mono,
+    };
+    const time = new SystemTime(paused);
+    for (let i = 0; i < 10; i++) {
+      t.mono += CHECK_INTERVAL_NS;
+      t.wallMs += Number(CHECK_INTERVAL_NS / 1_000_000n);
+      time.wallNs();
+    }
+    expect(calls).toBe(20);
+    expect(time.reanchors).toBe(0);
+  });
+
+  it("the process clock: sub-millisecond resolution, within the Date.now() bracket, no spurious steps", () => {
+    const reanchorsBefore = systemTime.reanchors;
     const reads: bigint[] = [];
     const before = BigInt(Date.now()) * 1_000_000n;
     for (let i = 0; i < 2_000; i++) reads.push(systemTime.wallNs());
@@ -172,6 +205,7 @@ describe("SystemTime", () => {
     expect(steps.length).toBeGreaterThan(100);
     const smallest = steps.reduce((a, b) => (b < a ? b : a));
     expect(smallest < 100_000n).toBe(true); // two reads in a tight loop are well under 0.1 ms apart
+    expect(systemTime.reanchors).toBe(reanchorsBefore);
   });
 });
 

@@ -7,12 +7,14 @@
  *   millisecond resolution, so wall time here is a monotonic source anchored to the wall clock:
  *   `anchorWall + (hrtime - anchorMono)`, with the anchor taken from `performance.timeOrigin +
  *   performance.now()` (microsecond precision) and hrtime (nanoseconds, the same clock as
- *   `performance.now()`). Each read compares the result with Date.now(); when they disagree by
- *   more than `MAX_WALL_SKEW_NS` (the wall clock was stepped, or slewed away from the monotonic
- *   clock), the anchor moves to the middle of the current Date.now() millisecond. Differences
- *   of two reads therefore have nanosecond resolution, and absolute wall time stays within
- *   about a millisecond of the system clock. One instance, `systemTime`, serves the process so
- *   that the host, StreamInfo and the proxy read one source.
+ *   `performance.now()`). At most every `CHECK_INTERVAL_NS` of monotonic time a read also
+ *   brackets the monotonic reading between two Date.now() readings; when the anchored time falls
+ *   outside that bracket by more than `MAX_WALL_SKEW_NS` (the wall clock was stepped, or slewed
+ *   away from the monotonic clock), the anchor moves to the middle of the bracket. The bracket
+ *   keeps a pause between the readings (a descheduled process on a busy machine) from looking
+ *   like a clock step. Differences of two reads therefore have nanosecond resolution, and
+ *   absolute wall time follows the system clock to within a few milliseconds. One instance,
+ *   `systemTime`, serves the process so that the host, StreamInfo and the proxy read one source.
  * - `RealClock`: the host's Clock over SystemTime; timers from setTimeout (unref'd: a plugin's
  *   tick never keeps the process alive; the listeners do), posted callbacks via setImmediate.
  *   Envoy posts cross-thread events such as on_queue_ready to the worker's dispatcher;
@@ -54,12 +56,15 @@ const NODE_SOURCES: TimeSources = {
 
 /** How far anchored wall time may drift from Date.now() before the anchor is moved. */
 export const MAX_WALL_SKEW_NS = 2_000_000n;
+/** How often (in monotonic time) a read checks the anchor against Date.now(). */
+export const CHECK_INTERVAL_NS = 100_000_000n;
 
 const NS_PER_MS = 1_000_000n;
 
 export class SystemTime {
   #anchorWallNs: bigint;
   #anchorMonoNs: bigint;
+  #checkedAtNs: bigint;
   /** Number of times the anchor was moved after start-up (wall clock steps). */
   reanchors = 0;
 
@@ -67,6 +72,7 @@ export class SystemTime {
     const a = sources.initialAnchor();
     this.#anchorWallNs = a.wallNs;
     this.#anchorMonoNs = a.monoNs;
+    this.#checkedAtNs = a.monoNs;
   }
 
   /** Monotonic ns (Envoy's MonotonicTime). */
@@ -77,12 +83,20 @@ export class SystemTime {
   /** Wall-clock ns since the epoch (Envoy's SystemTime), nanosecond resolution. */
   wallNs(): bigint {
     const mono = this.sources.monoNs();
+    if (mono - this.#checkedAtNs < CHECK_INTERVAL_NS) return this.#anchorWallNs + (mono - this.#anchorMonoNs);
+    return this.#checkAnchor();
+  }
+
+  #checkAnchor(): bigint {
+    // Date.now() truncates: the true time at `mono` lies in [before, after + 1 ms).
+    const before = BigInt(this.sources.wallMs()) * NS_PER_MS;
+    const mono = this.sources.monoNs();
+    const after = BigInt(this.sources.wallMs()) * NS_PER_MS + NS_PER_MS;
+    this.#checkedAtNs = mono;
     const wall = this.#anchorWallNs + (mono - this.#anchorMonoNs);
-    // Date.now() truncates: the true time lies in [reference, reference + 1 ms).
-    const reference = BigInt(this.sources.wallMs()) * NS_PER_MS;
-    if (wall >= reference - MAX_WALL_SKEW_NS && wall < reference + NS_PER_MS + MAX_WALL_SKEW_NS) return wall;
+    if (wall >= before - MAX_WALL_SKEW_NS && wall < after + MAX_WALL_SKEW_NS) return wall;
     this.reanchors++;
-    this.#anchorWallNs = reference + NS_PER_MS / 2n;
+    this.#anchorWallNs = (before + after) / 2n;
     this.#anchorMonoNs = mono;
     return this.#anchorWallNs;
   }
