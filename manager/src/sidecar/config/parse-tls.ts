@@ -15,7 +15,7 @@
  */
 import { createSecureContext } from "node:tls";
 import type { DownstreamTlsContextConfig, TlsProtocolVersion } from "./model.ts";
-import { Ctx, Message, bool, enumValue, listOfMessages, msg, stringList, type At } from "./fields.ts";
+import { Ctx, Message, bool, enumOf, listOfMessages, msg, stringList, type At } from "./fields.ts";
 import { openTyped, unknownType } from "./typed-config.ts";
 import { readDataSourceText } from "./data-source.ts";
 
@@ -115,8 +115,8 @@ function parseDownstreamTlsContext(ctx: Ctx, m: Message, path: string): Downstre
 }
 
 function parseTlsParams(ctx: Ctx, p: Message, out: DownstreamTlsContextConfig): void {
-  const min = enumValue(p, "tls_minimum_protocol_version", TLS_PROTOCOLS);
-  const max = enumValue(p, "tls_maximum_protocol_version", TLS_PROTOCOLS);
+  const min = tlsProtocol(ctx, p, "tls_minimum_protocol_version");
+  const max = tlsProtocol(ctx, p, "tls_maximum_protocol_version");
   if (min && min !== "TLS_AUTO") out.minProtocolVersion = NODE_VERSION[min]!;
   if (max && max !== "TLS_AUTO") out.maxProtocolVersion = NODE_VERSION[max]!;
   if (VERSION_ORDER.indexOf(out.minProtocolVersion) > VERSION_ORDER.indexOf(out.maxProtocolVersion)) {
@@ -124,11 +124,19 @@ function parseTlsParams(ctx: Ctx, p: Message, out: DownstreamTlsContextConfig): 
   }
   const ciphers = stringList(p, "cipher_suites");
   if (ciphers.length > 0) {
-    // BoringSSL's equal-preference groups "[A|B]" become A then B.
-    const list = ciphers.flatMap(({ value }) => value.replace(/^\[|\]$/g, "").split("|"));
-    if (checkContext(ctx, p.pathOf("cipher_suites"), p.posOf("cipher_suites"), { ciphers: list.join(":") }, "unknown cipher suite")) {
-      out.cipherSuites = list.join(":");
+    // BoringSSL's equal-preference groups "[A|B]" become A then B; every name must be known
+    // (BoringSSL's strict cipher list), each checked alone since OpenSSL skips unknown names.
+    const list: string[] = [];
+    for (const { value, at } of ciphers) {
+      for (const name of value.replace(/^\[|\]$/g, "").split("|")) {
+        if (name.startsWith("TLS_")) {
+          ctx.error(at.path, at.node, `${JSON.stringify(name)}: TLS 1.3 cipher suites are not configurable (Envoy uses BoringSSL's fixed TLS 1.3 suites)`);
+        } else if (checkContext(ctx, at.path, at.node, { ciphers: name, maxVersion: "TLSv1.2" }, `unknown cipher suite ${JSON.stringify(name)}`)) {
+          list.push(name);
+        }
+      }
     }
+    out.cipherSuites = list.join(":");
   }
   const curves = stringList(p, "ecdh_curves");
   if (curves.length > 0) {
@@ -144,6 +152,21 @@ function parseTlsParams(ctx: Ctx, p: Message, out: DownstreamTlsContextConfig): 
   }
   p.unsupported("compliance_policies");
   p.done();
+}
+
+/**
+ * A TlsProtocol enum value: the exact name ("TLSv1_3"), then its upper-case form as protobuf's
+ * case-insensitive parsing tries it, or the number.
+ */
+function tlsProtocol(ctx: Ctx, m: Message, field: string): (typeof TLS_PROTOCOLS)[number] | undefined {
+  const at = m.get(field);
+  if (!at) return undefined;
+  const n = at.node;
+  if (n.kind === "scalar" && typeof n.value === "string") {
+    const exact = TLS_PROTOCOLS.find((v) => v === n.value || v.toUpperCase() === (n.value as string).toUpperCase());
+    if (exact) return exact;
+  }
+  return enumOf(ctx, at, TLS_PROTOCOLS);
 }
 
 function parseCertificate(ctx: Ctx, c: Message, out: DownstreamTlsContextConfig): void {
