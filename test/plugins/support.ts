@@ -5,7 +5,7 @@
  * response metadata a plugin chain added.
  */
 import * as grpc from "@grpc/grpc-js";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { compileAssemblyScript } from "../../manager/src/build/index.ts";
@@ -98,7 +98,11 @@ export async function startPluginHarness(
     port: harness.port,
     harness,
     client,
-    write: (file, text) => writeFile(path.join(dir, file), text),
+    // Atomically, as a ConfigMap volume or an editor's save-and-rename updates a file.
+    write: async (file, text) => {
+      await writeFile(path.join(dir, `.${file}.tmp`), text);
+      await rename(path.join(dir, `.${file}.tmp`), path.join(dir, file));
+    },
     remove: (file) => rm(path.join(dir, file), { force: true }),
     async stop() {
       client.close();
