@@ -10,7 +10,7 @@ import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { certificateFields } from "./x509-fields.ts";
 import { formatRfc2253 } from "./rfc2253.ts";
-import { certificate, name, oid, printable, seq, tlv, utf8, type RawValue } from "./testing-der.ts";
+import { certificate, name, oid, printable, seq, utf8, type RawValue } from "./testing-der.ts";
 
 function opensslAvailable(): boolean {
   try {
