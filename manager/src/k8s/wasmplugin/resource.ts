@@ -47,7 +47,7 @@ function metadataIssues(meta: unknown): SchemaIssue[] {
   }
   if (m.labels !== undefined) {
     if (typeof m.labels !== "object" || m.labels === null || Array.isArray(m.labels)) issues.push({ path: ["metadata", "labels"], message: "Invalid value: must be of type object" });
-    else for (const [k, v] of Object.entries(m.labels)) {
+    else for (const [, v] of Object.entries(m.labels)) {
       if (typeof v !== "string" || v.length > 63 || !LABEL_VALUE.test(v)) issues.push({ path: ["metadata", "labels"], message: `Invalid value: ${JSON.stringify(v)}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character` });
     }
   }
