@@ -5,6 +5,7 @@
  * rejects unknown fields in a bootstrap.
  */
 import { TLS_FIELDS } from "./envoy-fields-tls.ts";
+import { JWT_AUTHN_FIELDS } from "./envoy-fields-jwt-authn.ts";
 
 const FIELDS: Record<string, readonly string[]> = {
   "envoy.config.bootstrap.v3.Bootstrap": [
@@ -251,5 +252,5 @@ const FIELDS: Record<string, readonly string[]> = {
 };
 
 export function envoyFieldsOf(type: string): readonly string[] {
-  return FIELDS[type] ?? TLS_FIELDS[type] ?? [];
+  return FIELDS[type] ?? TLS_FIELDS[type] ?? JWT_AUTHN_FIELDS[type] ?? [];
 }

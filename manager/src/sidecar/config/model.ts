@@ -163,7 +163,51 @@ export interface Route {
   responseHeadersToAdd: Array<{ key: string; value: string; append: boolean }>;
 }
 
-export type HttpFilterConfig = WasmFilterConfig | StatefulSessionFilterConfig | RouterFilterConfig;
+export type HttpFilterConfig = WasmFilterConfig | StatefulSessionFilterConfig | JwtAuthnFilterConfig | RouterFilterConfig;
+
+/** envoy.filters.http.jwt_authn (envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication). */
+export interface JwtAuthnFilterConfig {
+  kind: "jwt_authn";
+  name: string;
+  path: string;
+  /** providers, in the order the configuration lists them. */
+  providers: Map<string, JwtProviderConfig>;
+  /** rules, first match wins; `requires` undefined = no verification. */
+  rules: Array<{ match: RouteMatch; requires?: JwtRequirementConfig }>;
+  bypassCorsPreflight: boolean;
+  stripFailureResponse: boolean;
+}
+
+export interface JwtProviderConfig {
+  issuer: string;
+  audiences: string[];
+  /** local_jwks as text (a JWKS that does not parse leaves the provider without keys, as in Envoy). */
+  localJwks: string;
+  forward: boolean;
+  fromHeaders: Array<{ name: string; valuePrefix: string }>;
+  fromParams: string[];
+  fromCookies: string[];
+  forwardPayloadHeader: string;
+  padForwardPayloadHeader: boolean;
+  payloadInMetadata: string;
+  headerInMetadata: string;
+  failedStatusInMetadata: string;
+  /** normalize_payload_in_metadata.space_delimited_claims. */
+  spaceDelimitedClaims: string[];
+  /** clock_skew_seconds; 0 = Envoy's default of 60. */
+  clockSkewSeconds: number;
+  claimToHeaders: Array<{ headerName: string; claimName: string }>;
+  clearRouteCache: boolean;
+}
+
+/** JwtRequirement; an empty requirement (`none`) needs no JWT. */
+export type JwtRequirementConfig =
+  | { kind: "provider"; providerName: string; audiences?: string[] }
+  | { kind: "requires_any"; requirements: JwtRequirementConfig[] }
+  | { kind: "requires_all"; requirements: JwtRequirementConfig[] }
+  | { kind: "allow_missing" }
+  | { kind: "allow_missing_or_failed" }
+  | { kind: "none" };
 
 export interface WasmFilterConfig {
   kind: "wasm";

@@ -2,13 +2,15 @@
  * HttpConnectionManager.http_filters, in order. Each filter is selected by its typed_config
  * @type (Envoy >= 1.23 requires typed_config and no longer resolves filters by name, so
  * deprecated names such as "envoy.router" work only because the type decides). Supported:
- * Wasm, StatefulSession with the header-based session state, and Router. As in Envoy, the
+ * Wasm, StatefulSession with the header-based session state, JwtAuthentication
+ * (parse-jwt-authn.ts) and Router. As in Envoy, the
  * terminal router must be the last filter and the last filter must be terminal.
  */
 import type { HttpFilterConfig } from "./model.ts";
 import { Ctx, Message, bool, listOfMessages, msg, str } from "./fields.ts";
 import { openTyped, unknownType } from "./typed-config.ts";
 import { parseWasmFilter, WASM_TYPE } from "./parse-wasm.ts";
+import { JWT_AUTHN_TYPE, parseJwtAuthn } from "./parse-jwt-authn.ts";
 
 export const ROUTER_TYPE = "envoy.extensions.filters.http.router.v3.Router";
 export const STATEFUL_SESSION_TYPE = "envoy.extensions.filters.http.stateful_session.v3.StatefulSession";
@@ -59,14 +61,19 @@ export function parseHttpFilters(ctx: Ctx, hcm: Message): HttpFilterConfig[] | u
         if (s) parsed = { kind: "stateful_session", name, path, ...s };
         break;
       }
+      case JWT_AUTHN_TYPE: {
+        const j = parseJwtAuthn(ctx, typed.msg);
+        if (j) parsed = { kind: "jwt_authn", name, path, ...j };
+        break;
+      }
       default:
         if (typed.type.startsWith("envoy.")) {
           ctx.error(path, f.node, `not supported by the local sidecar: http filter ${typed.type}`);
         } else {
-          unknownType(ctx, typed, [WASM_TYPE, STATEFUL_SESSION_TYPE, ROUTER_TYPE]);
+          unknownType(ctx, typed, [WASM_TYPE, STATEFUL_SESSION_TYPE, JWT_AUTHN_TYPE, ROUTER_TYPE]);
         }
     }
-    if (last && typed.type !== ROUTER_TYPE && (parsed || typed.type === WASM_TYPE || typed.type === STATEFUL_SESSION_TYPE)) {
+    if (last && typed.type !== ROUTER_TYPE && (parsed || typed.type === WASM_TYPE || typed.type === STATEFUL_SESSION_TYPE || typed.type === JWT_AUTHN_TYPE)) {
       ctx.error(path, f.node, `non-terminal filter ${JSON.stringify(name)} is the last filter in the http filter chain; the router must be last`);
     }
     if (parsed) out.push(parsed);

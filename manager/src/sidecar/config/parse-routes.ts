@@ -84,7 +84,7 @@ function parseRoute(ctx: Ctx, m: Message): Route | undefined {
 
 const PATH_SPECIFIERS = ["prefix", "path", "safe_regex", "path_separated_prefix", "connect_matcher", "path_match_policy"];
 
-function parseRouteMatch(ctx: Ctx, m: Message): RouteMatch | undefined {
+export function parseRouteMatch(ctx: Ctx, m: Message): RouteMatch | undefined {
   const given = PATH_SPECIFIERS.filter((p) => m.has(p));
   if (given.length === 0) m.required("prefix", "one of prefix, path or safe_regex is required");
   if (given.length > 1) ctx.error(m.pathOf(given[1]!), m.posOf(given[1]!), `only one of ${given.join(", ")} may be set`);

@@ -36,6 +36,7 @@ import type { StatsStore } from "../stats/types.ts";
 import { createAsyncGrpcClient } from "./upstream/async-grpc-client.ts";
 import { createClusterManager, type UpstreamClusterManager } from "./upstream/cluster-manager.ts";
 import { ConnectionManager } from "./downstream/connection-manager.ts";
+import { jwtAuthnFilterFactory } from "./filters/jwt-authn/filter.ts";
 import { startListener, type RunningListener } from "./downstream/listener.ts";
 import { UserError } from "../../errors.ts";
 import { WasmPluginSet, type ListenerBinding, type WasmPluginsOptions } from "../plugins/index.ts";
@@ -115,12 +116,14 @@ export async function startSidecar(input: SidecarInput, opts: SidecarOptions = {
 
   try {
     await clusterManager.start();
-    const buildFilter = async (f: HttpFilterConfig): Promise<StreamFilterFactory | undefined> => {
+    const buildFilter = async (f: HttpFilterConfig, statPrefix: string): Promise<StreamFilterFactory | undefined> => {
       switch (f.kind) {
         case "wasm":
           return wasmFilterFactory(f);
         case "stateful_session":
           return clusterManager.statefulSessionFilterFactory(f);
+        case "jwt_authn":
+          return jwtAuthnFilterFactory(f, { stats, statPrefix, warn: (m) => logs.log("jwt", LogLevel.Warn, m) });
         case "router":
           return clusterManager.routerFilterFactory(f);
       }
@@ -186,7 +189,7 @@ async function startOneListener(
   bootstrap: Bootstrap,
   stats: StatsStore,
   clusterManager: UpstreamClusterManager,
-  buildFilter: (f: HttpFilterConfig) => Promise<StreamFilterFactory | undefined>,
+  buildFilter: (f: HttpFilterConfig, statPrefix: string) => Promise<StreamFilterFactory | undefined>,
   opts: SidecarOptions,
   log: (line: string) => void,
   pluginSet?: WasmPluginSet,
@@ -201,10 +204,10 @@ async function startOneListener(
   const before: StreamFilterFactory[] = [];
   const after: StreamFilterFactory[] = [];
   for (const f of configs.slice(0, -1)) {
-    const factory = await buildFilter(f);
+    const factory = await buildFilter(f, hcm.statPrefix);
     if (factory) (f.kind === "stateful_session" || after.length > 0 ? after : before).push(factory);
   }
-  const router = (await buildFilter(last))!;
+  const router = (await buildFilter(last, hcm.statPrefix))!;
   const binding: ListenerBinding = {
     name: l.name,
     class: l.trafficDirection === 1 ? "SIDECAR_INBOUND" : l.trafficDirection === 2 ? "SIDECAR_OUTBOUND" : "GATEWAY",
