@@ -200,6 +200,33 @@ describe("downstream mTLS (require_client_certificate with trusted_ca)", () => {
   });
 });
 
+describe("handshake failures", () => {
+  it("a plaintext HTTP/2 client fails the handshake (ssl.connection_error) and reaches no filter", async () => {
+    h = await startTlsSidecar(tlsContext({ requireClientCertificate: true }));
+    const c = new EchoService(`127.0.0.1:${h.port}`, grpc.credentials.createInsecure()) as unknown as EchoClient;
+    clients.push(c);
+    const err = await call(c).then(() => undefined, (e: grpc.ServiceError) => e);
+    expect(err?.code).toBe(grpc.status.UNAVAILABLE);
+    expect(counter("connection_error")).toBeGreaterThanOrEqual(1n);
+    expect(counter("handshake")).toBe(0n);
+    expect(h.counter("http.ingress_http.downstream_rq_total")).toBe(0n);
+  });
+
+  it("a client that only offers TLS 1.2 to a TLS 1.3-only listener is refused (ssl.connection_error)", async () => {
+    const ctx = tlsContext({ requireClientCertificate: true });
+    (ctx.common_tls_context as Record<string, unknown>).tls_params = { tls_minimum_protocol_version: "TLSv1_3" };
+    h = await startTlsSidecar(ctx);
+    const port = h.port;
+    const failed = await new Promise<string>((resolve) => {
+      const s = tls.connect({ port, host: "127.0.0.1", servername: "localhost", ca: ca.certPem, cert: client.certPem, key: client.keyPem, maxVersion: "TLSv1.2" });
+      s.on("secureConnect", () => resolve("connected"));
+      s.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? "error"));
+    });
+    expect(failed).toMatch(/^ERR_SSL_/);
+    expect(counter("connection_error")).toBe(1n);
+  });
+});
+
 describe("downstream TLS without a required client certificate", () => {
   it("with trusted_ca, a client may come without a certificate: mtls false, no peer SANs", async () => {
     h = await startTlsSidecar(tlsContext({ requireClientCertificate: false }));

@@ -10,7 +10,8 @@
  * - neither: no client certificate is requested.
  * Stats under `listener.<address>.ssl.` as Envoy's SslStats (all defined at start-up):
  * handshake, session_reused, no_certificate (handshakes without a client certificate),
- * fail_verify_no_cert, fail_verify_error, connection_error (any other handshake failure), and
+ * fail_verify_no_cert, fail_verify_error, connection_error (any other TLS failure in the
+ * handshake; a peer that disconnects is not one), and
  * `versions.<TLSv1.x>` / `ciphers.<name>` per successful handshake.
  *
  * Node's TLS runs the handshake (a tls.Server that never listens is handed each accepted
@@ -104,7 +105,8 @@ export function createDownstreamTls(cfg: DownstreamTlsContextConfig, stats: Stat
     pending.delete(connectionKey(socket));
     if (err.code === "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE") s.fail_verify_no_cert.inc();
     else if (socket.authorizationError) s.fail_verify_error.inc();
-    else s.connection_error.inc();
+    // A peer that just goes away leaves no TLS error behind: Envoy counts nothing then.
+    else if (err.code !== "ECONNRESET") s.connection_error.inc();
   });
 
   return {
