@@ -145,13 +145,14 @@ function parseIpv6(s: string): Uint8Array | undefined {
     head = s.slice(0, dc);
     tail = s.slice(dc + 2);
   }
-  const groups = (part: string): number[] | undefined => {
+  // An IPv4 tail may only end the address: the tail part, or the head when there is no "::".
+  const groups = (part: string, last: boolean): number[] | undefined => {
     if (part === "") return [];
     const out: number[] = [];
     const items = part.split(":");
     for (let i = 0; i < items.length; i++) {
       const g = items[i]!;
-      if (i === items.length - 1 && g.includes(".")) {
+      if (last && i === items.length - 1 && g.includes(".")) {
         const v4 = parseIpv4(g);
         if (!v4) return undefined;
         out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
@@ -162,8 +163,8 @@ function parseIpv6(s: string): Uint8Array | undefined {
     }
     return out;
   };
-  const h = groups(head);
-  const t = groups(tail);
+  const h = groups(head, dc < 0);
+  const t = groups(tail, true);
   if (!h || !t) return undefined;
   if (dc < 0 && h.length !== 8) return undefined;
   if (dc >= 0 && h.length + t.length > 7) return undefined;

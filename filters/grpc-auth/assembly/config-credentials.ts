@@ -1,0 +1,155 @@
+/**
+ * The credential sections of the pluginConfig (`api_keys`, `passwords`, `jwt`), read with the
+ * SDK's ConfigReader (errors name their field) and turned into ready-to-use stores: API-key hashes
+ * in a table by their first bytes, users by name, HMAC keys prepared and Ed25519 keys decoded
+ * (with their tables) once, here, rather than per request.
+ */
+import { ConfigArray, ConfigObject } from "../../sdk/json";
+import { base64UrlDecodeString, Ed25519PublicKey, HmacSha256Key } from "../../sdk/crypto/index";
+import { ALG_EDDSA, ALG_HS256, ApiKeyStore, Config, JwtKey, JwtProvider, JwtSettings, UserStore } from "./model";
+
+const NAME_LIMIT = 63;
+
+function hexNibble(c: i32): i32 {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
+}
+
+/** A header name from the config: lower-case, non-empty. */
+export function readHeader(o: ConfigObject, key: string, fallback: string): string {
+  const v = o.optionalString(key, fallback);
+  if (v.length == 0) { o.fail(key, "expected a header name"); return fallback; }
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if ((c >= 0x41 && c <= 0x5a) || c <= 0x20 || c >= 0x7f) { o.fail(key, "expected a lower-case header name"); return fallback; }
+  }
+  return v;
+}
+
+function readName(o: ConfigObject): string {
+  const name = o.requiredString("name");
+  if (name.length == 0 || name.length > NAME_LIMIT) o.fail("name", "expected 1-63 characters");
+  return name;
+}
+
+export function readApiKeys(o: ConfigObject, config: Config): void {
+  o.unknownFields(["header", "keys"]);
+  const header = readHeader(o, "header", "x-api-key");
+  const store = new ApiKeyStore(config.names.add(header), header);
+  const keys = o.requiredArray("keys");
+  const n = keys === null ? 0 : keys.length;
+  const hashes = new StaticArray<u8>(n * 32);
+  for (let i = 0; keys !== null && i < n; i++) {
+    const k = keys.object(i);
+    if (k === null) continue;
+    k.unknownFields(["name", "sha256"]);
+    store.names.push(readName(k));
+    const hex = k.requiredString("sha256");
+    if (hex.length != 64) { k.fail("sha256", "expected 64 lower-case hex digits"); continue; }
+    for (let j = 0; j < 32; j++) {
+      const hi = hexNibble(hex.charCodeAt(j * 2));
+      const lo = hexNibble(hex.charCodeAt(j * 2 + 1));
+      if (hi < 0 || lo < 0) { k.fail("sha256", "expected 64 lower-case hex digits"); break; }
+      unchecked(hashes[i * 32 + j] = <u8>((hi << 4) | lo));
+    }
+  }
+  store.hashes = hashes;
+  let size = 16;
+  while (size < n * 2) size <<= 1;
+  const slots = new StaticArray<i32>(size);
+  for (let i = 0; i < size; i++) unchecked(slots[i] = -1);
+  const mask = size - 1;
+  for (let i = 0; i < n; i++) {
+    let s = <i32>(load<u32>(changetype<usize>(hashes) + <usize>(i * 32)) & <u32>mask);
+    while (unchecked(slots[s]) >= 0) s = (s + 1) & mask;
+    unchecked(slots[s] = i);
+  }
+  store.slots = slots;
+  config.apiKeys = store;
+}
+
+export function readPasswords(o: ConfigObject, config: Config): void {
+  o.unknownFields(["username_header", "password_header", "cache_size", "users"]);
+  const uh = readHeader(o, "username_header", "username");
+  const ph = readHeader(o, "password_header", "password");
+  const store = new UserStore(config.names.add(uh), config.names.add(ph), uh, ph);
+  store.cacheSize = <i32>o.optionalInteger("cache_size", 1024, 0, 65536);
+  const users = o.requiredArray("users");
+  for (let i = 0; users !== null && i < users.length; i++) {
+    const u = users.object(i);
+    if (u === null) continue;
+    u.unknownFields(["name", "iterations", "salt", "hash"]);
+    const name = readName(u);
+    if (store.names.has(name)) u.fail("name", "duplicate user");
+    store.names.set(name, store.list.length);
+    store.list.push(name);
+    store.iterations.push(<i32>u.requiredInteger("iterations", 1, 10_000_000));
+    const salt = base64UrlDecodeString(u.requiredString("salt"));
+    if (salt === null || salt.byteLength == 0) u.fail("salt", "expected base64url bytes");
+    store.salts.push(salt === null ? new ArrayBuffer(0) : salt);
+    const hash = base64UrlDecodeString(u.requiredString("hash"));
+    if (hash === null || hash.byteLength != 32) u.fail("hash", "expected 32 bytes in base64url");
+    store.hashes.push(hash === null ? new ArrayBuffer(0) : hash);
+  }
+  config.users = store;
+}
+
+function readKey(keys: ConfigArray, i: i32, provider: JwtProvider): void {
+  const k = keys.object(i);
+  if (k === null) return;
+  k.unknownFields(["alg", "kid", "k", "x"]);
+  const alg = k.requiredEnum("alg", ["HS256", "EdDSA"]);
+  const kid = k.has("kid") ? k.requiredString("kid") : null;
+  const key = new JwtKey(kid, alg);
+  if (alg == ALG_HS256) {
+    const secret = base64UrlDecodeString(k.requiredString("k"));
+    if (secret === null || secret.byteLength < 32) { k.fail("k", "expected at least 32 bytes in base64url"); return; }
+    key.hmac = HmacSha256Key.from(secret);
+  } else if (alg == ALG_EDDSA) {
+    const x = base64UrlDecodeString(k.requiredString("x"));
+    const pk = x !== null ? Ed25519PublicKey.parse(x, 0, x.byteLength) : null;
+    if (pk === null || !pk.canonical) { k.fail("x", "expected a canonical 32-byte Ed25519 public key in base64url"); return; }
+    key.ed25519 = pk;
+  } else {
+    return;
+  }
+  provider.keys.push(key);
+}
+
+export function readJwt(o: ConfigObject, config: Config): void {
+  o.unknownFields(["header", "prefix", "forward", "max_token_bytes", "cache_size", "providers"]);
+  const header = readHeader(o, "header", "authorization");
+  const jwt = new JwtSettings(config.names.add(header), header);
+  jwt.prefix = String.UTF8.encode(o.optionalString("prefix", "Bearer ").toLowerCase());
+  jwt.forward = o.optionalBool("forward", false);
+  jwt.maxTokenBytes = <i32>o.optionalInteger("max_token_bytes", 8192, 64, 65536);
+  jwt.cacheSize = <i32>o.optionalInteger("cache_size", 256, 0, 65536);
+  const providers = o.requiredArray("providers");
+  for (let i = 0; providers !== null && i < providers.length; i++) {
+    const p = providers.object(i);
+    if (p === null) continue;
+    p.unknownFields(["name", "issuer", "audiences", "clock_skew_seconds", "require_exp", "space_delimited_claims", "keys", "jwt_authn"]);
+    const provider = new JwtProvider(readName(p), p.requiredString("issuer"));
+    if (jwt.byIssuer.has(provider.issuer)) p.fail("issuer", "issuer already used by another provider");
+    jwt.byIssuer.set(provider.issuer, jwt.providers.length);
+    provider.audiences = p.optionalStringArray("audiences");
+    provider.clockSkew = <f64>p.optionalInteger("clock_skew_seconds", 60, 0, 3600);
+    provider.requireExp = p.optionalBool("require_exp", true);
+    provider.spaceDelimited = p.optionalStringArray("space_delimited_claims");
+    const authn = p.optionalObject("jwt_authn");
+    if (authn !== null) {
+      authn.unknownFields(["payload_in_metadata"]);
+      const key = authn.optionalString("payload_in_metadata", "payload");
+      provider.metadataKey = key;
+      if (!jwt.metadataKeys.includes(key)) jwt.metadataKeys.push(key);
+      if (p.has("keys")) p.fail("keys", "a jwt_authn provider has no keys");
+    } else {
+      const keys = p.requiredArray("keys");
+      for (let k = 0; keys !== null && k < keys.length; k++) readKey(keys, k, provider);
+      if (keys !== null && keys.length == 0) p.fail("keys", "expected at least one key");
+    }
+    jwt.providers.push(provider);
+  }
+  config.jwt = jwt;
+}

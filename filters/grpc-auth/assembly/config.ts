@@ -1,0 +1,212 @@
+/**
+ * grpc-auth configuration: the pluginConfig JSON that `meshwasm policy` compiles (README.md,
+ * "Configuration"), read once in onConfigure with the SDK's ConfigReader so every error names its
+ * field (`rules[3].source_ips[0]: expected an IPv4 or IPv6 CIDR`). Any error rejects the whole
+ * configuration: onConfigure returns false and the host refuses the plugin (with FAIL_CLOSE,
+ * traffic is then denied rather than let through unchecked).
+ *
+ * Rules reference credentials by name; names are resolved to indices here, and every header a
+ * condition reads is registered in the HeaderNames table the request scan uses.
+ */
+import { ConfigObject, ConfigReader } from "../../sdk/json";
+import { parseCidr, Cidr } from "./ip";
+import { readApiKeys, readHeader, readJwt, readPasswords } from "./config-credentials";
+import {
+  ACTION_ALLOW, ACTION_AUDIT, ClaimCondition, Config, HeaderCondition, JwtCondition, KIND_API_KEY, KIND_JWT,
+  KIND_PRINCIPAL, KIND_USER, PrincipalPattern, Rule,
+} from "./model";
+import { MethodPattern, parseMethodPattern } from "./methods";
+
+const FIELDS: Array<string> = ["version", "policy", "denial_messages", "audit_log", "strip_credentials", "filter_state",
+  "max_method_series", "rules", "api_keys", "passwords", "jwt"];
+const RULE_FIELDS: Array<string> = ["name", "action", "dry_run", "methods", "message", "principals", "jwt", "api_keys",
+  "users", "source_ips", "headers"];
+
+let lastError = "";
+/** Why the last parseConfig returned null: the first error, and how many more. */
+export function configError(): string { return lastError; }
+
+/** The parsed configuration and each rule's method patterns (for the method index). */
+export class ParsedConfig {
+  constructor(public config: Config, public methods: Array<Array<MethodPattern>>) {}
+}
+
+export function parseConfig(bytes: ArrayBuffer): ParsedConfig | null {
+  const reader = new ConfigReader();
+  const root = reader.readBytes(bytes);
+  const config = new Config();
+  const methods = new Array<Array<MethodPattern>>();
+  if (root !== null) readRoot(root, config, methods);
+  if (!reader.ok()) { lastError = reader.summary(); return null; }
+  lastError = "";
+  return new ParsedConfig(config, methods);
+}
+
+function readRoot(root: ConfigObject, config: Config, methods: Array<Array<MethodPattern>>): void {
+  root.unknownFields(FIELDS);
+  if (root.requiredInteger("version", 1, 1) != 1) return;
+  config.policy = root.optionalString("policy", "");
+  config.genericMessages = root.optionalEnum("denial_messages", ["rule", "generic"], 0) == 1;
+  config.auditLog = root.optionalEnum("audit_log", ["none", "denials", "allows", "all"], 1);
+  config.stripCredentials = root.optionalBool("strip_credentials", true);
+  config.filterState = root.optionalBool("filter_state", true);
+  config.maxMethodSeries = <i32>root.optionalInteger("max_method_series", 1000, 1, 100000);
+  config.pathIndex = config.names.add(":path");
+  config.contentTypeIndex = config.names.add("content-type");
+  const keys = root.optionalObject("api_keys");
+  if (keys !== null) readApiKeys(keys, config);
+  const users = root.optionalObject("passwords");
+  if (users !== null) readPasswords(users, config);
+  const jwt = root.optionalObject("jwt");
+  if (jwt !== null) readJwt(jwt, config);
+  const rules = root.requiredArray("rules");
+  if (rules !== null && rules.length == 0) root.fail("rules", "expected at least one rule");
+  const names = new Set<string>();
+  for (let i = 0; rules !== null && i < rules.length; i++) {
+    const o = rules.object(i);
+    if (o === null) continue;
+    const rule = readRule(o, config);
+    if (names.has(rule.name)) o.fail("name", "duplicate rule name");
+    names.add(rule.name);
+    config.rules.push(rule);
+    methods.push(readMethods(o));
+    if (rule.action == ACTION_ALLOW) {
+      config.anyAllowExists = true;
+      if (!rule.dryRun) config.enforcedAllowExists = true;
+    }
+    if (rule.sourceIps !== null) config.usesSourceIp = true;
+  }
+}
+
+function readMethods(o: ConfigObject): Array<MethodPattern> {
+  const out = new Array<MethodPattern>();
+  const list = o.requiredArray("methods");
+  for (let i = 0; list !== null && i < list.length; i++) {
+    if (!list.value(i).isString()) { list.string(i); continue; }
+    const p = parseMethodPattern(list.string(i));
+    if (p === null) list.fail(i, "expected /package.Service/Method, /package.Service/*, /package.* or *");
+    else out.push(p);
+  }
+  if (list !== null && list.length == 0) o.fail("methods", "expected at least one method");
+  return out;
+}
+
+/** Indices of the names in `list` within `known`; "*" alone -> empty (any). */
+function indices(o: ConfigObject, key: string, known: Array<string> | null): StaticArray<i32> | null {
+  if (!o.has(key)) return null;
+  const names = o.requiredStringArray(key);
+  if (names === null) return null;
+  if (names.length == 1 && names[0] == "*") return new StaticArray<i32>(0);
+  if (known === null || names.length == 0) { o.fail(key, "no such credentials are configured"); return null; }
+  const out = new StaticArray<i32>(names.length);
+  for (let i = 0; i < names.length; i++) {
+    const at = known.indexOf(names[i]);
+    if (at < 0) o.fail(key, "unknown name at index " + i.toString());
+    unchecked(out[i] = at);
+  }
+  return out;
+}
+
+function parsePrincipal(text: string): PrincipalPattern | null {
+  if (text == "*") return new PrincipalPattern(true, null, null, null);
+  if (!text.startsWith("spiffe://")) return null;
+  const parts = text.substring(9).split("/");
+  if (parts.length != 5 || parts[1] != "ns" || parts[3] != "sa") return null;
+  if (parts[0].length == 0 || parts[2].length == 0 || parts[4].length == 0) return null;
+  const star = (s: string): string | null => (s != "*" ? s : null);
+  return new PrincipalPattern(false, star(parts[0]), star(parts[2]), star(parts[4]));
+}
+
+function readJwtCondition(o: ConfigObject, config: Config): JwtCondition | null {
+  const j = o.optionalObject("jwt");
+  if (j === null) return null;
+  j.unknownFields(["providers", "claims"]);
+  const cond = new JwtCondition();
+  const settings = config.jwt;
+  if (settings === null) { o.fail("jwt", "no JWT providers are configured"); return cond; }
+  const names = new Array<string>();
+  for (let i = 0; i < settings.providers.length; i++) names.push(settings.providers[i].name);
+  const providers = j.optionalStringArray("providers");
+  const out = new StaticArray<i32>(providers.length);
+  for (let i = 0; i < providers.length; i++) {
+    const at = names.indexOf(providers[i]);
+    if (at < 0) j.fail("providers", "unknown provider at index " + i.toString());
+    unchecked(out[i] = at);
+  }
+  cond.providers = out;
+  const claims = j.optionalArray("claims");
+  for (let i = 0; claims !== null && i < claims.length; i++) {
+    const c = claims.object(i);
+    if (c === null) continue;
+    c.unknownFields(["path", "any_of", "all_of"]);
+    const path = c.requiredStringArray("path");
+    const all = c.has("all_of");
+    if (all == c.has("any_of")) { c.fail("any_of", "expected exactly one of any_of and all_of"); continue; }
+    const values = c.requiredStringArray(all ? "all_of" : "any_of");
+    if (path === null || values === null || path.length == 0 || values.length == 0) { c.fail("path", "expected a non-empty path and values"); continue; }
+    const p = new StaticArray<string>(path.length);
+    for (let k = 0; k < path.length; k++) unchecked(p[k] = path[k]);
+    cond.claims.push(new ClaimCondition(p, all, values));
+  }
+  return cond;
+}
+
+function readHeaders(o: ConfigObject, config: Config, rule: Rule): void {
+  const list = o.optionalArray("headers");
+  for (let i = 0; list !== null && i < list.length; i++) {
+    const h = list.object(i);
+    if (h === null) continue;
+    h.unknownFields(["name", "values", "prefixes", "present"]);
+    const name = readHeader(h, "name", "x");
+    const cond = new HeaderCondition(config.names.add(name), name);
+    if (h.has("present")) cond.presence = h.requiredBool("present") ? 1 : 0;
+    const values = h.optionalStringArray("values");
+    for (let k = 0; k < values.length; k++) cond.values.push(String.UTF8.encode(values[k]));
+    const prefixes = h.optionalStringArray("prefixes");
+    for (let k = 0; k < prefixes.length; k++) cond.prefixes.push(String.UTF8.encode(prefixes[k]));
+    const compares = cond.values.length + cond.prefixes.length > 0;
+    if ((cond.presence >= 0) == compares) h.fail("name", "expected present, or values and/or prefixes");
+    rule.headers.push(cond);
+  }
+}
+
+function readRule(o: ConfigObject, config: Config): Rule {
+  o.unknownFields(RULE_FIELDS);
+  const rule = new Rule(o.requiredString("name"));
+  if (rule.name.length == 0 || rule.name.charCodeAt(0) == 0x5f) o.fail("name", "expected a name not starting with '_'");
+  rule.action = o.requiredEnum("action", ["ALLOW", "DENY", "AUDIT"]);
+  rule.dryRun = o.optionalBool("dry_run", false);
+  if (o.has("message")) rule.message = o.requiredString("message");
+  if (o.has("principals")) {
+    const list = o.requiredStringArray("principals");
+    const out = new Array<PrincipalPattern>();
+    for (let i = 0; list !== null && i < list.length; i++) {
+      const p = parsePrincipal(list[i]);
+      if (p === null) o.fail("principals", "bad principal pattern at index " + i.toString());
+      else out.push(p);
+    }
+    rule.principals = out;
+    rule.required |= KIND_PRINCIPAL;
+  }
+  rule.jwt = readJwtCondition(o, config);
+  if (rule.jwt !== null) rule.required |= KIND_JWT;
+  const keys = config.apiKeys;
+  rule.apiKeys = indices(o, "api_keys", keys !== null ? keys.names : null);
+  if (rule.apiKeys !== null) rule.required |= KIND_API_KEY;
+  const users = config.users;
+  rule.users = indices(o, "users", users !== null ? users.list : null);
+  if (rule.users !== null) rule.required |= KIND_USER;
+  if (o.has("source_ips")) {
+    const list = o.requiredStringArray("source_ips");
+    const out = new Array<Cidr>();
+    for (let i = 0; list !== null && i < list.length; i++) {
+      const c = parseCidr(list[i]);
+      if (c === null) o.fail("source_ips", "expected an IPv4 or IPv6 CIDR at index " + i.toString());
+      else out.push(c);
+    }
+    rule.sourceIps = out;
+  }
+  readHeaders(o, config, rule);
+  if (rule.action == ACTION_AUDIT && rule.dryRun) o.fail("dry_run", "AUDIT rules only log");
+  return rule;
+}

@@ -1,0 +1,134 @@
+/**
+ * API keys and per-RPC username / password (README.md, "Credentials").
+ *
+ * API key: the header must occur once; its value (at most 1,024 bytes) is hashed with SHA-256 and
+ * looked up by its first four bytes, the full 32 bytes compared in constant time. A key that is
+ * present but matches nothing (or occurs twice, or is too long) is invalid.
+ *
+ * Username / password: both headers once each (a lone one, or a repeated one, is invalid);
+ * username at most 256 bytes, password at most 1,024. The user's stored PBKDF2-HMAC-SHA256 hash
+ * is recomputed from the password (kdf.ts) and compared in constant time. Results are cached by
+ * a keyed digest of "username NUL password" (HMAC-SHA256 under a per-VM random key, SDK
+ * keyed-digest.ts), so a credential costs the KDF once per VM, then one HMAC. The cache is a
+ * bounded direct-mapped table; a failure never evicts a success. Without randomness from the
+ * host there is no key, and no caching.
+ */
+import { constantTimeEqualsUnchecked, keyedDigestInto, sha256Into } from "../../sdk/crypto/index";
+import { ApiKeyStore, UserStore } from "./model";
+import { RequestHeaders } from "./headers";
+import { pbkdf2Sha256 } from "./kdf";
+import { incrementMetric } from "../../sdk/hostcalls";
+
+export const ABSENT: i32 = 0;
+export const VALID: i32 = 1;
+export const INVALID: i32 = 2;
+
+export const MAX_API_KEY_BYTES: i32 = 1024;
+export const MAX_USERNAME_BYTES: i32 = 256;
+export const MAX_PASSWORD_BYTES: i32 = 1024;
+
+// @ts-ignore: decorator
+@lazy const DIGEST = new ArrayBuffer(32);
+
+/** A credential check's outcome: state and, when valid, the key / user index. */
+export class Checked {
+  state: i32 = ABSENT;
+  index: i32 = -1;
+  set(state: i32, index: i32): void { this.state = state; this.index = index; }
+}
+
+export function checkApiKey(store: ApiKeyStore, h: RequestHeaders, out: Checked): void {
+  const i = store.headerIndex;
+  const count = h.count(i);
+  if (count == 0) { out.set(ABSENT, -1); return; }
+  const len = h.length(i);
+  if (count > 1 || len == 0 || len > MAX_API_KEY_BYTES) { out.set(INVALID, -1); return; }
+  sha256Into(h.buffer, h.offset(i), len, DIGEST, 0);
+  const slots = store.slots;
+  const mask = slots.length - 1;
+  const d = changetype<usize>(DIGEST);
+  let s = <i32>(load<u32>(d) & <u32>mask);
+  const hashes = changetype<usize>(store.hashes);
+  while (true) {
+    const k = unchecked(slots[s]);
+    if (k < 0) break;
+    if (constantTimeEqualsUnchecked(hashes + <usize>k * 32, 32, d, 32)) { out.set(VALID, k); return; }
+    s = (s + 1) & mask;
+  }
+  out.set(INVALID, -1);
+}
+
+class CacheEntry {
+  digest: ArrayBuffer = new ArrayBuffer(32);
+  /** User index, or -1 for a credential that failed. */
+  user: i32 = -1;
+}
+
+export class PasswordChecker {
+  private readonly entries: Array<CacheEntry | null>;
+  private readonly scratch: ArrayBuffer = new ArrayBuffer(MAX_USERNAME_BYTES + 1 + MAX_PASSWORD_BYTES);
+  private readonly derived: ArrayBuffer = new ArrayBuffer(32);
+  /** Counter incremented per KDF run (0: none). */
+  derivations: u32 = 0;
+
+  constructor(private readonly store: UserStore) {
+    let n = 0;
+    if (store.cacheSize > 0) { n = 1; while (n < store.cacheSize) n <<= 1; }
+    this.entries = new Array<CacheEntry | null>(n);
+  }
+
+  check(h: RequestHeaders, out: Checked): void {
+    const ui = this.store.usernameIndex;
+    const pi = this.store.passwordIndex;
+    const uc = h.count(ui);
+    const pc = h.count(pi);
+    if (uc == 0 && pc == 0) { out.set(ABSENT, -1); return; }
+    const ul = h.length(ui);
+    const pl = h.length(pi);
+    if (uc != 1 || pc != 1 || ul == 0 || pl == 0 || ul > MAX_USERNAME_BYTES || pl > MAX_PASSWORD_BYTES) {
+      out.set(INVALID, -1);
+      return;
+    }
+    // "username NUL password" in the scratch buffer: the cache identity.
+    const s = changetype<usize>(this.scratch);
+    const base = changetype<usize>(h.buffer);
+    memory.copy(s, base + <usize>h.offset(ui), <usize>ul);
+    store<u8>(s + <usize>ul, 0);
+    memory.copy(s + <usize>ul + 1, base + <usize>h.offset(pi), <usize>pl);
+    const total = ul + 1 + pl;
+    const n = this.entries.length;
+    let slot = -1;
+    if (n > 0 && keyedDigestInto(this.scratch, 0, total, DIGEST, 0)) {
+      slot = <i32>(load<u32>(changetype<usize>(DIGEST)) & <u32>(n - 1));
+      const e = unchecked(this.entries[slot]);
+      if (e !== null && constantTimeEqualsUnchecked(changetype<usize>(e.digest), 32, changetype<usize>(DIGEST), 32)) {
+        out.set(e.user < 0 ? INVALID : VALID, e.user);
+        return;
+      }
+    }
+    const user = this.verify(ul, pl);
+    out.set(user < 0 ? INVALID : VALID, user);
+    if (slot >= 0) {
+      const e = unchecked(this.entries[slot]);
+      if (e === null || user >= 0 || e.user < 0) {
+        const entry = e === null ? new CacheEntry() : e;
+        memory.copy(changetype<usize>(entry.digest), changetype<usize>(DIGEST), 32);
+        entry.user = user;
+        unchecked(this.entries[slot] = entry);
+      }
+    }
+    memory.fill(s, 0, <usize>total);
+  }
+
+  /** The user index when scratch holds a known user and the right password; else -1. */
+  private verify(ul: i32, pl: i32): i32 {
+    const name = String.UTF8.decodeUnsafe(changetype<usize>(this.scratch), <usize>ul);
+    if (!this.store.names.has(name)) return -1;
+    const user = this.store.names.get(name);
+    if (this.derivations != 0) incrementMetric(this.derivations, 1);
+    const ok = pbkdf2Sha256(this.scratch, ul + 1, pl, this.store.salts[user], this.store.iterations[user], this.derived);
+    const expected = this.store.hashes[user];
+    if (!ok || expected.byteLength != 32) return -1;
+    return constantTimeEqualsUnchecked(changetype<usize>(this.derived), 32, changetype<usize>(expected), 32) ? user : -1;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * grpc-auth: per-method authentication and authorization of gRPC calls from a policy
+ * (README.md). Wiring only: the root parses the pluginConfig once (config.ts), builds the method
+ * index (methods.ts), the credential checkers (identity.ts) and the metrics (stats.ts), and holds
+ * the per-request scratch objects the streams (filter.ts) reuse — a request is decided entirely
+ * within one onRequestHeaders call, so one set per VM suffices.
+ *
+ * An invalid configuration is rejected (onConfigure returns false, one error log line naming the
+ * field): the host refuses the plugin, and with failStrategy FAIL_CLOSE traffic is denied.
+ */
+import { RootContext, HttpContextBase, registerRootContext } from "../../sdk/context";
+import { BufferType } from "../../sdk/abi/imports";
+import { getBuffer, logError, logInfo } from "../../sdk/hostcalls";
+import { configError, parseConfig } from "./config";
+import { Decision } from "./decision";
+import { RequestHeaders } from "./headers";
+import { Authenticator, Identities } from "./identity";
+import { MethodIndex } from "./methods";
+import { Config, RULE_DEFAULT } from "./model";
+import { Stats } from "./stats";
+import { AuthStream } from "./filter";
+export * from "../../sdk/abi/exports";
+
+export class GrpcAuthRoot extends RootContext {
+  config: Config = new Config();
+  methods: MethodIndex = new MethodIndex([], []);
+  authenticator: Authenticator = new Authenticator(this.config);
+  stats: Stats | null = null;
+  headers: RequestHeaders = new RequestHeaders(this.config.names);
+  readonly identities: Identities = new Identities();
+  readonly decision: Decision = new Decision();
+  /** Stat ids of the pseudo-rules. */
+  readonly defaultIds: StaticArray<u32> = new StaticArray<u32>(12);
+  readonly authnIds: StaticArray<u32> = new StaticArray<u32>(12);
+  readonly malformedIds: StaticArray<u32> = new StaticArray<u32>(12);
+  readonly defaultRuleBytes: ArrayBuffer = String.UTF8.encode(RULE_DEFAULT);
+  configured: bool = false;
+
+  onConfigure(configSize: u32): bool {
+    const bytes = getBuffer(BufferType.PluginConfiguration, configSize);
+    const parsed = parseConfig(bytes === null ? new ArrayBuffer(0) : bytes);
+    if (parsed === null) {
+      logError("grpc-auth: invalid configuration: " + configError());
+      return false;
+    }
+    const config = parsed.config;
+    const actions = new Array<i32>();
+    for (let i = 0; i < config.rules.length; i++) actions.push(config.rules[i].action);
+    this.config = config;
+    this.methods = new MethodIndex(parsed.methods, actions);
+    this.authenticator = new Authenticator(config);
+    const stats = new Stats(config.rules.length, config.maxMethodSeries);
+    this.stats = stats;
+    const passwords = this.authenticator.passwords;
+    if (passwords !== null) passwords.derivations = stats.passwordDerivations;
+    const tokens = this.authenticator.tokens;
+    if (tokens !== null) tokens.verifications = stats.jwtVerifications;
+    this.headers = new RequestHeaders(config.names);
+    this.configured = true;
+    logInfo("grpc-auth: policy \"" + config.policy + "\" configured: " + config.rules.length.toString() + " rules");
+    return true;
+  }
+
+  createHttpContext(contextId: u32): HttpContextBase | null {
+    return this.configured ? new AuthStream(contextId, this) : null;
+  }
+}
+
+registerRootContext((contextId: u32): RootContext => new GrpcAuthRoot(contextId));

@@ -1,0 +1,186 @@
+/**
+ * Method lookup by hash (README.md, "Methods"): which rules can apply to a method, found with at
+ * most 2 + (package depth) hash-map lookups, never a scan over the rules.
+ *
+ * Patterns: `*` (every method), `/pkg.*` (every service whose full name starts with "pkg."),
+ * `/pkg.Svc/*` (every method of a service), `/pkg.Svc/Method` (one method).
+ *
+ * At configure time every key any pattern names gets the complete, ordered list of the rules
+ * that apply to a method falling under it:
+ *  - an exact method "svc/m": its exact rules, its service's, every enclosing package's, and `*`;
+ *  - a service "svc": its service rules, every enclosing package's, and `*`;
+ *  - a package "a.b": its rules, those of "a", and `*`.
+ * A request's method then takes the first list found among: its exact key, its service, its
+ * packages from the longest to the shortest, and finally the `*` list. Lists keep policy order
+ * and each rule once, split by action (DENY, ALLOW, AUDIT) for the evaluation.
+ */
+
+export const PATTERN_ANY: i32 = 0;
+export const PATTERN_PACKAGE: i32 = 1;
+export const PATTERN_SERVICE: i32 = 2;
+export const PATTERN_EXACT: i32 = 3;
+
+export class MethodPattern {
+  constructor(public kind: i32, public service: string, public method: string) {}
+}
+
+function isIdentifier(s: string, start: i32, end: i32): bool {
+  if (end <= start) return false;
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    const letter = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x5f;
+    if (!letter && !(i > start && c >= 0x30 && c <= 0x39)) return false;
+  }
+  return true;
+}
+
+function isDotted(s: string): bool {
+  let start = 0;
+  for (let i = 0; i <= s.length; i++) {
+    if (i == s.length || s.charCodeAt(i) == 0x2e) {
+      if (!isIdentifier(s, start, i)) return false;
+      start = i + 1;
+    }
+  }
+  return true;
+}
+
+/** As manager/src/policy/patterns.ts parseMethodPattern; null when malformed. */
+export function parseMethodPattern(text: string): MethodPattern | null {
+  if (text == "*") return new MethodPattern(PATTERN_ANY, "", "");
+  if (text.length < 2 || text.charCodeAt(0) != 0x2f) return null;
+  const body = text.substring(1);
+  const slash = body.indexOf("/");
+  if (slash < 0) {
+    if (!body.endsWith(".*")) return null;
+    const pkg = body.substring(0, body.length - 2);
+    return isDotted(pkg) ? new MethodPattern(PATTERN_PACKAGE, pkg, "") : null;
+  }
+  const service = body.substring(0, slash);
+  const method = body.substring(slash + 1);
+  if (!isDotted(service)) return null;
+  if (method == "*") return new MethodPattern(PATTERN_SERVICE, service, "");
+  if (!isIdentifier(method, 0, method.length)) return null;
+  return new MethodPattern(PATTERN_EXACT, service, method);
+}
+
+/** The rules that apply to one key, by action, each in policy order. */
+export class RuleList {
+  deny: StaticArray<i32> = new StaticArray<i32>(0);
+  allow: StaticArray<i32> = new StaticArray<i32>(0);
+  audit: StaticArray<i32> = new StaticArray<i32>(0);
+}
+
+export class MethodIndex {
+  private exact: Map<string, RuleList> = new Map<string, RuleList>();
+  private services: Map<string, RuleList> = new Map<string, RuleList>();
+  private packages: Map<string, RuleList> = new Map<string, RuleList>();
+  private any: RuleList = new RuleList();
+  /** Longest package name any pattern names (in dots), to bound the package walk. */
+  private hasPackages: bool = false;
+
+  /** `patterns[i]` are rule i's methods; `actions[i]` its action (0 ALLOW, 1 DENY, 2 AUDIT). */
+  constructor(patterns: Array<Array<MethodPattern>>, actions: Array<i32>) {
+    const exact = new Map<string, Array<i32>>();
+    const services = new Map<string, Array<i32>>();
+    const packages = new Map<string, Array<i32>>();
+    const any = new Array<i32>();
+    for (let r = 0; r < patterns.length; r++) {
+      const list = patterns[r];
+      for (let k = 0; k < list.length; k++) {
+        const p = list[k];
+        if (p.kind == PATTERN_ANY) addTo(any, r);
+        else if (p.kind == PATTERN_PACKAGE) addTo(listFor(packages, p.service), r);
+        else if (p.kind == PATTERN_SERVICE) addTo(listFor(services, p.service), r);
+        else addTo(listFor(exact, p.service + "/" + p.method), r);
+      }
+    }
+    this.hasPackages = packages.size > 0;
+    this.any = split(any, actions);
+    const pkgKeys = packages.keys();
+    for (let i = 0; i < pkgKeys.length; i++) {
+      const merged = packages.get(pkgKeys[i]).slice(0);
+      enclosing(merged, pkgKeys[i], packages, false);
+      mergeInto(merged, any);
+      this.packages.set(pkgKeys[i], split(merged, actions));
+    }
+    const svcKeys = services.keys();
+    for (let i = 0; i < svcKeys.length; i++) {
+      const merged = services.get(svcKeys[i]).slice(0);
+      enclosing(merged, svcKeys[i], packages, true);
+      mergeInto(merged, any);
+      this.services.set(svcKeys[i], split(merged, actions));
+    }
+    const exactKeys = exact.keys();
+    for (let i = 0; i < exactKeys.length; i++) {
+      const key = exactKeys[i];
+      const service = key.substring(0, key.indexOf("/"));
+      const merged = exact.get(key).slice(0);
+      if (services.has(service)) mergeInto(merged, services.get(service));
+      enclosing(merged, service, packages, true);
+      mergeInto(merged, any);
+      this.exact.set(key, split(merged, actions));
+    }
+  }
+
+  /** The rules for `service`/`method`; `fullMethod` is "service/method" (the :path without "/"). */
+  lookup(fullMethod: string, service: string): RuleList {
+    if (this.exact.size > 0 && this.exact.has(fullMethod)) return this.exact.get(fullMethod);
+    if (this.services.size > 0 && this.services.has(service)) return this.services.get(service);
+    if (this.hasPackages) {
+      let end = service.lastIndexOf(".");
+      while (end > 0) {
+        const pkg = service.substring(0, end);
+        if (this.packages.has(pkg)) return this.packages.get(pkg);
+        end = service.lastIndexOf(".", end - 1);
+      }
+    }
+    return this.any;
+  }
+}
+
+function listFor(map: Map<string, Array<i32>>, key: string): Array<i32> {
+  if (!map.has(key)) map.set(key, new Array<i32>());
+  return map.get(key);
+}
+
+function addTo(list: Array<i32>, r: i32): void {
+  if (list.length == 0 || list[list.length - 1] != r) list.push(r);
+}
+
+/** Adds the rules of every package enclosing `name` (`name` itself too unless it is a service's own name). */
+function enclosing(out: Array<i32>, name: string, packages: Map<string, Array<i32>>, isService: bool): void {
+  let end = isService ? name.lastIndexOf(".") : name.lastIndexOf(".");
+  while (end > 0) {
+    const pkg = name.substring(0, end);
+    if (packages.has(pkg)) mergeInto(out, packages.get(pkg));
+    end = name.lastIndexOf(".", end - 1);
+  }
+}
+
+function mergeInto(out: Array<i32>, more: Array<i32>): void {
+  for (let i = 0; i < more.length; i++) if (!out.includes(more[i])) out.push(more[i]);
+}
+
+function split(rules: Array<i32>, actions: Array<i32>): RuleList {
+  const sorted = rules.slice(0);
+  sorted.sort((a: i32, b: i32): i32 => a - b);
+  let nd = 0, na = 0, nu = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const a = actions[sorted[i]];
+    if (a == 1) nd++; else if (a == 0) na++; else nu++;
+  }
+  const out = new RuleList();
+  out.deny = new StaticArray<i32>(nd);
+  out.allow = new StaticArray<i32>(na);
+  out.audit = new StaticArray<i32>(nu);
+  nd = 0; na = 0; nu = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const r = sorted[i];
+    const a = actions[r];
+    if (a == 1) unchecked(out.deny[nd++] = r);
+    else if (a == 0) unchecked(out.allow[na++] = r);
+    else unchecked(out.audit[nu++] = r);
+  }
+  return out;
+}

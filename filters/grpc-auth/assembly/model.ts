@@ -1,0 +1,149 @@
+/**
+ * grpc-auth's configuration once parsed (config.ts builds it in onConfigure): rules with their
+ * conditions precompiled, the credential stores, and the header names the filter reads.
+ * README.md ("Configuration", "Evaluation") documents what each field means.
+ */
+import { HmacSha256Key, Ed25519PublicKey } from "../../sdk/crypto/index";
+import { Cidr } from "./ip";
+import { HeaderNames } from "./headers";
+
+export const ACTION_ALLOW: i32 = 0;
+export const ACTION_DENY: i32 = 1;
+export const ACTION_AUDIT: i32 = 2;
+export const ACTION_NAMES: Array<string> = ["ALLOW", "DENY", "AUDIT"];
+
+/** Credential kinds, as bits (a rule's `required` mask, a request's `absent` mask). */
+export const KIND_PRINCIPAL: u32 = 1;
+export const KIND_JWT: u32 = 2;
+export const KIND_API_KEY: u32 = 4;
+export const KIND_USER: u32 = 8;
+
+export const AUDIT_NONE: i32 = 0;
+export const AUDIT_DENIALS: i32 = 1;
+export const AUDIT_ALLOWS: i32 = 2;
+export const AUDIT_ALL: i32 = 3;
+
+export const ALG_HS256: i32 = 0;
+export const ALG_EDDSA: i32 = 1;
+
+/** Pseudo-rule names (decisions no user rule made); user rule names cannot start with "_". */
+export const RULE_DEFAULT = "_default";
+export const RULE_AUTHN = "_authn";
+export const RULE_MALFORMED = "_malformed_path";
+
+/** `spiffe://td/ns/<ns>/sa/<sa>`; a null part is "*". `any`: "*" alone. */
+export class PrincipalPattern {
+  constructor(public any: bool, public trustDomain: string | null, public namespace: string | null,
+              public serviceAccount: string | null) {}
+}
+
+export class ClaimCondition {
+  constructor(public path: StaticArray<string>, public all: bool, public values: Array<string>) {}
+}
+
+export class JwtCondition {
+  /** Provider indices; empty = any provider. */
+  providers: StaticArray<i32> = new StaticArray<i32>(0);
+  claims: Array<ClaimCondition> = [];
+}
+
+/** Presence: -1 = compare values/prefixes, 0 = must be absent, 1 = must be present. */
+export class HeaderCondition {
+  values: Array<ArrayBuffer> = [];
+  prefixes: Array<ArrayBuffer> = [];
+  presence: i32 = -1;
+  constructor(public nameIndex: i32, public name: string) {}
+}
+
+export class Rule {
+  nameBytes: ArrayBuffer;
+  action: i32 = ACTION_ALLOW;
+  dryRun: bool = false;
+  message: string | null = null;
+  principals: Array<PrincipalPattern> | null = null;
+  jwt: JwtCondition | null = null;
+  /** Key / user indices; empty = any valid one; null = no condition. */
+  apiKeys: StaticArray<i32> | null = null;
+  users: StaticArray<i32> | null = null;
+  sourceIps: Array<Cidr> | null = null;
+  headers: Array<HeaderCondition> = [];
+  /** Credential kinds the rule requires (KIND_* bits). */
+  required: u32 = 0;
+  /** Stat ids by (decision * 3 + code slot), resolved on first use. */
+  readonly statIds: StaticArray<u32> = new StaticArray<u32>(12);
+
+  constructor(public name: string) {
+    this.nameBytes = String.UTF8.encode(name);
+  }
+}
+
+export class JwtKey {
+  hmac: HmacSha256Key | null = null;
+  ed25519: Ed25519PublicKey | null = null;
+  constructor(public kid: string | null, public alg: i32) {}
+}
+
+export class JwtProvider {
+  audiences: Array<string> = [];
+  clockSkew: f64 = 60;
+  requireExp: bool = true;
+  spaceDelimited: Array<string> = [];
+  keys: Array<JwtKey> = [];
+  /** jwt_authn: the key of its payload under filter_metadata["envoy.filters.http.jwt_authn"]; null for inline keys. */
+  metadataKey: string | null = null;
+  constructor(public name: string, public issuer: string) {}
+}
+
+export class ApiKeyStore {
+  /** 32 bytes per key. */
+  hashes: StaticArray<u8> = new StaticArray<u8>(0);
+  names: Array<string> = [];
+  /** Open addressing by the first 4 hash bytes -> key index. */
+  slots: StaticArray<i32> = new StaticArray<i32>(0);
+  constructor(public headerIndex: i32, public header: string) {}
+}
+
+export class UserStore {
+  names: Map<string, i32> = new Map<string, i32>();
+  list: Array<string> = [];
+  salts: Array<ArrayBuffer> = [];
+  iterations: Array<i32> = [];
+  hashes: Array<ArrayBuffer> = [];
+  cacheSize: i32 = 1024;
+  constructor(public usernameIndex: i32, public passwordIndex: i32, public usernameHeader: string, public passwordHeader: string) {}
+}
+
+export class JwtSettings {
+  /** The prefix, lower-cased (compared without regard to ASCII case). */
+  prefix: ArrayBuffer = new ArrayBuffer(0);
+  forward: bool = false;
+  maxTokenBytes: i32 = 8192;
+  cacheSize: i32 = 256;
+  providers: Array<JwtProvider> = [];
+  byIssuer: Map<string, i32> = new Map<string, i32>();
+  /** Distinct jwt_authn payload keys (payload_in_metadata) of the providers. */
+  metadataKeys: Array<string> = [];
+  constructor(public headerIndex: i32, public header: string) {}
+}
+
+export class Config {
+  policy: string = "";
+  genericMessages: bool = false;
+  auditLog: i32 = AUDIT_DENIALS;
+  stripCredentials: bool = true;
+  filterState: bool = true;
+  maxMethodSeries: i32 = 1000;
+  rules: Array<Rule> = [];
+  apiKeys: ApiKeyStore | null = null;
+  users: UserStore | null = null;
+  jwt: JwtSettings | null = null;
+  readonly names: HeaderNames = new HeaderNames();
+  pathIndex: i32 = 0;
+  contentTypeIndex: i32 = 0;
+  /** Some enforced (not dry-run) ALLOW rule exists: default deny for the enforced decision. */
+  enforcedAllowExists: bool = false;
+  /** Some ALLOW rule exists: default deny for the shadow decision. */
+  anyAllowExists: bool = false;
+  /** Any rule reads source.address. */
+  usesSourceIp: bool = false;
+}
