@@ -185,7 +185,7 @@ describe("downstream mTLS (require_client_certificate with trusted_ca)", () => {
     h = await startTlsSidecar(tlsContext({ requireClientCertificate: true }));
     const err = await call(tlsClient(h.port)).then(() => undefined, (e: grpc.ServiceError) => e);
     expect(err?.code).toBe(grpc.status.UNAVAILABLE);
-    expect(counter("fail_verify_no_cert")).toBe(1n);
+    expect(counter("fail_verify_no_cert")).toBeGreaterThanOrEqual(1n);
     expect(counter("handshake")).toBe(0n);
     expect(h.counter("http.ingress_http.downstream_rq_total")).toBe(0n);
   });
@@ -247,7 +247,7 @@ describe("downstream TLS without a required client certificate", () => {
     expect(echoedString(headers["x-uri-san"])).toBe(spiffeId("shop", "frontend"));
     const err = await call(tlsClient(h.port, stranger)).then(() => undefined, (e: grpc.ServiceError) => e);
     expect(err?.code).toBe(grpc.status.UNAVAILABLE);
-    expect(counter("fail_verify_error")).toBe(1n);
+    expect(counter("fail_verify_error")).toBeGreaterThanOrEqual(1n);
   });
 
   it("without a validation context, no client certificate is requested", async () => {
