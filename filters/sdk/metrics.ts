@@ -94,6 +94,12 @@ export function istioTagRegex(label: string): string { return "(" + label + "=\\
   return h;
 }
 
+// @ts-ignore: decorator
+@lazy let refusedDefines: u32 = 0;
+
+/** Series the host refused to define, over every MetricFamily of the module (for a one-time warning). */
+export function refusedDefineCount(): u32 { return refusedDefines; }
+
 function sameValues(a: StaticArray<string>, b: StaticArray<string>): bool {
   for (let i = 0, n = a.length; i < n; i++) if (unchecked(a[i]) != unchecked(b[i])) return false;
   return true;
@@ -189,7 +195,7 @@ export class MetricFamily {
     const stored = new StaticArray<string>(key.length);
     for (let i = 0, n = key.length; i < n; i++) unchecked(stored[i] = unchecked(key[i]));
     const id = defineMetric(this.type, taggedMetricName(this.name, this.labelNames, stored));
-    if (id == 0) this.defineFailures++;
+    if (id == 0) { this.defineFailures++; refusedDefines++; }
     // Failed defines are cached too (id 0), so a refusing host is not asked again per request.
     const index = this.keys.length;
     this.keys.push(stored);

@@ -27,6 +27,7 @@ const FIELDS: Array<string> = ["schema", "side", "max_methods", "methods", "meth
 export class MethodPattern {
   constructor(public service: string, public method: string) {}
   get wildcard(): bool { return this.method.length == 0; }
+  matches(service: string, method: string): bool { return this.service == service && (this.wildcard || this.method == method); }
 }
 
 export class Config {
@@ -44,17 +45,8 @@ export class Config {
     const allow = this.allow;
     if (allow === null) return true;
     for (let i = 0, n = allow.length; i < n; i++) {
-      const p = unchecked(allow[i]);
-      if (p.service == service && (p.wildcard || p.method == method)) return true;
+      if (unchecked(allow[i]).matches(service, method)) return true;
     }
-    return false;
-  }
-
-  /** True when the allowlist names `service` (exactly or with a wildcard). */
-  namesService(service: string): bool {
-    const allow = this.allow;
-    if (allow === null) return false;
-    for (let i = 0, n = allow.length; i < n; i++) if (unchecked(allow[i]).service == service) return true;
     return false;
   }
 
@@ -87,7 +79,7 @@ function readRoot(root: ConfigObject, config: Config): void {
   root.unknownFields(FIELDS);
   config.schema = <Schema>root.optionalEnum("schema", ["grpc", "otel"], 0);
   config.side = <SideMode>root.optionalEnum("side", ["auto", "server", "client"], 0);
-  config.maxMethods = <i32>root.optionalInteger("max_methods", 100, 0, MAX_METHODS_LIMIT);
+  config.maxMethods = readMaxMethods(root);
   config.filterState = root.optionalBool("filter_state", true);
   const methods = root.optionalArray("methods");
   if (methods !== null) {
@@ -112,7 +104,23 @@ function readRoot(root: ConfigObject, config: Config): void {
   }
 }
 
-function patternError(): string { return "expected \"<service>/<method>\" or \"<service>/*\" (e.g. \"pkg.v1.Svc/Get\")"; }
+function patternError(): string { return "expected \"<service>/<method>\" or \"<service>/*\""; }
+
+/**
+ * `max_methods`, an integer in [0, MAX_METHODS_LIMIT] (100 when absent or null). Checked here with
+ * JsonValue.isInteger() rather than ConfigReader.integer(), whose messages print any number and so
+ * link AssemblyScript's float formatting: 3.7 KB of the module for one error message.
+ */
+function readMaxMethods(root: ConfigObject): i32 {
+  const v = root.get("max_methods");
+  if (v === null || v.isNull()) return 100;
+  const expected = "expected integer in [0, " + MAX_METHODS_LIMIT.toString() + "]";
+  if (!v.isNumber()) { root.fail("max_methods", expected + ", got " + v.typeName()); return 100; }
+  if (!v.isInteger()) { root.fail("max_methods", expected + ", got a number with a fraction or out of range"); return 100; }
+  const n = v.integerValue();
+  if (n < 0 || n > MAX_METHODS_LIMIT) { root.fail("max_methods", expected + ", got " + n.toString()); return 100; }
+  return <i32>n;
+}
 
 /** "<service>/<method>" or "<service>/*"; null when the service or method is not a valid name. */
 export function parsePattern(text: string): MethodPattern | null {

@@ -27,8 +27,6 @@ import { RpcSeries, SIDE_CLIENT, SIDE_SERVER, Stats } from "./stats";
 import { GrpcMetricsRoot } from "./index";
 
 // @ts-ignore: decorator
-@lazy const GRPC_CONTENT_TYPE: ArrayBuffer = String.UTF8.encode("application/grpc");
-// @ts-ignore: decorator
 @lazy const KEY_CONTENT_TYPE: ArrayBuffer = String.UTF8.encode("content-type");
 // @ts-ignore: decorator
 @lazy const KEY_PATH: ArrayBuffer = String.UTF8.encode(":path");
@@ -51,10 +49,11 @@ const NS_PER_MS: u64 = 1_000_000;
 export function isGrpcContentType(v: ArrayBuffer | null): bool {
   if (v === null) return false;
   const n = v.byteLength;
-  const expected = GRPC_CONTENT_TYPE;
-  const m = expected.byteLength;
-  if (n < m || memory.compare(changetype<usize>(v), changetype<usize>(expected), <usize>m) != 0) return false;
-  return n == m || load<u8>(changetype<usize>(v) + <usize>m) == 0x2b;
+  if (n < 16) return false;
+  const p = changetype<usize>(v);
+  // "applicat" and "ion/grpc" as little-endian u64 words.
+  if (load<u64>(p) != 0x74616369_6c707061 || load<u64>(p, 8) != 0x63707267_2f6e6f69) return false;
+  return n == 16 || load<u8>(p, 16) == 0x2b;
 }
 
 /** A gRPC status value's code: 0..16, -1 when not a valid code, GRPC_STATUS_ABSENT when missing. */

@@ -8,7 +8,7 @@
  */
 import { RootContext, HttpContextBase, registerRootContext } from "../../sdk/context";
 import { BufferType } from "../../sdk/abi/imports";
-import { getBuffer, logError, logInfo } from "../../sdk/hostcalls";
+import { getBuffer, logDebug, logError } from "../../sdk/hostcalls";
 import { Config, parseConfig, configError } from "./config";
 import { MethodTable } from "./methods";
 import { Stats } from "./stats";
@@ -30,8 +30,7 @@ export class GrpcMetricsRoot extends RootContext {
     this.config = config;
     this.methods = new MethodTable(config);
     this.stats = new Stats(config.schema, MethodTable.maxGroups(config));
-    logInfo("grpc-metrics: configured (schema " + (config.schema == 0 ? "grpc" : "otel") + ", max_methods " +
-      config.maxMethods.toString() + ")");
+    logDebug("grpc-metrics: configured");
     return true;
   }
 

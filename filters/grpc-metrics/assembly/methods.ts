@@ -41,13 +41,15 @@ export class MethodTable {
   tracked: i32 = 0;
   private entries: Map<string, MethodEntry> = new Map<string, MethodEntry>();
   private cachedOther: i32 = 0;
-  private knownServices: Set<string> = new Set<string>();
-  private serviceOther: Map<string, LabelGroup> = new Map<string, LabelGroup>();
+
   private readonly otherGroup: LabelGroup = new LabelGroup("other", "other", false);
   /** Shared by every malformed path. */
   readonly malformed: MethodEntry = new MethodEntry(new LabelGroup("unknown", "unknown", false), TYPE_NONE, false);
 
-  constructor(private config: Config) {}
+  constructor(private config: Config) {
+    const allow = config.allow; // services named in the allowlist are known from the start
+    if (allow !== null) for (let i = 0; i < allow.length; i++) this.knowService(unchecked(allow[i]).service);
+  }
 
   /**
    * The most label groups this table can create (tracked methods, one "<service>/other" per
@@ -68,7 +70,7 @@ export class MethodTable {
     const configured = config.typeOf(service, m.method);
     if (this.tracked < config.maxMethods && config.allows(service, m.method)) {
       this.tracked++;
-      this.knownServices.add(service);
+      this.knowService(service);
       const e = new MethodEntry(new LabelGroup(service, m.method, true), configured, false);
       entries.set(path, e);
       return e;
@@ -81,12 +83,17 @@ export class MethodTable {
     return e;
   }
 
+  /**
+   * Known services live in the entries table too, under a key no `:path` can have ("\0" +
+   * service), holding the service's "<service>/other" group (one Map type instead of two).
+   */
+  private knowService(service: string): void {
+    const key = "\0" + service;
+    if (!this.entries.has(key)) this.entries.set(key, new MethodEntry(new LabelGroup(service, "other", false), TYPE_NONE, true));
+  }
+
   private otherGroupOf(service: string): LabelGroup {
-    if (!this.knownServices.has(service) && !this.config.namesService(service)) return this.otherGroup;
-    const groups = this.serviceOther;
-    if (groups.has(service)) return groups.get(service);
-    const g = new LabelGroup(service, "other", false);
-    groups.set(service, g);
-    return g;
+    const key = "\0" + service;
+    return this.entries.has(key) ? this.entries.get(key).group : this.otherGroup;
   }
 }

@@ -15,25 +15,33 @@
  */
 import { MetricType } from "../../sdk/abi/imports";
 import { defineMetric, incrementMetric, recordMetric, logWarn } from "../../sdk/hostcalls";
-import { MetricFamily } from "../../sdk/metrics";
+import { MetricFamily, refusedDefineCount } from "../../sdk/metrics";
+import { grpcStatusName } from "../../sdk/grpc";
 import { Schema, RPC_TYPE_NAMES } from "./config";
 
 export const SIDE_SERVER: i32 = 0;
 export const SIDE_CLIENT: i32 = 1;
 const SIDE_NAMES: Array<string> = ["server", "client"];
 
-/** grpc-go's codes.Code.String() names (grpc-ecosystem's grpc_code values). */
-export const GO_CODE_NAMES: Array<string> = [
-  "OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists",
-  "PermissionDenied", "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange",
-  "Unimplemented", "Internal", "Unavailable", "DataLoss", "Unauthenticated",
-];
-/** Canonical status names (gRFC A66's grpc.status values). */
-export const CANONICAL_CODE_NAMES: Array<string> = [
-  "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-  "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
-  "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
-];
+/**
+ * grpc-go's codes.Code.String() name of a code (grpc-ecosystem's grpc_code values): the canonical
+ * name in CamelCase ("PERMISSION_DENIED" -> "PermissionDenied"), with Go's spelling "Canceled".
+ * Built from the SDK's canonical names rather than a second table of 17 strings (module size).
+ */
+export function goCodeName(code: i32): string {
+  if (code == 0) return "OK";
+  if (code == 1) return "Canceled";
+  const canonical = grpcStatusName(code);
+  let out = "";
+  let upper = true;
+  for (let i = 0, n = canonical.length; i < n; i++) {
+    const c = canonical.charCodeAt(i);
+    if (c == 0x5f) { upper = true; continue; }
+    out += String.fromCharCode(upper || c < 0x41 || c > 0x5a ? c : c + 32);
+    upper = false;
+  }
+  return out;
+}
 
 /** Distinct grpc_target values (otel client) kept before the rest become "other". */
 const MAX_TARGETS: i32 = 100;
@@ -47,8 +55,9 @@ export class LabelGroup {
   readonly fullMethod: string;
   /** grpc schema: series per side and type (side * 4 + type); otel: per side (index = side). */
   readonly series: StaticArray<RpcSeries | null> = new StaticArray<RpcSeries | null>(8);
-  /** otel client series by grpc_target. */
-  targets: Map<string, RpcSeries> | null = null;
+  /** otel client series, by grpc_target (a few per method: a linear list). */
+  targetNames: Array<string> | null = null;
+  targetSeries: Array<RpcSeries> | null = null;
 
   constructor(public readonly service: string, public readonly method: string, tracked: bool) {
     this.serviceBytes = String.UTF8.encode(service);
@@ -88,13 +97,6 @@ class GrpcFamilies {
     this.sentBytes = new MetricFamily(MetricType.Counter, p + "msg_sent_bytes_total", labels, maxSeries, "other", 0b1);
     this.inFlight = new MetricFamily(MetricType.Gauge, p + "in_flight", labels, maxSeries, "other", 0b1);
   }
-
-  /** Series the host refused to define, over all families. */
-  failures(): u32 {
-    return this.started.defineFailures + this.handled.defineFailures + this.handling.defineFailures +
-      this.received.defineFailures + this.sent.defineFailures + this.receivedBytes.defineFailures +
-      this.sentBytes.defineFailures + this.inFlight.defineFailures;
-  }
 }
 
 class GrpcSeries extends RpcSeries {
@@ -122,7 +124,7 @@ class GrpcSeries extends RpcSeries {
     let h = unchecked(this.handled[code]);
     if (h == 0) {
       const l = this.labels;
-      const withCode: StaticArray<string> = [l[0], l[1], l[2], unchecked(GO_CODE_NAMES[code])];
+      const withCode: StaticArray<string> = [l[0], l[1], l[2], goCodeName(code)];
       h = this.families.handled.id(withCode);
       unchecked(this.handled[code] = h);
     }
@@ -154,13 +156,6 @@ class OtelFamilies {
       this.callDuration = new MetricFamily(MetricType.Histogram, "grpc_client_call_duration_milliseconds", withStatus, maxSeries * 17, "other", statusBit);
     }
   }
-
-  /** Series the host refused to define, over all families. */
-  failures(): u32 {
-    const call = this.callDuration;
-    return this.started.defineFailures + this.duration.defineFailures + this.sentSize.defineFailures +
-      this.rcvdSize.defineFailures + (call === null ? 0 : call.defineFailures);
-  }
 }
 
 class OtelSeries extends RpcSeries {
@@ -180,7 +175,7 @@ class OtelSeries extends RpcSeries {
     const base = code * 4;
     if (!unchecked(this.defined[code])) {
       const l = this.labels;
-      const status = unchecked(CANONICAL_CODE_NAMES[code]);
+      const status = grpcStatusName(code); // canonical names, gRFC A66's grpc.status values
       const withStatus: StaticArray<string> = l.length == 1 ? [l[0], status] : [l[0], l[1], status];
       const f = this.families;
       unchecked(this.byCode[base] = f.duration.id(withStatus));
@@ -201,8 +196,7 @@ class OtelSeries extends RpcSeries {
 export class Stats {
   private grpc: StaticArray<GrpcFamilies | null> = new StaticArray<GrpcFamilies | null>(2);
   private otel: StaticArray<OtelFamilies | null> = new StaticArray<OtelFamilies | null>(2);
-  private targetCount: i32 = 0;
-  private knownTargets: Set<string> = new Set<string>();
+  private knownTargets: Map<string, i32> = new Map<string, i32>();
   private warned: bool = false;
   /** grpc_metrics_<side>_other_rpcs_total. */
   readonly otherRpcs: StaticArray<u32> = new StaticArray<u32>(2);
@@ -247,35 +241,36 @@ export class Stats {
       }
       return s;
     }
-    let targets = group.targets;
-    if (targets === null) { targets = new Map<string, RpcSeries>(); group.targets = targets; }
+    let names = group.targetNames;
+    let list = group.targetSeries;
+    if (names === null || list === null) {
+      names = new Array<string>();
+      list = new Array<RpcSeries>();
+      group.targetNames = names;
+      group.targetSeries = list;
+    }
+    for (let i = 0, n = names.length; i < n; i++) if (unchecked(names[i]) == target) return unchecked(list[i]);
     const t = this.boundedTarget(target);
-    if (targets.has(t)) return targets.get(t);
+    for (let i = 0, n = names.length; i < n; i++) if (unchecked(names[i]) == t) return unchecked(list[i]);
     const s = new OtelSeries(families, [group.fullMethod, t]);
-    targets.set(t, s);
+    names.push(t);
+    list.push(s);
     this.checkDefines();
     return s;
   }
 
+  /** `target` while fewer than MAX_TARGETS distinct targets were seen (or it is one of them), else "other". */
   private boundedTarget(target: string): string {
-    if (this.knownTargets.has(target)) return target;
-    if (this.targetCount >= MAX_TARGETS) return "other";
-    this.targetCount++;
-    this.knownTargets.add(target);
+    const known = this.knownTargets;
+    if (known.has(target)) return target;
+    if (known.size >= MAX_TARGETS) return "other";
+    known.set(target, 0);
     return target;
   }
 
   /** Logs once if the host refused to define a metric (its recordings are dropped). */
   private checkDefines(): void {
-    if (this.warned) return;
-    let failures: u32 = 0;
-    for (let side = 0; side < 2; side++) {
-      const g = unchecked(this.grpc[side]);
-      if (g !== null) failures += g.failures();
-      const o = unchecked(this.otel[side]);
-      if (o !== null) failures += o.failures();
-    }
-    if (failures > 0) this.warnRefused();
+    if (refusedDefineCount() > 0) this.warnRefused();
   }
 
   private warnRefused(): void {

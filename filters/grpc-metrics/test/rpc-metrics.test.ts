@@ -375,7 +375,9 @@ describe("schema otel (gRFC A66 names)", () => {
 
 describe("configuration", () => {
   it.each([
-    ['{"max_methods": 3.5}', "max_methods: expected integer in [0, 100000], got 3.5"],
+    ['{"max_methods": 3.5}', "max_methods: expected integer in [0, 100000], got a number with a fraction or out of range"],
+    ['{"max_methods": 100001}', "max_methods: expected integer in [0, 100000], got 100001"],
+    ['{"max_methods": "5"}', "max_methods: expected integer in [0, 100000], got string"],
     ['{"max_methods": -1}', "max_methods: expected integer in [0, 100000], got -1"],
     ['{"schema": "prometheus"}', 'schema: expected one of "grpc", "otel"'],
     ['{"side": 1}', 'side: expected one of "auto", "server", "client", got number'],
