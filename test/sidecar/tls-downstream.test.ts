@@ -200,6 +200,28 @@ describe("downstream mTLS (require_client_certificate with trusted_ca)", () => {
   });
 });
 
+describe("SAN matchers", () => {
+  it("admit only client certificates with a matching SAN (ssl.fail_verify_san) and make one mandatory", async () => {
+    const ctx = tlsContext({});
+    const common = ctx.common_tls_context as Record<string, unknown>;
+    common.validation_context = {
+      trusted_ca: { inline_string: ca.certPem },
+      match_typed_subject_alt_names: [{ san_type: "URI", matcher: { prefix: "spiffe://cluster.local/ns/shop/" } }],
+    };
+    h = await startTlsSidecar(ctx);
+    const { headers } = await call(tlsClient(h.port, client));
+    expect(echoedString(headers["x-uri-san"])).toBe(spiffeId("shop", "frontend"));
+    const outsider = ca.issue({ commonName: "outsider", uris: [spiffeId("other", "x")] });
+    const refused = await call(tlsClient(h.port, outsider)).then(() => undefined, (e: grpc.ServiceError) => e);
+    expect(refused?.code).toBe(grpc.status.UNAVAILABLE);
+    expect(counter("fail_verify_san")).toBeGreaterThanOrEqual(1n);
+    const anonymous = await call(tlsClient(h.port)).then(() => undefined, (e: grpc.ServiceError) => e);
+    expect(anonymous?.code).toBe(grpc.status.UNAVAILABLE);
+    expect(counter("fail_verify_no_cert")).toBeGreaterThanOrEqual(1n);
+    expect(counter("handshake")).toBe(1n);
+  });
+});
+
 describe("handshake failures", () => {
   it("a plaintext HTTP/2 client fails the handshake (ssl.connection_error) and reaches no filter", async () => {
     h = await startTlsSidecar(tlsContext({ requireClientCertificate: true }));

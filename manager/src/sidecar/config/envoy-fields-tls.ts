@@ -34,4 +34,5 @@ export const TLS_FIELDS: Record<string, readonly string[]> = {
     "require_signed_certificate_timestamp", "crl", "allow_expired_certificate", "trust_chain_verification",
     "custom_validator_config", "only_verify_leaf_cert_crl", "max_verify_depth",
   ],
+  "envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher": ["san_type", "matcher", "oid"],
 };

@@ -60,6 +60,12 @@ export interface Listener {
 
 export type TlsProtocolVersion = "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
 
+/** envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher (OTHER_NAME is not supported). */
+export interface SanMatcherConfig {
+  sanType: "DNS" | "URI" | "EMAIL" | "IP_ADDRESS";
+  matcher: StringMatcherConfig;
+}
+
 /** envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext, with its files read. */
 export interface DownstreamTlsContextConfig {
   /** Path of the transport_socket, for messages. */
@@ -68,6 +74,8 @@ export interface DownstreamTlsContextConfig {
   certificates: Array<{ certificateChain: string; privateKey: string; password?: string }>;
   /** common_tls_context.validation_context.trusted_ca (PEM); undefined: peer certificates are not validated. */
   trustedCa?: string;
+  /** validation_context.match_typed_subject_alt_names, and match_subject_alt_names for every SAN type. */
+  subjectAltNameMatchers: SanMatcherConfig[];
   /** require_client_certificate (default false). */
   requireClientCertificate: boolean;
   /** common_tls_context.alpn_protocols, in preference order. */

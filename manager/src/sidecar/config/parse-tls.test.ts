@@ -111,7 +111,25 @@ describe("DownstreamTlsContext", () => {
     expect(t.cipherSuites).toBe(ENVOY_DEFAULT_CIPHERS);
     expect(t.ecdhCurves).toBe("X25519:P-256");
     expect(t.signatureAlgorithms).toBeUndefined();
+    expect(t.subjectAltNameMatchers).toEqual([]);
     expect(t.path).toBe(TS);
+  });
+
+  it("reads typed and untyped SAN matchers (an untyped one applies to every SAN type)", () => {
+    const b = parse(
+      bootstrap(
+        tls({
+          common: `              validation_context:
+                trusted_ca: { filename: ca.crt }
+                match_typed_subject_alt_names: [{ san_type: URI, matcher: { prefix: "spiffe://cluster.local/ns/shop/" } }]
+                match_subject_alt_names: [{ exact: frontend.shop }]`,
+        }),
+      ),
+    );
+    expect(b.listeners[0]!.tls!.subjectAltNameMatchers).toEqual([
+      { sanType: "URI", matcher: { prefix: "spiffe://cluster.local/ns/shop/", ignoreCase: false } },
+      ...["DNS", "URI", "EMAIL", "IP_ADDRESS"].map((sanType) => ({ sanType, matcher: { exact: "frontend.shop", ignoreCase: false } })),
+    ]);
   });
 
   it("takes tls_params, inline and environment DataSources, and flattens cipher groups", () => {
@@ -229,11 +247,25 @@ const cases: Case[] = [
     message: "not supported by the local sidecar: SDS; give tls_certificates and validation_context inline",
   },
   {
-    name: "SAN pinning",
-    socket: () => tls({ common: "              validation_context: { trusted_ca: { filename: ca.crt }, match_typed_subject_alt_names: [] }" }),
-    path: `${CTX}.validation_context.match_typed_subject_alt_names`,
-    at: "match_typed_subject_alt_names",
+    name: "SPKI pinning",
+    socket: () => tls({ common: "              validation_context: { trusted_ca: { filename: ca.crt }, verify_certificate_spki: [abc] }" }),
+    path: `${CTX}.validation_context.verify_certificate_spki`,
+    at: "verify_certificate_spki",
     message: "not supported by the local sidecar",
+  },
+  {
+    name: "SAN matchers without a trusted CA",
+    socket: () => tls({ common: "              validation_context: { match_typed_subject_alt_names: [{ san_type: URI, matcher: { prefix: spiffe:// } }] }" }),
+    path: `${CTX}.validation_context.trusted_ca`,
+    at: "validation_context",
+    message: "SAN-based verification of peer certificates without trusted CA is insecure and not allowed",
+  },
+  {
+    name: "a SAN matcher without san_type",
+    socket: () => tls({ common: "              validation_context: { trusted_ca: { filename: ca.crt }, match_typed_subject_alt_names: [{ matcher: { exact: a } }] }" }),
+    path: `${CTX}.validation_context.match_typed_subject_alt_names[0].san_type`,
+    at: "match_typed_subject_alt_names",
+    message: "is required (EMAIL, DNS, URI or IP_ADDRESS)",
   },
   {
     name: "an empty ALPN name",

@@ -5,19 +5,21 @@
  * - envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext: `common_tls_context
  *   {tls_params {tls_minimum_protocol_version, tls_maximum_protocol_version, cipher_suites,
  *   ecdh_curves, signature_algorithms}, tls_certificates[] {certificate_chain, private_key,
- *   password}, validation_context {trusted_ca}, alpn_protocols}` and `require_client_certificate`.
+ *   password}, validation_context {trusted_ca, match_typed_subject_alt_names {san_type, matcher},
+ *   match_subject_alt_names}, alpn_protocols}` and `require_client_certificate`.
  * Envoy's server defaults: TLSv1.2 to TLSv1.3, its default cipher list (TLS 1.2; TLS 1.3 suites
  * are not configurable, as in BoringSSL), curves X25519 and P-256. Certificates, keys and CAs
  * are DataSources read now and loaded into a TLS context at once, so a bad PEM, a key that
  * does not match its certificate or an unknown cipher is a configuration error at its path.
- * SDS, certificate providers, session tickets, OCSP, SPKI / hash / SAN pinning, CRLs and
- * custom validators are not supported (errors naming the field).
+ * SDS, certificate providers, session tickets, OCSP, SPKI / hash pinning, OTHER_NAME SANs, CRLs
+ * and custom validators are not supported (errors naming the field).
  */
 import { createSecureContext } from "node:tls";
 import type { DownstreamTlsContextConfig, TlsProtocolVersion } from "./model.ts";
 import { Ctx, Message, bool, enumOf, listOfMessages, msg, stringList, type At } from "./fields.ts";
 import { openTyped, unknownType } from "./typed-config.ts";
 import { readDataSourceText } from "./data-source.ts";
+import { parseStringMatcher } from "./parse-stats.ts";
 
 export const DOWNSTREAM_TLS_TYPE = "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
 export const RAW_BUFFER_TYPE = "envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer";
@@ -82,6 +84,7 @@ function parseDownstreamTlsContext(ctx: Ctx, m: Message, path: string): Downstre
   const out: DownstreamTlsContextConfig = {
     path,
     certificates: [],
+    subjectAltNameMatchers: [],
     requireClientCertificate,
     alpnProtocols: [],
     minProtocolVersion: "TLSv1.2",
@@ -187,17 +190,43 @@ function parseCertificate(ctx: Ctx, c: Message, out: DownstreamTlsContextConfig)
   }
 }
 
+const SAN_TYPES = ["SAN_TYPE_UNSPECIFIED", "EMAIL", "DNS", "URI", "IP_ADDRESS", "OTHER_NAME"] as const;
+
+function parseSanMatchers(ctx: Ctx, v: Message, out: DownstreamTlsContextConfig): void {
+  for (const t of listOfMessages(v, "match_typed_subject_alt_names", "envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher")) {
+    const typeAt = t.get("san_type");
+    const sanType = typeAt ? enumOf(ctx, typeAt, SAN_TYPES) : undefined;
+    const m = msg(t, "matcher", "envoy.type.matcher.v3.StringMatcher");
+    t.unsupported("oid");
+    t.done();
+    if (!typeAt || sanType === "SAN_TYPE_UNSPECIFIED") ctx.error(t.pathOf("san_type"), typeAt?.node ?? t.node, "is required (EMAIL, DNS, URI or IP_ADDRESS)");
+    else if (sanType === "OTHER_NAME") ctx.error(typeAt.path, typeAt.node, "not supported by the local sidecar: OTHER_NAME");
+    if (!m) t.required("matcher");
+    const matcher = m ? parseStringMatcher(ctx, m) : undefined;
+    if (matcher && sanType && sanType !== "SAN_TYPE_UNSPECIFIED" && sanType !== "OTHER_NAME") out.subjectAltNameMatchers.push({ sanType, matcher });
+  }
+  // The deprecated untyped matchers apply to every SAN type (Envoy creates one per type).
+  for (const m of listOfMessages(v, "match_subject_alt_names", "envoy.type.matcher.v3.StringMatcher")) {
+    const matcher = parseStringMatcher(ctx, m);
+    if (!matcher) continue;
+    for (const sanType of ["DNS", "URI", "EMAIL", "IP_ADDRESS"] as const) out.subjectAltNameMatchers.push({ sanType, matcher });
+  }
+}
+
 function parseValidationContext(ctx: Ctx, v: Message, out: DownstreamTlsContextConfig): void {
   const caMsg = msg(v, "trusted_ca", "envoy.config.core.v3.DataSource");
+  parseSanMatchers(ctx, v, out);
   for (const f of [
     "ca_certificate_provider_instance", "system_root_certs", "watched_directory", "verify_certificate_spki",
-    "verify_certificate_hash", "match_typed_subject_alt_names", "match_subject_alt_names",
-    "require_signed_certificate_timestamp", "crl", "allow_expired_certificate", "trust_chain_verification",
-    "custom_validator_config", "only_verify_leaf_cert_crl", "max_verify_depth",
+    "verify_certificate_hash", "require_signed_certificate_timestamp", "crl", "allow_expired_certificate",
+    "trust_chain_verification", "custom_validator_config", "only_verify_leaf_cert_crl", "max_verify_depth",
   ]) {
     v.unsupported(f);
   }
   v.done();
+  if (out.subjectAltNameMatchers.length > 0 && !caMsg) {
+    ctx.error(v.pathOf("trusted_ca"), v.node, "SAN-based verification of peer certificates without trusted CA is insecure and not allowed");
+  }
   if (!caMsg) return;
   const ca = readDataSourceText(ctx, caMsg);
   if (ca === undefined) return;

@@ -15,7 +15,7 @@ import type { TLSSocket } from "node:tls";
 import { certificateFields, type CertificateFields } from "./x509-fields.ts";
 import { formatRfc2253 } from "./rfc2253.ts";
 
-const NONE: CertificateFields = { subject: { der: new Uint8Array(), entries: [] }, uriSans: [], dnsSans: [] };
+const NONE: CertificateFields = { subject: { der: new Uint8Array(), entries: [] }, uriSans: [], dnsSans: [], emailSans: [], ipSans: [] };
 
 export class SslConnectionInfo {
   private peer?: CertificateFields;
@@ -55,7 +55,8 @@ export class SslConnectionInfo {
     return this.peerDer !== undefined && this.peerDer.length > 0;
   }
 
-  private peerFields(): CertificateFields {
+  /** The peer certificate's subject and SANs (empty without a certificate). */
+  peerFields(): CertificateFields {
     return (this.peer ??= this.peerDer ? certificateFields(this.peerDer) : NONE);
   }
 

@@ -5,8 +5,11 @@
  * certificates handled as Envoy's DownstreamTlsContext defines them:
  * - validation_context.trusted_ca set: a client certificate is requested; one that is
  *   presented must chain to the CA (else `ssl.fail_verify_error` and the connection closes);
- * - require_client_certificate: a client without a certificate is refused
- *   (`ssl.fail_verify_no_cert`); with a CA, in the handshake itself (certificate_required);
+ * - require_client_certificate (or SAN matchers, which imply it): a client without a
+ *   certificate is refused (`ssl.fail_verify_no_cert`); with a CA, in the handshake itself
+ *   (certificate_required);
+ * - match_typed_subject_alt_names / match_subject_alt_names: a validated certificate none of
+ *   whose SANs matches is refused (`ssl.fail_verify_san`), san-matcher.ts;
  * - neither: no client certificate is requested.
  * Stats under `listener.<address>.ssl.` as Envoy's SslStats (all defined at start-up):
  * handshake, session_reused, no_certificate (handshakes without a client certificate),
@@ -24,6 +27,7 @@ import * as tls from "node:tls";
 import type { DownstreamTlsContextConfig } from "../config/model.ts";
 import type { Counter, StatsStore } from "../stats/types.ts";
 import { SslConnectionInfo } from "./connection-info.ts";
+import { compileSanMatchers } from "./san-matcher.ts";
 
 /** TLS 1.3 suites are not configurable in BoringSSL; Envoy offers these three. */
 const TLS13_SUITES = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
@@ -46,7 +50,13 @@ export interface DownstreamTls {
 }
 
 /** Node's tls options for the context. */
+/** require_client_certificate, or SAN matchers (which make a client certificate mandatory in Envoy). */
+function clientCertificateRequired(cfg: DownstreamTlsContextConfig): boolean {
+  return cfg.requireClientCertificate || cfg.subjectAltNameMatchers.length > 0;
+}
+
 export function tlsServerOptions(cfg: DownstreamTlsContextConfig): tls.TlsOptions {
+  const required = clientCertificateRequired(cfg);
   const options: tls.TlsOptions = {
     cert: cfg.certificates.map((c) => c.certificateChain),
     key: cfg.certificates.map((c) => ({ pem: c.privateKey, ...(c.password !== undefined ? { passphrase: c.password } : {}) })),
@@ -54,10 +64,10 @@ export function tlsServerOptions(cfg: DownstreamTlsContextConfig): tls.TlsOption
     maxVersion: cfg.maxProtocolVersion,
     ciphers: `${TLS13_SUITES}:${cfg.cipherSuites}`,
     ecdhCurve: cfg.ecdhCurves,
-    requestCert: cfg.trustedCa !== undefined || cfg.requireClientCertificate,
+    requestCert: cfg.trustedCa !== undefined || required,
     // With a CA, OpenSSL refuses a missing certificate inside the handshake; Node refuses a
     // bad one right after it. Without a CA any certificate is accepted (Envoy validates none).
-    rejectUnauthorized: cfg.trustedCa !== undefined && cfg.requireClientCertificate,
+    rejectUnauthorized: cfg.trustedCa !== undefined && required,
   };
   if (cfg.trustedCa !== undefined) options.ca = cfg.trustedCa;
   if (cfg.alpnProtocols.length > 0) options.ALPNProtocols = cfg.alpnProtocols;
@@ -74,6 +84,8 @@ export function createDownstreamTls(cfg: DownstreamTlsContextConfig, stats: Stat
   const prefix = `listener.${listenerStatAddress}.ssl.`;
   const s = Object.fromEntries(SSL_COUNTERS.map((n) => [n, stats.counter(prefix + n)])) as SslStats;
   const server = tls.createServer(tlsServerOptions(cfg));
+  const required = clientCertificateRequired(cfg);
+  const sanMatches = cfg.subjectAltNameMatchers.length > 0 ? compileSanMatchers(cfg.subjectAltNameMatchers) : undefined;
   const pending = new Map<string, (socket: tls.TLSSocket, ssl: SslConnectionInfo) => void>();
 
   server.on("secureConnection", (socket: tls.TLSSocket) => {
@@ -86,12 +98,17 @@ export function createDownstreamTls(cfg: DownstreamTlsContextConfig, stats: Stat
       socket.destroy();
       return;
     }
-    if (!peer && cfg.requireClientCertificate) {
+    if (!peer && required) {
       s.fail_verify_no_cert.inc();
       socket.destroy();
       return;
     }
     const ssl = SslConnectionInfo.fromSocket(socket);
+    if (peer && sanMatches && !sanMatches(ssl.peerFields())) {
+      s.fail_verify_san.inc();
+      socket.destroy();
+      return;
+    }
     s.handshake.inc();
     if (socket.isSessionReused()) s.session_reused.inc();
     if (!peer) s.no_certificate.inc();
