@@ -3,7 +3,8 @@
  * SIGINT/SIGTERM. Configuration errors surface as UserError (one line, no stack).
  * `-l/--log-level` and `--component-log-level` set Envoy's loggers as Envoy's own options do
  * (`wasm:debug` shows a filter's logDebug); log lines go to stderr in Envoy's default format.
- * `--plugins DIR` (with `--labels`, `--namespace`, `--wasm-cache`, `--insecure-registries`)
+ * `--plugins DIR` (with `--labels`, `--namespace`, `--wasm-cache`, `--insecure-registries`,
+ * `--pull-secrets`)
  * loads and watches WasmPlugin resources as istiod + istio-agent would (sidecar/plugins).
  */
 import { UserError } from "../../errors.ts";
@@ -68,5 +69,6 @@ export function register(program: Command): void {
     .option("--namespace <ns>", "the workload's namespace (and of manifests without one); default \"default\"")
     .option("--wasm-cache <dir>", "write fetched Wasm modules here, as istio-agent's cache does")
     .option("--insecure-registries <hosts>", "registries to pull from over plain HTTP (comma-separated, * for all)")
+    .option("--pull-secrets <dir>", "the Secrets imagePullSecret names: <dir>/<name>.json, each a .dockerconfigjson")
     .action(async (opts: SidecarCommandOptions) => runSidecarCommand(opts));
 }

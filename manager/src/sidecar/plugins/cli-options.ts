@@ -2,10 +2,13 @@
  * The `meshwasm sidecar` options for WasmPlugins, turned into WasmPluginsOptions:
  * `--plugins DIR`, `--labels k=v[,k=v…]` (repeatable; the workload's pod labels, kubectl's
  * `-l`-style syntax with equality only), `--namespace NS` (default "default"),
- * `--wasm-cache DIR` (where fetched modules are written) and `--insecure-registries
- * host[,host…]` (WASM_INSECURE_REGISTRIES). Label keys and values are checked as Kubernetes
- * checks them; a mistake is a one-line UserError naming the option.
+ * `--wasm-cache DIR` (where fetched modules are written), `--insecure-registries
+ * host[,host…]` (WASM_INSECURE_REGISTRIES) and `--pull-secrets DIR` (the Secrets that
+ * `imagePullSecret` names, as `<name>.json` dockerconfigjson files; it must be a directory).
+ * Label keys and values are checked as Kubernetes checks them; a mistake is a one-line
+ * UserError naming the option.
  */
+import { statSync } from "node:fs";
 import path from "node:path";
 import { UserError } from "../../errors.ts";
 import type { WasmPluginsOptions } from "./plugin-set.ts";
@@ -16,6 +19,7 @@ export interface PluginCliOptions {
   namespace?: string;
   wasmCache?: string;
   insecureRegistries?: string;
+  pullSecrets?: string;
 }
 
 const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
@@ -47,7 +51,7 @@ export function parseLabels(values: string[]): Record<string, string> {
 }
 
 export function pluginsOptionsFrom(opts: PluginCliOptions): WasmPluginsOptions | undefined {
-  const extras = ([["--labels", opts.labels?.length], ["--namespace", opts.namespace], ["--wasm-cache", opts.wasmCache], ["--insecure-registries", opts.insecureRegistries]] as const)
+  const extras = ([["--labels", opts.labels?.length], ["--namespace", opts.namespace], ["--wasm-cache", opts.wasmCache], ["--insecure-registries", opts.insecureRegistries], ["--pull-secrets", opts.pullSecrets]] as const)
     .filter(([, v]) => v);
   if (!opts.plugins) {
     if (extras.length) throw new UserError(`${extras[0]![0]} needs --plugins DIR`);
@@ -56,11 +60,21 @@ export function pluginsOptionsFrom(opts: PluginCliOptions): WasmPluginsOptions |
   if (opts.namespace !== undefined && (opts.namespace.length > 63 || !NAMESPACE.test(opts.namespace))) {
     throw new UserError(`--namespace: "${opts.namespace}" is not a valid namespace name`);
   }
+  if (opts.pullSecrets !== undefined) {
+    let isDir = false;
+    try {
+      isDir = statSync(opts.pullSecrets).isDirectory();
+    } catch {
+      throw new UserError(`--pull-secrets ${opts.pullSecrets}: no such directory`);
+    }
+    if (!isDir) throw new UserError(`--pull-secrets ${opts.pullSecrets}: not a directory`);
+  }
   return {
     dir: path.resolve(opts.plugins),
     labels: parseLabels(opts.labels ?? []),
     ...(opts.namespace ? { namespace: opts.namespace } : {}),
     ...(opts.wasmCache ? { cacheDir: path.resolve(opts.wasmCache) } : {}),
+    ...(opts.pullSecrets !== undefined ? { pullSecretsDir: path.resolve(opts.pullSecrets) } : {}),
     ...(opts.insecureRegistries ? { insecureRegistries: opts.insecureRegistries.split(",").map((s) => s.trim()).filter(Boolean) } : {}),
   };
 }

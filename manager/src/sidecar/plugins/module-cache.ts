@@ -20,6 +20,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
+import type { CredentialResolver } from "../../oci/index.ts";
 import type { AgentMetrics, FetchResult } from "./agent-metrics.ts";
 import { httpFetchModule, type HttpFetchOptions } from "./http-fetcher.ts";
 import { resolveOciModule, type OciFetchOptions } from "./oci-fetcher.ts";
@@ -33,6 +34,8 @@ export interface CacheGetOptions {
   resourceName: string;
   resourceVersion: string;
   pullPolicy: PullPolicy;
+  /** OCI credentials from the plugin's pull secret (istio-agent's keychain); default keychain without. */
+  auth?: CredentialResolver;
 }
 
 export interface CachedModule {
@@ -148,7 +151,7 @@ export class ModuleCache {
     if (scheme === "oci") {
       let resolved: Awaited<ReturnType<typeof resolveOciModule>>;
       try {
-        resolved = await resolveOciModule(url, this.opts.oci);
+        resolved = await resolveOciModule(url, o.auth ? { ...this.opts.oci, auth: o.auth } : this.opts.oci);
       } catch (e) {
         return this.fail(`could not fetch Wasm OCI image: ${(e as Error).message}`, "manifest_failure");
       }

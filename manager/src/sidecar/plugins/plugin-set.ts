@@ -5,12 +5,14 @@
  * - Placement: per listener, istiod's plan (k8s/wasmplugin/plan.ts) decides which plugins run and
  *   in which order; the sidecar puts them before the listener's stateful_session / router filters.
  * - Modules: `oci://` (also a URL without a scheme) and `http(s)://` through istio-agent's cache
- *   (module-cache.ts), `file://` read directly (Envoy's local filename; `sha256` ignored). A failed
+ *   (module-cache.ts), `file://` read directly (Envoy's local filename; `sha256` ignored). With
+ *   `pullSecretsDir`, a plugin's `imagePullSecret` is resolved there (pull-secrets.ts: its
+ *   credentials for OCI, or the agent's "missing image pulling secret" failure). A failed
  *   fetch is replaced as Istio >= 1.25 replaces it: FAIL_OPEN an allow-all filter (the plugin is
  *   skipped), FAIL_CLOSE / FAIL_RELOAD a deny-all (403, gRPC PERMISSION_DENIED), logged as
  *   istio-agent logs it and counted in `wasm_config_conversion_count{result}`.
  * - Plugins: each becomes Envoy's ECDS PluginConfig (plan.ts envoyPluginConfig) run by the
- *   proxy-wasm host; a plugin whose on_vm_start / on_configure returns false rejects the update
+ *   proxy-wasm host, with the VM environment istiod and the agent give it (vm-environment.ts); a plugin whose on_vm_start / on_configure returns false rejects the update
  *   (at start-up the sidecar does not start); another load failure follows the failure policy as
  *   for a bootstrap Wasm filter (FAIL_OPEN skipped, else 503 wasm_fail_stream).
  * - Updates (`reload()`, and the directory watcher): the whole directory is read again; a plugin
@@ -39,10 +41,13 @@ import { createPlugin } from "../host/plugin.ts";
 import type { StatsStore } from "../stats/types.ts";
 import { AgentMetrics } from "./agent-metrics.ts";
 import { fallbackFilterFactory } from "./fallback-filters.ts";
+import type { CredentialResolver } from "../../oci/index.ts";
 import type { HttpFetchOptions } from "./http-fetcher.ts";
 import { ModuleCache, type CachedModule } from "./module-cache.ts";
 import { readPluginDirectory } from "./plugin-directory.ts";
 import { PluginInstance, type InstanceInfo } from "./plugin-instance.ts";
+import { readPullSecret } from "./pull-secrets.ts";
+import { vmEnvironment } from "./vm-environment.ts";
 
 export interface WasmPluginsOptions {
   /** Directory of WasmPlugin manifests. */
@@ -57,6 +62,11 @@ export interface WasmPluginsOptions {
   cacheDir?: string;
   /** Registries allowed over plain HTTP (WASM_INSECURE_REGISTRIES; "*" for all). */
   insecureRegistries?: string[];
+  /**
+   * Directory of `<name>.json` dockerconfigjson files, the Secrets `imagePullSecret` names
+   * (pull-secrets.ts). Without it, `imagePullSecret` is not resolved: the default keychain.
+   */
+  pullSecretsDir?: string;
   http?: HttpFetchOptions;
   ociTimeoutMs?: number;
   /** Watch the directory and reload on change; default true. */
@@ -108,6 +118,10 @@ class FailClosedFilter extends PassThroughFilter {
 class CanaryRejected extends Error {}
 
 const sha256 = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
+
+/** The plugin's URL with istiod's default scheme (oci://). */
+const moduleUrl = (p: ExtensionPlugin) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(p.url) ? p.url : `oci://${p.url}`);
+const isFileUrl = (url: string) => url.toLowerCase().startsWith("file://");
 
 export class WasmPluginSet {
   readonly metrics: AgentMetrics;
@@ -249,8 +263,8 @@ export class WasmPluginSet {
 
   /** The module of a plugin, or the fetch error (istio-agent's conversion). */
   private async fetchModule(p: ExtensionPlugin): Promise<{ module?: CachedModule & { source: string }; error?: string }> {
-    const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(p.url) ? p.url : `oci://${p.url}`;
-    if (url.toLowerCase().startsWith("file://")) {
+    const url = moduleUrl(p);
+    if (isFileUrl(url)) {
       this.metrics.configConversion("no_remote_load");
       try {
         const file = fileURLToPath(url);
@@ -260,15 +274,28 @@ export class WasmPluginSet {
         return { error: `cannot read Wasm file ${url}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}` };
       }
     }
+    const failed = (message: string) => {
+      this.metrics.configConversion("fetch_failure");
+      const failOpen = p.failStrategy === "FAIL_OPEN";
+      this.deps.log(LogLevel.Error, `wasm plugins: ${resourceName(p)}: error in converting the wasm config to local: ${message}. applying ${failOpen ? "allow" : "deny"} RBAC filter`);
+      return {};
+    };
+    let auth: CredentialResolver | undefined;
+    if (p.imagePullSecret !== "") {
+      if (this.opts.pullSecretsDir === undefined) {
+        this.deps.log(LogLevel.Info, `wasm plugins: ${resourceName(p)}: imagePullSecret ${p.imagePullSecret} is not resolved without --pull-secrets; pulling with the default keychain`);
+      } else {
+        const secret = await readPullSecret(this.opts.pullSecretsDir, p.imagePullSecret);
+        if (!secret) return failed(`cannot fetch Wasm module ${resourceName(p)}: missing image pulling secret`);
+        auth = secret.resolver;
+      }
+    }
     try {
-      const m = await this.cache.get(url, { checksum: p.sha256, resourceName: resourceName(p), resourceVersion: p.resourceVersion, pullPolicy: p.imagePullPolicy });
+      const m = await this.cache.get(url, { checksum: p.sha256, resourceName: resourceName(p), resourceVersion: p.resourceVersion, pullPolicy: p.imagePullPolicy, ...(auth ? { auth } : {}) });
       this.metrics.configConversion("success");
       return { module: { ...m, source: m.file ?? url } };
     } catch (e) {
-      this.metrics.configConversion("fetch_failure");
-      const failOpen = p.failStrategy === "FAIL_OPEN";
-      this.deps.log(LogLevel.Error, `wasm plugins: ${resourceName(p)}: error in converting the wasm config to local: ${(e as Error).message}. applying ${failOpen ? "allow" : "deny"} RBAC filter`);
-      return {};
+      return failed((e as Error).message);
     }
   }
 
@@ -285,10 +312,7 @@ export class WasmPluginSet {
       const stats = this.deps.stats;
       return make(new PluginInstance(name, number, failOpen ? "allow" : "deny", key, (prefix) => fallbackFilterFactory(failOpen, stats, prefix)));
     }
-    const environmentVariables: Record<string, string> = {};
-    const hostEnv = this.opts.hostEnv ?? process.env;
-    for (const k of envoy.hostEnvKeys) if (hostEnv[k] !== undefined) environmentVariables[k] = hostEnv[k]!;
-    Object.assign(environmentVariables, envoy.keyValues);
+    const environmentVariables = vmEnvironment(p, !isFileUrl(moduleUrl(p)), this.opts.hostEnv ?? process.env);
     const code = fetched.module?.wasm ?? new Uint8Array(0);
     const config: WasmPluginConfig = {
       name: envoy.name,
