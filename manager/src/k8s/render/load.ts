@@ -25,7 +25,7 @@ import { validateRendered } from "./validate.ts";
 
 export const IMAGE_VERSION_ANNOTATION = "org.opencontainers.image.version";
 
-export type ImageResolver = (entry: PluginEntry, ref: ImageReference) => Promise<ResolvedImage>;
+export type ImageResolver = (entry: PluginEntry, ref: ImageReference, config: DeployConfig) => Promise<ResolvedImage>;
 
 export interface LoadOptions {
   namespace?: string;
@@ -139,7 +139,7 @@ export async function loadDeployment(file: string, opts: LoadOptions = {}): Prom
   const refs = config.plugins.map(parseImage);
   const configs = await Promise.all(config.plugins.map((p) => pluginConfigOf(config, p)));
   const resolve = opts.resolveImage ?? registryResolver(opts);
-  const images = await Promise.all(config.plugins.map((p, i) => resolve(p, refs[i]!)));
+  const images = await Promise.all(config.plugins.map((p, i) => resolve(p, refs[i]!, config)));
   const rendered: RenderedPlugin[] = [];
   const models: ExtensionPlugin[] = [];
   config.plugins.forEach((entry, i) => {
