@@ -88,8 +88,9 @@ const EXECUTORS: Record<string, Executor> = {
   "Inventory/GetItem": async (c, i, o) =>
     (await c.getItem({ sku: DEMO_ITEMS[i % DEMO_ITEMS.length]!.sku }, o)).servedBy,
   "Inventory/ListItems": async (c, _i, o) => first(await c.listItems({ limit: 3 }, o)),
-  "Inventory/ReserveItem": async (c, _i, o) =>
-    (await c.reserveItem({ sku: "sku-002", quantity: 1 }, o)).servedBy,
+  // Cycles through the demo SKUs: some run out of stock (FAILED_PRECONDITION), like real traffic.
+  "Inventory/ReserveItem": async (c, i, o) =>
+    (await c.reserveItem({ sku: DEMO_ITEMS[i % DEMO_ITEMS.length]!.sku, quantity: 1 }, o)).servedBy,
   "Health/Check": (c, _i, o) => healthCheck(c, o),
 };
 

@@ -1,6 +1,6 @@
 /**
  * The demo mesh's sidecar configuration: the embedded Envoy bootstrap (envoy-demo.yaml) with the
- * ports of the running demo backends and the built filter's path filled in. The result is still a
+ * ports of the running demo backends and the built filters' paths filled in. The result is still a
  * plain Envoy bootstrap, written to a file so the sidecar loads it exactly as a user's would be.
  */
 import { readFileSync } from "node:fs";
@@ -16,6 +16,8 @@ export interface DemoConfigInput {
   backendPorts: number[];
   /** Path of the built add-header filter. */
   addHeaderWasm: string;
+  /** Path of the built grpc-metrics filter. */
+  grpcMetricsWasm: string;
   /** Listener and admin ports; 0 lets the system choose (tests). Default: the template's 10000 / 9901. */
   listenerPort?: number;
   adminPort?: number;
@@ -23,7 +25,9 @@ export interface DemoConfigInput {
 
 /** Renders the demo bootstrap as YAML text. */
 export function renderDemoConfig(input: DemoConfigInput): string {
-  const doc = parseDocument(TEMPLATE.replace("@ADD_HEADER_WASM@", input.addHeaderWasm));
+  const doc = parseDocument(
+    TEMPLATE.replace("@ADD_HEADER_WASM@", input.addHeaderWasm).replace("@GRPC_METRICS_WASM@", input.grpcMetricsWasm),
+  );
   if (input.listenerPort !== undefined) {
     doc.setIn(["static_resources", "listeners", 0, "address", "socket_address", "port_value"], input.listenerPort);
   }
