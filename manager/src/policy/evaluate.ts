@@ -33,6 +33,8 @@ export interface Evaluation {
   credentials: { apiKey: CredentialState; user: CredentialState; jwt: CredentialState; jwtReason?: string };
   /** The rules evaluated, in the filter's order. */
   checks: RuleCheck[];
+  /** Enforced ALLOW rules that would allow the call with the credentials it lacks. */
+  missingCredentialRules: string[];
 }
 
 interface Facts {
@@ -124,7 +126,7 @@ export function evaluate(policy: Policy, call: AuthCall): Evaluation {
   const view: RequestView = { values, nowSeconds: Math.floor(call.nowSeconds ?? Date.now() / 1000), jwtAuthn: call.jwtAuthn ?? {} };
   const peer = call.peer === undefined || call.peer === "" ? undefined : call.peer;
   const out: Evaluation = {
-    allowed: false, code: 7, rule: PSEUDO_RULES.malformedPath, audits: [], checks: [],
+    allowed: false, code: 7, rule: PSEUDO_RULES.malformedPath, audits: [], checks: [], missingCredentialRules: [],
     credentials: { apiKey: "absent", user: "absent", jwt: "absent" },
   };
   const pathValue = values(":path")[0] ?? "";
@@ -183,7 +185,10 @@ export function evaluate(policy: Policy, call: AuthCall): Evaluation {
       }
       if (requiresAbsent(r) && matchRule(r, facts, true) === "matched") {
         shadowMissing = true;
-        if (!r.dryRun) enforcedMissing = true;
+        if (!r.dryRun) {
+          enforcedMissing = true;
+          out.missingCredentialRules.push(r.name);
+        }
       }
     }
   }

@@ -11,7 +11,6 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { compileAssemblyScript } from "../build/index.ts";
 import {
   createPlugin,
   createTestEnvironment,
@@ -89,6 +88,8 @@ export async function filterModule(repoRoot = process.cwd()): Promise<Uint8Array
   try {
     return new Uint8Array(await readFile(join(repoRoot, "build", "filters", "grpc-auth.wasm")));
   } catch {
+    // The compiler is large: loaded only when there is no build to use.
+    const { compileAssemblyScript } = await import("../build/index.ts");
     return compileAssemblyScript(FILTER_ENTRY, { target: "grpc-auth" });
   }
 }
