@@ -64,7 +64,7 @@ async function filterWasm(file: string | undefined): Promise<Uint8Array | undefi
   }
 }
 
-async function test(file: string, opts: { cases: string; wasm?: string }): Promise<void> {
+async function test(file: string, opts: { cases: string; module?: string }): Promise<void> {
   const { readFile } = await import("node:fs/promises");
   const { loadPolicyFile } = await import("../../policy/index.ts");
   const { parseCases } = await import("../../policy/cases.ts");
@@ -160,7 +160,7 @@ export function register(program: Command): void {
     .argument("<file>", "the policy")
     .requiredOption("--cases <file>", "the cases (YAML)")
     .option("--module <file>", "the filter module (default: build/filters/grpc-auth.wasm, else compiled)")
-    .action(async (file: string, opts: { cases: string; wasm?: string }) => test(file, opts));
+    .action(async (file: string, opts: { cases: string; module?: string }) => test(file, opts));
   policy
     .command("explain")
     .description("say which rule decides a request and why, running the grpc-auth filter")
