@@ -5,7 +5,8 @@
  * digest draws its key exactly as it does under the sidecar. Helpers copy bytes in and out of
  * the harness's input and output buffers.
  */
-import { compileAssemblyScript, wasmApi, type WasmMemory } from "../../../manager/src/build/index.ts";
+import { wasmApi, type WasmMemory } from "../../../manager/src/build/index.ts";
+import { compileCached } from "../../../test/support/compile-cache.ts";
 import { RealClock } from "../../../manager/src/sidecar/host/clock.ts";
 import { createWasiImports } from "../../../manager/src/sidecar/host/wasi.ts";
 
@@ -28,9 +29,9 @@ export const CRYPTO_HARNESS_ENTRY = "filters/sdk/test/harness/crypto-harness.as.
 
 let compiled: Promise<Uint8Array> | undefined;
 
-/** Compiles the harness once per test file (release target, as filters ship). */
+/** Compiles the harness (release target, as filters ship), once per source state across test files (compile-cache.ts). */
 export function compileCryptoHarness(): Promise<Uint8Array> {
-  compiled ??= compileAssemblyScript(CRYPTO_HARNESS_ENTRY);
+  compiled ??= compileCached(CRYPTO_HARNESS_ENTRY);
   return compiled;
 }
 

@@ -2,7 +2,8 @@
  * Loads the AssemblyScript gRPC harness (harness/grpc-harness.as.ts) into Node's WebAssembly,
  * with `env.proxy_log` as its only import, and wraps its exports with byte/string helpers.
  */
-import { compileAssemblyScript, wasmApi, type WasmMemory } from "../../../manager/src/build/index.ts";
+import { wasmApi, type WasmMemory } from "../../../manager/src/build/index.ts";
+import { compileCached } from "../../../test/support/compile-cache.ts";
 
 type Fn = (...args: number[]) => number;
 type BigFn = (...args: number[]) => bigint;
@@ -23,8 +24,9 @@ export interface GrpcHarness {
 
 export const HARNESS_ENTRY = "filters/sdk/test/harness/grpc-harness.as.ts";
 
+/** Compiles the harness (release target), once per source state across test files (compile-cache.ts). */
 export async function compileHarness(): Promise<Uint8Array> {
-  return compileAssemblyScript(HARNESS_ENTRY);
+  return compileCached(HARNESS_ENTRY);
 }
 
 export async function loadHarness(wasm: Uint8Array): Promise<GrpcHarness> {

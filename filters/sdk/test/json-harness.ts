@@ -3,14 +3,16 @@
  * wraps its exports, plus the reference side: Node's JSON.parse over the bytes decoded as Node
  * decodes them, written in the harness's canonical form (see the harness's doc comment).
  */
-import { compileAssemblyScript, wasmApi, type WasmMemory } from "../../../manager/src/build/index.ts";
+import { wasmApi, type WasmMemory } from "../../../manager/src/build/index.ts";
+import { compileCached } from "../../../test/support/compile-cache.ts";
 
 type Fn = (...args: number[]) => number;
 
 export const JSON_HARNESS_ENTRY = "filters/sdk/test/harness/json-harness.as.ts";
 
+/** Compiles the harness (release target), once per source state across test files (compile-cache.ts). */
 export async function compileJsonHarness(): Promise<Uint8Array> {
-  return compileAssemblyScript(JSON_HARNESS_ENTRY);
+  return compileCached(JSON_HARNESS_ENTRY);
 }
 
 /** One parse as the guest reported it. */

@@ -29,6 +29,8 @@ export interface CompileOptions {
   root?: string;
   /** Virtual source files (path relative to root -> text), for modules that exist only in memory. */
   sources?: Record<string, string>;
+  /** Told of every source file asc asks for (absolute path) and what it got (null: no such file). */
+  onRead?: (file: string, text: string | null) => void;
 }
 
 /** Compiles `entryFile` (relative to the root, or absolute) and returns the .wasm bytes. */
@@ -55,13 +57,12 @@ export async function compileAssemblyScript(entryFile: string, options: CompileO
     stderr: sink,
     readFile: async (filename: string, baseDir: string) => {
       if (filename === NO_CONFIG) return null;
-      const rel = path.relative(root, path.resolve(baseDir, filename)).split(path.sep).join("/");
+      const file = path.resolve(baseDir, filename);
+      const rel = path.relative(root, file).split(path.sep).join("/");
       if (rel in virtual) return virtual[rel]!;
-      try {
-        return await readFile(path.resolve(baseDir, filename), "utf8");
-      } catch {
-        return null;
-      }
+      const text = await readFile(file, "utf8").catch(() => null);
+      options.onRead?.(file, text);
+      return text;
     },
     writeFile: (filename: string, contents: Uint8Array | string) => {
       if (path.basename(filename) === OUT_NAME && typeof contents !== "string") binary = contents;
