@@ -2,13 +2,17 @@
  * `npm run bench`: measures the proxy-wasm host and the local sidecar in one run, prints the
  * tables, and writes them with the command that reproduces them to test/bench/RESULTS.md.
  * Goals (issue "Local sidecar"): the sidecar with no filter keeps >= 50% of direct throughput and
- * adds <= 1 ms at p50 on loopback; the SDK adds <= ~15 KiB to a filter.
+ * adds <= 1 ms at p50 on loopback; the SDK adds <= ~15 KiB to a filter. Goals (issue 8,
+ * grpc-metrics): <= 2 µs per unary RPC above noop in the host, <= 0.2 µs per extra stream
+ * message, the optimized module <= 40 KiB; the same counting on the Go proxy-wasm SDK as a peer.
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../manager/src/build/compile.ts";
 import { runHostBench } from "./host-bench.ts";
+import { buildGoPeer } from "./go-peer.ts";
+import { perExtraMessage, runGrpcHostBench, STREAM_MESSAGES, type GrpcHostCase } from "./grpc-metrics-bench.ts";
 import { failures, runSidecarBench, type SidecarBenchRow } from "./sidecar-bench.ts";
 
 const quick = process.argv.includes("--quick");
@@ -36,12 +40,81 @@ function verdict(noFilter: SidecarBenchRow, direct: SidecarBenchRow): string {
   );
 }
 
+/** grpc-metrics: the host table, the Go peer's ratios and the issue's goals checked on this run. */
+function grpcMetricsSection(cases: GrpcHostCase[], goNote: string, sidecar: SidecarBenchRow[]): string[] {
+  const none = cases[0]!;
+  const noop = cases.find((c) => c.name === "noop")!;
+  const metrics = cases.find((c) => c.name === "grpc-metrics")!;
+  const go = cases.find((c) => c.name === "Go SDK peer");
+  const rows = cases.map((c) => [
+    c.name,
+    fmt(c.unaryNs),
+    c === none ? "" : fmt(c.unaryNs - noop.unaryNs),
+    fmt(perExtraMessage(c)),
+    c === none ? "" : fmt(perExtraMessage(c) - perExtraMessage(noop)),
+    c.hostCalls === undefined ? "" : String(c.hostCalls),
+    c.size === undefined ? "" : fmt(c.size),
+  ]);
+  const addedUnary = metrics.unaryNs - noop.unaryNs;
+  const addedMessage = perExtraMessage(metrics) - perExtraMessage(noop);
+  const size = metrics.size ?? 0;
+  const goal = (ok: boolean) => (ok ? "met" : "not met");
+  const lines = [
+    "## grpc-metrics in the proxy-wasm host",
+    "",
+    `One unary gRPC RPC (headers, one message each way, trailers) and one server stream of ${STREAM_MESSAGES} response`,
+    "messages (one body chunk each); median of the rounds. \"Added\" is above the noop filter.",
+    "",
+    table(
+      ["filter", "ns per unary RPC", "added ns", `ns per extra message`, "added ns", "host calls per RPC", "module bytes"],
+      rows,
+    ),
+    "",
+    `Goals (issue 8): at most 2 µs per unary RPC above noop (this run: ${fmt(addedUnary / 1000, 2)} µs, ${goal(addedUnary <= 2000)}); ` +
+      `at most 0.2 µs per extra stream message (this run: ${fmt(addedMessage / 1000, 3)} µs, ${goal(addedMessage <= 200)}); ` +
+      `the optimized module at most 40 KiB (${fmt(size)} bytes, ${goal(size <= 40 * 1024)}).`,
+    "",
+  ];
+  if (go) {
+    lines.push(
+      `Go proxy-wasm SDK peer (${goNote}): ${fmt(go.unaryNs / metrics.unaryNs, 2)}x the ns per unary RPC of grpc-metrics ` +
+        `(${fmt((go.unaryNs - noop.unaryNs) / Math.max(1, addedUnary), 1)}x the cost above noop), ` +
+        `${fmt(perExtraMessage(go) / perExtraMessage(metrics), 2)}x per extra message, ${fmt((go.size ?? 0) / size, 1)}x the module size.`,
+      "",
+    );
+  } else {
+    lines.push(`Go proxy-wasm SDK peer: not measured: ${goNote}.`, "");
+  }
+  const plain = sidecar.find((r) => r.path === "sidecar, no filter");
+  const withMetrics = sidecar.find((r) => r.path === "sidecar, grpc-metrics filter");
+  if (plain?.cpuUsPerRpc && withMetrics?.cpuUsPerRpc) {
+    lines.push(
+      `Through the sidecar (table above): the sidecar process spent ${fmt(withMetrics.cpuUsPerRpc.sidecar)} µs of CPU per unary RPC ` +
+        `with grpc-metrics against ${fmt(plain.cpuUsPerRpc.sidecar)} µs with no filter.`,
+      "",
+    );
+  }
+  return lines;
+}
+
 async function main(): Promise<void> {
   const manifest = JSON.parse(await readFile(join(buildDir, "manifest.json"), "utf8")) as Manifest;
   const sizes = manifest.modules.filter((m) => m.variant === "release");
 
+  process.stdout.write("peer: building the Go proxy-wasm SDK peer (GOOS=wasip1)...\n");
+  const goPeer = await buildGoPeer();
+  const goNote = "error" in goPeer ? goPeer.error : `proxy-wasm-go-sdk ${goPeer.sdkVersion}, ${goPeer.goVersion}`;
+  process.stdout.write(`  ${goNote}\n`);
+
   process.stdout.write("host: streams through the proxy-wasm host...\n");
   const host = await runHostBench(buildDir, quick ? 2000 : 20000);
+  process.stdout.write("host: grpc-metrics, unary RPCs and 100-message streams...\n");
+  const grpc = await runGrpcHostBench(buildDir, {
+    unaryPerRound: quick ? 500 : 2000,
+    streamsPerRound: quick ? 20 : 60,
+    rounds: quick ? 3 : 9,
+    goPeer: "error" in goPeer ? undefined : goPeer.wasm,
+  });
   process.stdout.write("sidecar: unary RPCs direct and through the sidecar...\n");
   const sidecar = await runSidecarBench(buildDir, {
     warmupRpcs: quick ? 1000 : 5000,
@@ -90,6 +163,7 @@ async function main(): Promise<void> {
     "",
     verdict(sidecar[1]!, direct),
     "",
+    ...grpcMetricsSection(grpc, goNote, sidecar),
     "## Module sizes (release builds)",
     "",
     table(["module", "bytes"], sizes.map((m) => [m.name, fmt(m.size)])),

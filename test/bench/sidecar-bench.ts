@@ -1,8 +1,9 @@
 /**
  * Sidecar benchmark: unary gRPC over one client connection (grpc-js client in this process, the
  * demo grpc-js backend and `meshwasm sidecar` each in a process of their own, all on loopback),
- * measured in the same run for three paths: direct to the backend, through the sidecar with no
- * filter, and through the sidecar with the add-header filter. Rounds alternate between the paths
+ * measured in the same run for four paths: direct to the backend, through the sidecar with no
+ * filter, with the add-header filter, and with the grpc-metrics filter (its default
+ * configuration, with the stats tags Istio would configure). Rounds alternate between the paths
  * so that drift of the machine affects all of them alike. Latency is measured with one RPC in
  * flight (the cost of the hop); throughput with `concurrency` RPCs in flight.
  */
@@ -96,13 +97,21 @@ export async function runSidecarBench(
         ],
       }),
     );
-    cleanups.push(plain.cleanup, filtered.cleanup);
-    const sidecars = [await startSidecarProcess(plain.path), await startSidecarProcess(filtered.path)];
+    const tags = ["grpc_type", "grpc_service", "grpc_method", "grpc_code"];
+    const metricsConfig = envoyConfig({
+      clusters,
+      httpFilters: [wasmFilter({ name: "grpc-metrics", filename: join(buildDir, "filters", "grpc-metrics.wasm"), configuration: "{}" })],
+    });
+    metricsConfig.stats_config = { stats_tags: tags.map((t) => ({ tag_name: t, regex: `(${t}=\\.=(.*?);\\.;)` })) };
+    const metrics = await writeEnvoyConfig(metricsConfig);
+    cleanups.push(plain.cleanup, filtered.cleanup, metrics.cleanup);
+    const sidecars = [await startSidecarProcess(plain.path), await startSidecarProcess(filtered.path), await startSidecarProcess(metrics.path)];
     children.push(...sidecars);
     const targets = [
       { path: "direct", target: `127.0.0.1:${backend.port}`, sidecarPid: undefined },
       { path: "sidecar, no filter", target: `127.0.0.1:${sidecars[0]!.port}`, sidecarPid: sidecars[0]!.pid },
       { path: "sidecar, add-header filter", target: `127.0.0.1:${sidecars[1]!.port}`, sidecarPid: sidecars[1]!.pid },
+      { path: "sidecar, grpc-metrics filter", target: `127.0.0.1:${sidecars[2]!.port}`, sidecarPid: sidecars[2]!.pid },
     ];
     const cpu = targets.map(() => ({ client: 0, backend: 0, sidecar: 0, known: true }));
     for (const t of targets) clients.push(createDemoClients(t.target));
