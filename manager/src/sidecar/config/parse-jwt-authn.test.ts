@@ -6,43 +6,17 @@
  */
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseBootstrap } from "./index.ts";
+import { listenerBootstrap } from "./test-bootstrap.ts";
 
 const JWT = "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0].typed_config";
 
 function bootstrap(jwtBody: string): string {
-  return `static_resources:
-  listeners:
-    - name: main
-      address: { socket_address: { address: 127.0.0.1, port_value: 10000 } }
-      filter_chains:
-        - filters:
-            - name: envoy.filters.network.http_connection_manager
-              typed_config:
-                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                stat_prefix: ingress
-                route_config:
-                  virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                        - match: { prefix: / }
-                          route: { cluster: backend }
-                http_filters:
-                  - name: envoy.filters.http.jwt_authn
+  return listenerBootstrap({
+    httpFilters: `                  - name: envoy.filters.http.jwt_authn
                     typed_config:
                       "@type": type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication
-${jwtBody.replace(/^/gm, "                      ")}
-                  - name: envoy.filters.http.router
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-  clusters:
-    - name: backend
-      load_assignment:
-        cluster_name: backend
-        endpoints:
-          - lb_endpoints:
-              - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 9000 } } }
-`;
+${jwtBody.replace(/^/gm, "                      ")}`,
+  });
 }
 
 const PROVIDER = `providers:

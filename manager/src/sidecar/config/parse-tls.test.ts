@@ -13,6 +13,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createTestCa, type TestCertificate } from "../../../../test/support/certs.ts";
 import { ConfigError, parseBootstrap } from "./index.ts";
 import { ENVOY_DEFAULT_CIPHERS } from "./parse-tls.ts";
+import { listenerBootstrap } from "./test-bootstrap.ts";
 
 const TLS_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
 const TS = "static_resources.listeners[0].filter_chains[0].transport_socket";
@@ -39,36 +40,7 @@ beforeAll(() => {
 
 /** A bootstrap whose listener has `transportSocket` (YAML lines indented for the filter chain). */
 function bootstrap(transportSocket: string): string {
-  return `static_resources:
-  listeners:
-    - name: main
-      address: { socket_address: { address: 127.0.0.1, port_value: 10000 } }
-      filter_chains:
-        - filters:
-            - name: envoy.filters.network.http_connection_manager
-              typed_config:
-                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                stat_prefix: ingress
-                route_config:
-                  virtual_hosts:
-                    - name: all
-                      domains: ["*"]
-                      routes:
-                        - match: { prefix: / }
-                          route: { cluster: backend }
-                http_filters:
-                  - name: envoy.filters.http.router
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-${transportSocket}
-  clusters:
-    - name: backend
-      load_assignment:
-        cluster_name: backend
-        endpoints:
-          - lb_endpoints:
-              - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 9000 } } }
-`;
+  return listenerBootstrap({ transportSocket });
 }
 
 /** A DownstreamTlsContext; `common` and `outer` are extra YAML lines. */
