@@ -59,6 +59,24 @@ export function startBin(args: string[], env: NodeJS.ProcessEnv = {}): BinProces
   };
 }
 
+/** Starts `meshwasm sidecar -c <config> ...args` and waits for its listener and admin port lines. */
+export async function startSidecarBin(
+  config: string,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ proc: BinProcess; listener: number; admin: number }> {
+  const proc = startBin(["sidecar", "-c", config, ...args], env);
+  const listener = Number((await proc.waitForStdout(/listener \S+ on 127\.0\.0\.1:(\d+)\n/))[1]);
+  const admin = Number((await proc.waitForStdout(/admin on port (\d+)\n/))[1]);
+  return { proc, listener, admin };
+}
+
+/** Sends `signal` to `proc` unless it has already ended, and waits for it to exit. */
+export async function stopBin(proc: BinProcess | undefined, signal: NodeJS.Signals): Promise<void> {
+  if (proc && proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill(signal);
+  await proc?.exited;
+}
+
 /** Every descendant process id of `pid` (Linux /proc: children of each of its threads). */
 export async function descendants(pid: number): Promise<number[]> {
   const found: number[] = [];

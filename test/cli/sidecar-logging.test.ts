@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { envoyConfig, wasmFilter, writeEnvoyConfig, type WrittenConfig } from "../support/envoy-config.ts";
 import { startEchoServer, echoClient, unary, type EchoServer } from "../support/grpc-echo.ts";
 import { loggingGuest } from "../sidecar/logging-guest.ts";
-import { startBin, type BinProcess } from "./bin-process.ts";
+import { startBin, startSidecarBin, stopBin, type BinProcess } from "./bin-process.ts";
 
 let backend: EchoServer;
 let written: WrittenConfig | undefined;
@@ -21,8 +21,7 @@ afterAll(async () => {
   await backend.stop();
 });
 afterEach(async () => {
-  if (proc && proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill("SIGTERM");
-  await proc?.exited;
+  await stopBin(proc, "SIGTERM");
   proc = undefined;
   await written?.cleanup();
   written = undefined;
@@ -37,10 +36,9 @@ async function start(args: string[]): Promise<{ listener: number; admin: number 
     }),
     { "log.wasm": await loggingGuest().build() },
   );
-  proc = startBin(["sidecar", "-c", written.path, ...args]);
-  const listener = Number((await proc.waitForStdout(/listener \S+ on 127\.0\.0\.1:(\d+)\n/))[1]);
-  const admin = Number((await proc.waitForStdout(/admin on port (\d+)\n/))[1]);
-  return { listener, admin };
+  const started = await startSidecarBin(written.path, args);
+  proc = started.proc;
+  return { listener: started.listener, admin: started.admin };
 }
 
 async function rpc(port: number): Promise<void> {

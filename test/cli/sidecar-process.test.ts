@@ -12,7 +12,7 @@ import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { envoyConfig, writeEnvoyConfig, type WrittenConfig } from "../support/envoy-config.ts";
 import { startEchoServer, echoClient, unary, type EchoServer } from "../support/grpc-echo.ts";
-import { commandLine, descendants, hasIpSocket, startBin, type BinProcess } from "./bin-process.ts";
+import { commandLine, descendants, hasIpSocket, startSidecarBin, stopBin, type BinProcess } from "./bin-process.ts";
 
 let backend: EchoServer;
 let written: WrittenConfig | undefined;
@@ -25,8 +25,7 @@ afterAll(async () => {
   await backend.stop();
 });
 afterEach(async () => {
-  if (proc && proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill("SIGKILL");
-  await proc?.exited;
+  await stopBin(proc, "SIGKILL");
   proc = undefined;
   await written?.cleanup();
   written = undefined;
@@ -58,11 +57,11 @@ interface Started {
 }
 
 /** Starts the bin with a listener and an admin port; returns once an RPC went through it. */
-async function startSidecarBin(): Promise<Started> {
+async function startServing(): Promise<Started> {
   written = await writeEnvoyConfig(envoyConfig({ clusters: [{ name: "backend", ports: [backend.port] }], admin: true }));
-  proc = startBin(["sidecar", "-c", written.path], { TSX_DISABLE_CACHE: "1" });
-  const listener = Number((await proc.waitForStdout(/listener \S+ on 127\.0\.0\.1:(\d+)\n/))[1]);
-  const admin = Number((await proc.waitForStdout(/admin on port (\d+)\n/))[1]);
+  const started = await startSidecarBin(written.path, [], { TSX_DISABLE_CACHE: "1" });
+  proc = started.proc;
+  const { listener, admin } = started;
   const client = echoClient(listener);
   try {
     expect((await unary(client, { message: "up" })).backend).toBe("b1");
@@ -76,7 +75,7 @@ async function startSidecarBin(): Promise<Started> {
 
 describe("the process started by the meshwasm bin", () => {
   it("runs the sidecar itself; its only child is esbuild's transform service, which holds no IP socket", async () => {
-    const { children } = await startSidecarBin();
+    const { children } = await startServing();
     expect(await hasIpSocket(proc!.child.pid!)).toBe(true); // the sidecar's own listeners
     for (const pid of children) {
       expect(await commandLine(pid)).toMatch(/\/esbuild --service=/);
@@ -86,7 +85,7 @@ describe("the process started by the meshwasm bin", () => {
   }, 60_000);
 
   it.each(["SIGTERM", "SIGINT"] as const)("%s stops the sidecar: exit 0, ports released, nothing left", async (signal) => {
-    const started = await startSidecarBin();
+    const started = await startServing();
     proc!.child.kill(signal);
     const exit = await Promise.race([proc!.exited, new Promise<"hung">((r) => setTimeout(() => r("hung"), 15_000))]);
     expect(exit).toEqual({ code: 0, signal: null });
@@ -96,7 +95,7 @@ describe("the process started by the meshwasm bin", () => {
   }, 60_000);
 
   it("SIGKILL ends it: ports released, no orphan left behind", async () => {
-    const started = await startSidecarBin();
+    const started = await startServing();
     proc!.child.kill("SIGKILL");
     expect(await proc!.exited).toEqual({ code: null, signal: "SIGKILL" });
     expect(await waitGone(started.children)).toEqual([]);
