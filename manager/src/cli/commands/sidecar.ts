@@ -3,15 +3,15 @@
  * SIGINT/SIGTERM. Configuration errors surface as UserError (one line, no stack).
  * `-l/--log-level` and `--component-log-level` set Envoy's loggers as Envoy's own options do
  * (`wasm:debug` shows a filter's logDebug); log lines go to stderr in Envoy's default format.
- * `--plugins DIR` (with `--labels`, `--namespace`, `--wasm-cache`, `--insecure-registries`,
+ * `--plugins DIR` or `--watch [--kubeconfig F] [--context C]` (with `--labels`, `--namespace`, `--wasm-cache`, `--insecure-registries`,
  * `--pull-secrets`)
  * loads and watches WasmPlugin resources as istiod + istio-agent would (sidecar/plugins).
  */
 import { UserError } from "../../errors.ts";
 import type { Command } from "commander";
-import type { PluginCliOptions } from "../../sidecar/plugins/cli-options.ts";
+import type { WatchCliOptions } from "../../sidecar/plugins/watch-options.ts";
 
-export interface SidecarCommandOptions extends PluginCliOptions {
+export interface SidecarCommandOptions extends WatchCliOptions {
   config: string;
   concurrency?: string;
   logLevel?: string;
@@ -38,7 +38,10 @@ export async function runSidecarCommand(opts: SidecarCommandOptions): Promise<vo
     throw e instanceof LogLevelError ? new UserError(e.message) : e;
   }
   const { pluginsOptionsFrom } = await import("../../sidecar/plugins/cli-options.ts");
-  const plugins = pluginsOptionsFrom(opts);
+  const { usesWatch, watchOptionsFrom } = await import("../../sidecar/plugins/watch-options.ts");
+  const { LogLevel } = await import("../../sidecar/host/abi.ts");
+  const levels = { info: LogLevel.Info, warn: LogLevel.Warn, error: LogLevel.Error } as const;
+  const plugins = usesWatch(opts) ? await watchOptionsFrom(opts, (level, line) => logs.log("wasm", levels[level], line)) : pluginsOptionsFrom(opts);
   const { startSidecar } = await import("../../sidecar/proxy/sidecar.ts");
   const sidecar = await startSidecar({ configPath: opts.config }, { concurrency, logs, ...(plugins ? { plugins } : {}) });
   for (const line of held) process.stderr.write(`${line}\n`);
@@ -69,6 +72,9 @@ export function register(program: Command): void {
     .option("--namespace <ns>", "the workload's namespace (and of manifests without one); default \"default\"")
     .option("--wasm-cache <dir>", "write fetched Wasm modules here, as istio-agent's cache does")
     .option("--insecure-registries <hosts>", "registries to pull from over plain HTTP (comma-separated, * for all)")
+    .option("--watch", "follow the WasmPlugins (and TrafficExtensions) of --namespace and istio-system in an API server, as istiod pushes them")
+    .option("--kubeconfig <file>", "with --watch: kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")
+    .option("--context <name>", "with --watch: kubeconfig context")
     .option("--pull-secrets <dir>", "the Secrets imagePullSecret names: <dir>/<name>.json, each a .dockerconfigjson")
     .action(async (opts: SidecarCommandOptions) => runSidecarCommand(opts));
 }

@@ -154,7 +154,7 @@ export class Cluster {
  * (at most 2 s each, 5 attempts). Every call made here is idempotent (reads, server-side apply,
  * deletes, and ConfigMap writes conditional on a resourceVersion).
  */
-async function withRetries<T>(fn: () => Promise<T>): Promise<T> {
+export async function withRetries<T>(fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();

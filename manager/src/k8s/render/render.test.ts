@@ -85,6 +85,7 @@ describe("meshwasm render", () => {
     const te = await load(base("resourceKind: TrafficExtension\n", `  - filter: grpc-balancer\n    image: r.example.com/b@sha256:${D2}\n`));
     expect(te.rendered[0]!.object).toMatchObject({ kind: "TrafficExtension", spec: { phase: "UNSPECIFIED", wasm: { url: `oci://r.example.com/b@sha256:${D2}`, failStrategy: "FAIL_RELOAD" } } });
     expect(te.models[0]!.kind).toBe("TrafficExtension");
+    expect(te.models[0]!.phase).toBe("UNSPECIFIED_PHASE");
     expect(await errorOf(base("resourceKind: TrafficExtension\n"), { istioVersion: "1.29" })).toBe("kind TrafficExtension needs Istio >= 1.30; the target is Istio 1.29 (use WasmPlugin)");
   });
 

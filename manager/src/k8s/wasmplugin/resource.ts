@@ -107,7 +107,8 @@ export function readExtensionPlugin(doc: SourceDocument, defaultNamespace: strin
     imagePullSecret: (wasm.imagePullSecret as string | undefined) ?? "",
     ...(wasm.pluginConfig !== undefined ? { pluginConfig: wasm.pluginConfig as Record<string, unknown> } : {}),
     pluginName: (wasm.pluginName as string | undefined) ?? "",
-    phase: (spec.phase as ExtensionPlugin["phase"] | undefined) ?? "UNSPECIFIED_PHASE",
+    // TrafficExtension names the unspecified phase UNSPECIFIED; WasmPlugin UNSPECIFIED_PHASE.
+    phase: spec.phase === "UNSPECIFIED" ? "UNSPECIFIED_PHASE" : ((spec.phase as ExtensionPlugin["phase"] | undefined) ?? "UNSPECIFIED_PHASE"),
     priority: typeof spec.priority === "number" ? spec.priority : null,
     failStrategy: (wasm.failStrategy as ExtensionPlugin["failStrategy"] | undefined) ?? "FAIL_CLOSE",
     type: (wasm.type as ExtensionPlugin["type"] | undefined) ?? "UNSPECIFIED_PLUGIN_TYPE",

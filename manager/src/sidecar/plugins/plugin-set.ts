@@ -46,12 +46,15 @@ import type { HttpFetchOptions } from "./http-fetcher.ts";
 import { ModuleCache, type CachedModule } from "./module-cache.ts";
 import { readPluginDirectory } from "./plugin-directory.ts";
 import { PluginInstance, type InstanceInfo } from "./plugin-instance.ts";
+import type { PluginSource } from "./plugin-source.ts";
 import { readPullSecret } from "./pull-secrets.ts";
 import { vmEnvironment } from "./vm-environment.ts";
 
 export interface WasmPluginsOptions {
-  /** Directory of WasmPlugin manifests. */
-  dir: string;
+  /** Directory of WasmPlugin manifests (unless `source` is given). */
+  dir?: string;
+  /** Another source of the resources (an API server: cluster-source.ts), watched instead of `dir`. */
+  source?: PluginSource;
   /** The workload's labels (selector matching). */
   labels?: Record<string, string>;
   /** The workload's namespace, also the namespace of manifests without one; default "default". */
@@ -131,6 +134,7 @@ export class WasmPluginSet {
   private current: Generation = { number: 0, plugins: [], instances: new Map() };
   private readonly chains = new WeakMap<ListenerBinding, { generation: number; factories: StreamFilterFactory[] }>();
   private watcher?: FSWatcher;
+  private stopSource?: () => void;
   private timer?: NodeJS.Timeout;
   private queue: Promise<unknown> = Promise.resolve();
   private waiters: Array<(o: ReloadOutcome) => void> = [];
@@ -152,7 +156,7 @@ export class WasmPluginSet {
   static async start(opts: WasmPluginsOptions, deps: Deps): Promise<WasmPluginSet> {
     const set = new WasmPluginSet(opts, deps);
     try {
-      const plugins = await readPluginDirectory(opts.dir, set.workload.namespace);
+      const plugins = await set.readResources();
       set.current = await set.load(plugins, 1);
     } catch (e) {
       set.cache.close();
@@ -211,7 +215,7 @@ export class WasmPluginSet {
     const number = this.current.number + 1;
     let outcome: ReloadOutcome;
     try {
-      const plugins = await readPluginDirectory(this.opts.dir, this.workload.namespace);
+      const plugins = await this.readResources();
       if (this.closed) throw new Error("closed");
       const next = await this.load(plugins, number);
       const previous = this.current;
@@ -220,7 +224,7 @@ export class WasmPluginSet {
       for (const inst of previous.instances.values()) if (!kept.has(inst)) inst.retire();
       this.instances();
       outcome = { generation: number, ok: true, plugins: [...next.instances.keys()] };
-      this.deps.log(LogLevel.Info, `wasm plugins: applied ${this.opts.dir} (generation ${number}: ${outcome.plugins.join(", ") || "none"})`);
+      this.deps.log(LogLevel.Info, `wasm plugins: applied ${this.opts.source?.name ?? this.opts.dir} (generation ${number}: ${outcome.plugins.join(", ") || "none"})`);
     } catch (e) {
       const error = (e as Error).message;
       outcome = { generation: this.current.number, ok: false, error, plugins: [...this.current.instances.keys()] };
@@ -282,10 +286,10 @@ export class WasmPluginSet {
     };
     let auth: CredentialResolver | undefined;
     if (p.imagePullSecret !== "") {
-      if (this.opts.pullSecretsDir === undefined) {
+      if (this.opts.pullSecretsDir === undefined && !this.opts.source?.pullSecret) {
         this.deps.log(LogLevel.Info, `wasm plugins: ${resourceName(p)}: imagePullSecret ${p.imagePullSecret} is not resolved without --pull-secrets; pulling with the default keychain`);
       } else {
-        const secret = await readPullSecret(this.opts.pullSecretsDir, p.imagePullSecret);
+        const secret = this.opts.source?.pullSecret ? await this.opts.source.pullSecret(p.namespace, p.imagePullSecret) : await readPullSecret(this.opts.pullSecretsDir!, p.imagePullSecret);
         if (!secret) return failed(`cannot fetch Wasm module ${resourceName(p)}: missing image pulling secret`);
         auth = secret.resolver;
       }
@@ -352,14 +356,23 @@ export class WasmPluginSet {
     return new PluginInstance(name, number, "wasm", key, () => () => new FailClosedFilter());
   }
 
+  /** The resources of the source, or of the directory. */
+  private readResources(): Promise<ExtensionPlugin[]> {
+    return this.opts.source ? this.opts.source.read() : readPluginDirectory(this.opts.dir!, this.workload.namespace);
+  }
+
   private startWatching(): void {
     const schedule = () => {
       if (this.closed) return;
       clearTimeout(this.timer);
       this.timer = setTimeout(() => void this.reload(), this.opts.debounceMs ?? 100);
     };
+    if (this.opts.source) {
+      this.stopSource = this.opts.source.watch(schedule);
+      return;
+    }
     try {
-      this.watcher = watch(this.opts.dir, { persistent: false }, schedule);
+      this.watcher = watch(this.opts.dir!, { persistent: false }, schedule);
       this.watcher.on("error", (e) => this.deps.log(LogLevel.Error, `wasm plugins: watching ${this.opts.dir}: ${e.message}`));
     } catch (e) {
       this.deps.log(LogLevel.Error, `wasm plugins: cannot watch ${this.opts.dir}: ${(e as Error).message}`);
@@ -370,6 +383,7 @@ export class WasmPluginSet {
     this.closed = true;
     clearTimeout(this.timer);
     this.watcher?.close();
+    this.stopSource?.();
     await this.queue;
     await Promise.allSettled([...this.all].map((i) => i.close()));
     if (this.ownCache) this.cache.close();
