@@ -2,8 +2,9 @@
  * Loads the AssemblyScript gRPC harness (harness/grpc-harness.as.ts) into Node's WebAssembly,
  * with `env.proxy_log` as its only import, and wraps its exports with byte/string helpers.
  */
-import { wasmApi, type WasmMemory } from "../../../manager/src/build/index.ts";
+import type { WasmMemory } from "../../../manager/src/build/index.ts";
 import { compileCached } from "../../../test/support/compile-cache.ts";
+import { instantiateWithLog, withGuestBytes } from "./guest-loader.ts";
 
 type Fn = (...args: number[]) => number;
 type BigFn = (...args: number[]) => bigint;
@@ -30,18 +31,7 @@ export async function compileHarness(): Promise<Uint8Array> {
 }
 
 export async function loadHarness(wasm: Uint8Array): Promise<GrpcHarness> {
-  const logs: string[] = [];
-  let memory: WasmMemory | undefined;
-  const env = {
-    proxy_log: (_level: number, ptr: number, len: number) => {
-      logs.push(Buffer.from(new Uint8Array(memory!.buffer, ptr, len)).toString("utf8"));
-      return 0;
-    },
-  };
-  const { instance } = await wasmApi.instantiate(wasm, { env });
-  const exports = instance.exports as unknown as GrpcHarness["exports"];
-  memory = exports.memory;
-  exports._initialize!();
+  const { exports, logs } = await instantiateWithLog<GrpcHarness["exports"]>(wasm);
   const put = (bytes: Uint8Array): number => {
     const ptr = exports.alloc!(bytes.length);
     new Uint8Array(exports.memory.buffer, ptr, bytes.length).set(bytes);
@@ -52,14 +42,7 @@ export async function loadHarness(wasm: Uint8Array): Promise<GrpcHarness> {
     logs,
     put,
     release: (ptr) => void exports.release!(ptr),
-    withBytes(bytes, fn) {
-      const ptr = put(bytes);
-      try {
-        return fn(ptr, bytes.length);
-      } finally {
-        exports.release!(ptr);
-      }
-    },
+    withBytes: (bytes, fn) => withGuestBytes(exports, bytes, fn),
     out: () => new Uint8Array(exports.memory.buffer, exports.outPtr!(), exports.outLen!()).slice(),
     outString: () => Buffer.from(new Uint8Array(exports.memory.buffer, exports.outPtr!(), exports.outLen!())).toString("utf8"),
     big: (name) => (exports[name] as unknown as BigFn)(),

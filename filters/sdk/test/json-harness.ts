@@ -3,8 +3,9 @@
  * wraps its exports, plus the reference side: Node's JSON.parse over the bytes decoded as Node
  * decodes them, written in the harness's canonical form (see the harness's doc comment).
  */
-import { wasmApi, type WasmMemory } from "../../../manager/src/build/index.ts";
+import type { WasmMemory } from "../../../manager/src/build/index.ts";
 import { compileCached } from "../../../test/support/compile-cache.ts";
+import { instantiateWithLog, withGuestBytes } from "./guest-loader.ts";
 
 type Fn = (...args: number[]) => number;
 
@@ -41,28 +42,8 @@ export interface JsonHarness {
 const utf8 = (s: string | Uint8Array): Uint8Array => (typeof s === "string" ? new Uint8Array(Buffer.from(s, "utf8")) : s);
 
 export async function loadJsonHarness(wasm: Uint8Array): Promise<JsonHarness> {
-  const logs: string[] = [];
-  let memory: WasmMemory | undefined;
-  const env = {
-    proxy_log: (_level: number, ptr: number, len: number) => {
-      logs.push(Buffer.from(new Uint8Array(memory!.buffer, ptr, len)).toString("utf8"));
-      return 0;
-    },
-  };
-  const { instance } = await wasmApi.instantiate(wasm, { env });
-  const exports = instance.exports as unknown as JsonHarness["exports"];
-  memory = exports.memory;
-  exports._initialize!();
-
-  const withBytes = <T>(bytes: Uint8Array, fn: (ptr: number, len: number) => T): T => {
-    const ptr = exports.alloc!(bytes.length);
-    new Uint8Array(exports.memory.buffer, ptr, bytes.length).set(bytes);
-    try {
-      return fn(ptr, bytes.length);
-    } finally {
-      exports.release!(ptr);
-    }
-  };
+  const { exports, logs } = await instantiateWithLog<JsonHarness["exports"]>(wasm);
+  const withBytes = <T>(bytes: Uint8Array, fn: (ptr: number, len: number) => T): T => withGuestBytes(exports, bytes, fn);
   const out = (): Buffer => Buffer.from(new Uint8Array(exports.memory.buffer, exports.outPtr!(), exports.outLen!()));
   const outText = (): string => out().toString("utf8");
 

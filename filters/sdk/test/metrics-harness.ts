@@ -4,6 +4,7 @@
  * stats store (the code the sidecar uses), so names and values land where Envoy would put them.
  */
 import { compileAssemblyScript, wasmApi, type WasmMemory } from "../../../manager/src/build/index.ts";
+import { withGuestBytes } from "./guest-loader.ts";
 import { MetricsRegistry } from "../../../manager/src/sidecar/host/metrics.ts";
 import { MemoryStatsStore } from "../../../manager/src/sidecar/stats/store.ts";
 import { WasmResult } from "../../../manager/src/sidecar/host/abi.ts";
@@ -65,16 +66,7 @@ export async function loadMetricsHarness(wasm: Uint8Array): Promise<MetricsHarne
   const exports = instance.exports as unknown as MetricsHarness["exports"];
   memory = exports.memory;
   exports._initialize!();
-  const withString = <T>(s: string, fn: (ptr: number, len: number) => T): T => {
-    const b = Buffer.from(s, "utf8");
-    const ptr = exports.alloc!(b.length);
-    new Uint8Array(exports.memory.buffer, ptr, b.length).set(b);
-    try {
-      return fn(ptr, b.length);
-    } finally {
-      exports.release!(ptr);
-    }
-  };
+  const withString = <T>(s: string, fn: (ptr: number, len: number) => T): T => withGuestBytes(exports, Buffer.from(s, "utf8"), fn);
   Object.assign(h, {
     exports,
     stats,
