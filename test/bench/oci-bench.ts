@@ -11,6 +11,7 @@
  *
  * `npx tsx test/bench/oci-bench.ts [--rounds N]`. Uses the largest module in build/filters if
  * there is one (run `npm run build` first), plus a 4 MiB synthetic module (chunked upload).
+ * Prints the table and writes it to its section of test/bench/PLUGINS-RESULTS.md.
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -108,4 +109,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const rounds = i > 0 ? Number(process.argv[i + 1]) : 15;
   const rows = await runOciBench(rounds);
   process.stdout.write(formatOciBench(rows) + "\n");
+  const { writeResultsSection } = await import("./plugins-startup-bench.ts");
+  await writeResultsSection("oci", "Push and pull-and-verify a filter image", `npx tsx test/bench/oci-bench.ts --rounds ${rounds}`, formatOciBench(rows));
 }
