@@ -64,8 +64,27 @@ esac
 
   it("names the file and field of a bad config", async () => {
     expect(() => dockerConfigKeychain("{", "/home/u/.docker/config.json")).toThrow(/^\/home\/u\/.docker\/config.json: not valid JSON/);
+    expect(() => dockerConfigKeychain("{", "cfg")).toThrow("cfg: not valid JSON (line 1, column 2)");
+    expect(() => dockerConfigKeychain('{\n  "auths": {"r.io": {"auth": "dXNlcjpz" "x": 1}}}', "cfg")).toThrow("cfg: not valid JSON (line 2, column 41)");
     expect(() => dockerConfigKeychain('{"auths": []}', "cfg")).toThrow("cfg: auths: expected an object");
     await expect(dockerConfigKeychain(JSON.stringify({ auths: { "a.io": { auth: b64("nocolon") } } }), "cfg")("a.io")).rejects.toThrow('cfg: auths["a.io"]: auth is not base64 of "user:password"');
+  });
+
+  it("never quotes the config's text (a credential) when it is not valid JSON", () => {
+    const secret = b64("user:s3cr3t-password");
+    for (const text of [`{"auths":{"r.io":{"auth":${secret}}}}`, `{"auths":{"r.io":{"auth":"${secret}"x}}}`, `{"auths":{"r.io":{"password":s3cr3t-password}}}`]) {
+      const error = (() => {
+        try {
+          dockerConfigKeychain(text, "cfg");
+        } catch (e) {
+          return e as Error;
+        }
+        throw new Error("accepted invalid JSON");
+      })();
+      expect(error.message).toMatch(/^cfg: not valid JSON \(/);
+      expect(error.message).not.toContain(secret.slice(0, 6));
+      expect(error.message).not.toContain("s3cr3t");
+    }
   });
 
   it("the default keychain reads $DOCKER_CONFIG/config.json, anonymous when absent", async () => {

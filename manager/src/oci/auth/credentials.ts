@@ -94,12 +94,26 @@ function fromEntry(entry: DockerAuthEntry, where: string): RegistryCredentials |
   return Object.keys(creds).length ? creds : undefined;
 }
 
+/**
+ * Where JSON.parse stopped, as "line L, column C", without its message: V8 quotes the input
+ * around the fault ("Unexpected token 'd', ...\"auth\":dXNlcjpz\"... is not valid JSON"), and in
+ * a docker config that text may be a credential.
+ */
+function jsonFaultOf(text: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : "";
+  if (/Unexpected end of JSON input/.test(message)) return "it ends early";
+  const position = /at position (\d+)/.exec(message);
+  if (!position) return "an unexpected character";
+  const before = text.slice(0, Number(position[1])).split("\n");
+  return `line ${before.length}, column ${before[before.length - 1]!.length + 1}`;
+}
+
 function parseConfig(text: string, source: string): DockerConfigFile {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new UserError(`${source}: not valid JSON (${(e as Error).message})`);
+    throw new UserError(`${source}: not valid JSON (${jsonFaultOf(text, e)})`);
   }
   if (raw === null) return {};
   if (typeof raw !== "object" || Array.isArray(raw)) throw new UserError(`${source}: expected a JSON object`);
