@@ -84,13 +84,21 @@ export function istioTagRegex(label: string): string { return "(" + label + "=\\
 
 // FNV-1a over UTF-16 units, a 0xffff separator after each value (no label value contains it).
 // @ts-ignore: decorator
-@inline function hashValues(values: StaticArray<string>): u32 {
+@inline function mix(h: u32, v: string): u32 {
+  for (let j = 0, m = v.length; j < m; j++) h = (h ^ <u32>v.charCodeAt(j)) * 0x01000193;
+  return (h ^ 0xffff) * 0x01000193;
+}
+
+function hashValues(values: StaticArray<string>): u32 {
   let h: u32 = 0x811c9dc5;
-  for (let i = 0, n = values.length; i < n; i++) {
-    const v = unchecked(values[i]);
-    for (let j = 0, m = v.length; j < m; j++) h = (h ^ <u32>v.charCodeAt(j)) * 0x01000193;
-    h = (h ^ 0xffff) * 0x01000193;
-  }
+  for (let i = 0, n = values.length; i < n; i++) h = mix(h, unchecked(values[i]));
+  return h;
+}
+
+/** The same hash over `arity` values stored from `start` in a flat array. */
+function hashStored(keys: Array<string>, start: i32, arity: i32): u32 {
+  let h: u32 = 0x811c9dc5;
+  for (let i = 0; i < arity; i++) h = mix(h, unchecked(keys[start + i]));
   return h;
 }
 
@@ -100,8 +108,8 @@ export function istioTagRegex(label: string): string { return "(" + label + "=\\
 /** Series the host refused to define, over every MetricFamily of the module (for a one-time warning). */
 export function refusedDefineCount(): u32 { return refusedDefines; }
 
-function sameValues(a: StaticArray<string>, b: StaticArray<string>): bool {
-  for (let i = 0, n = a.length; i < n; i++) if (unchecked(a[i]) != unchecked(b[i])) return false;
+function sameValues(keys: Array<string>, start: i32, values: StaticArray<string>): bool {
+  for (let i = 0, n = values.length; i < n; i++) if (unchecked(keys[start + i]) != unchecked(values[i])) return false;
   return true;
 }
 
@@ -116,7 +124,8 @@ export class MetricFamily {
 
   private boundedSeries: i32 = 0;
   private slots: StaticArray<i32>;
-  private keys: Array<StaticArray<string>> = new Array<StaticArray<string>>();
+  /** Label values of every series, `arity` per series, in one array (few objects for the GC to mark). */
+  private keys: Array<string> = new Array<string>();
   private ids: Array<u32> = new Array<u32>();
   private scratch: StaticArray<string>;
   private overflowScratch: StaticArray<string>;
@@ -179,26 +188,25 @@ export class MetricFamily {
     return id == 0 ? WasmResult.NotFound : recordMetric(id, value);
   }
 
-  /** Index of `key` in keys/ids, or -1. */
+  /** Index of `key` in ids (its values at index * arity in keys), or -1. */
   private find(key: StaticArray<string>): i32 {
     const mask = this.slots.length - 1;
+    const arity = key.length;
     let i = <i32>(hashValues(key) & <u32>mask);
     while (true) {
       const e = unchecked(this.slots[i]);
       if (e < 0) return -1;
-      if (sameValues(unchecked(this.keys[e]), key)) return e;
+      if (sameValues(this.keys, e * arity, key)) return e;
       i = (i + 1) & mask;
     }
   }
 
   private define(key: StaticArray<string>): u32 {
-    const stored = new StaticArray<string>(key.length);
-    for (let i = 0, n = key.length; i < n; i++) unchecked(stored[i] = unchecked(key[i]));
-    const id = defineMetric(this.type, taggedMetricName(this.name, this.labelNames, stored));
+    const id = defineMetric(this.type, taggedMetricName(this.name, this.labelNames, key));
     if (id == 0) { this.defineFailures++; refusedDefines++; }
     // Failed defines are cached too (id 0), so a refusing host is not asked again per request.
-    const index = this.keys.length;
-    this.keys.push(stored);
+    const index = this.ids.length;
+    for (let i = 0, n = key.length; i < n; i++) this.keys.push(unchecked(key[i]));
     this.ids.push(id);
     this.size++;
     if ((index + 1) * 2 > this.slots.length) this.grow();
@@ -208,7 +216,8 @@ export class MetricFamily {
 
   private insert(index: i32): void {
     const mask = this.slots.length - 1;
-    let i = <i32>(hashValues(unchecked(this.keys[index])) & <u32>mask);
+    const arity = this.labelNames.length;
+    let i = <i32>(hashStored(this.keys, index * arity, arity) & <u32>mask);
     while (unchecked(this.slots[i]) >= 0) i = (i + 1) & mask;
     unchecked(this.slots[i] = index);
   }
@@ -217,6 +226,6 @@ export class MetricFamily {
     const capacity = this.slots.length * 2;
     this.slots = new StaticArray<i32>(capacity);
     for (let i = 0; i < capacity; i++) unchecked(this.slots[i] = -1);
-    for (let e = 0, n = this.keys.length; e < n; e++) this.insert(e);
+    for (let e = 0, n = this.ids.length; e < n; e++) this.insert(e);
   }
 }

@@ -9,11 +9,14 @@
 import { RootContext, HttpContextBase, registerRootContext } from "../../sdk/context";
 import { BufferType } from "../../sdk/abi/imports";
 import { getBuffer, logDebug, logError } from "../../sdk/hostcalls";
+import { setCollectInterval } from "../../sdk/gc";
 import { Config, parseConfig, configError } from "./config";
 import { MethodTable } from "./methods";
 import { Stats } from "./stats";
 import { RpcStream } from "./filter";
 export * from "../../sdk/abi/exports";
+
+const COLLECT_INTERVAL: u32 = 1024;
 
 export class GrpcMetricsRoot extends RootContext {
   config: Config = new Config();
@@ -30,6 +33,9 @@ export class GrpcMetricsRoot extends RootContext {
     this.config = config;
     this.methods = new MethodTable(config);
     this.stats = new Stats(config.schema, MethodTable.maxGroups(config));
+    // The series of many methods are thousands of live objects that every collection marks:
+    // collect every 1024 callbacks (about 110 unary RPCs, some 100 KB of garbage) rather than 64.
+    setCollectInterval(COLLECT_INTERVAL);
     logDebug("grpc-metrics: configured");
     return true;
   }

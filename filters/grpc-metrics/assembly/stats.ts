@@ -23,23 +23,32 @@ export const SIDE_SERVER: i32 = 0;
 export const SIDE_CLIENT: i32 = 1;
 const SIDE_NAMES: Array<string> = ["server", "client"];
 
+// @ts-ignore: decorator
+@lazy const goNames: StaticArray<string | null> = new StaticArray<string | null>(17);
+
 /**
  * grpc-go's codes.Code.String() name of a code (grpc-ecosystem's grpc_code values): the canonical
  * name in CamelCase ("PERMISSION_DENIED" -> "PermissionDenied"), with Go's spelling "Canceled".
- * Built from the SDK's canonical names rather than a second table of 17 strings (module size).
+ * Built once per code from the SDK's canonical names rather than kept as a second table of 17
+ * strings (module size); every series of a code shares the one string.
  */
 export function goCodeName(code: i32): string {
-  if (code == 0) return "OK";
-  if (code == 1) return "Canceled";
-  const canonical = grpcStatusName(code);
+  const known = unchecked(goNames[code]);
+  if (known !== null) return known;
   let out = "";
-  let upper = true;
-  for (let i = 0, n = canonical.length; i < n; i++) {
-    const c = canonical.charCodeAt(i);
-    if (c == 0x5f) { upper = true; continue; }
-    out += String.fromCharCode(upper || c < 0x41 || c > 0x5a ? c : c + 32);
-    upper = false;
+  if (code == 0) out = "OK";
+  else if (code == 1) out = "Canceled";
+  else {
+    const canonical = grpcStatusName(code);
+    let upper = true;
+    for (let i = 0, n = canonical.length; i < n; i++) {
+      const c = canonical.charCodeAt(i);
+      if (c == 0x5f) { upper = true; continue; }
+      out += String.fromCharCode(upper || c < 0x41 || c > 0x5a ? c : c + 32);
+      upper = false;
+    }
   }
+  unchecked(goNames[code] = out);
   return out;
 }
 
@@ -51,18 +60,25 @@ export class LabelGroup {
   /** UTF-8 of the values, for the filter state. */
   readonly serviceBytes: ArrayBuffer;
   readonly methodBytes: ArrayBuffer;
-  /** A66's grpc.method: "<service>/<method>" for a tracked method, else the method label ("other", "unknown"). */
-  readonly fullMethod: string;
+  private full: string | null = null;
   /** grpc schema: series per side and type (side * 4 + type); otel: per side (index = side). */
   readonly series: StaticArray<RpcSeries | null> = new StaticArray<RpcSeries | null>(8);
   /** otel client series, by grpc_target (a few per method: a linear list). */
   targetNames: Array<string> | null = null;
   targetSeries: Array<RpcSeries> | null = null;
 
-  constructor(public readonly service: string, public readonly method: string, tracked: bool) {
+  constructor(public readonly service: string, public readonly method: string, private readonly tracked: bool) {
     this.serviceBytes = String.UTF8.encode(service);
     this.methodBytes = String.UTF8.encode(method);
-    this.fullMethod = tracked ? service + "/" + method : method;
+  }
+
+  /** A66's grpc.method: "<service>/<method>" for a tracked method, else the method label ("other", "unknown"). */
+  get fullMethod(): string {
+    const known = this.full;
+    if (known !== null) return known;
+    const f = this.tracked ? this.service + "/" + this.method : this.method;
+    this.full = f;
+    return f;
   }
 }
 
@@ -104,8 +120,9 @@ class GrpcSeries extends RpcSeries {
   private receivedBytes: u32; private sentBytes: u32; private inFlight: u32;
   private handled: StaticArray<u32> = new StaticArray<u32>(17);
 
-  constructor(private families: GrpcFamilies, private labels: StaticArray<string>) {
+  constructor(private families: GrpcFamilies, private group: LabelGroup, private type: i32) {
     super();
+    const labels: StaticArray<string> = [unchecked(RPC_TYPE_NAMES[type]), group.service, group.method];
     this.started = families.started.id(labels);
     this.handling = families.handling.id(labels);
     this.received = families.received.id(labels);
@@ -123,8 +140,8 @@ class GrpcSeries extends RpcSeries {
   finish(code: i32, ms: u64, received: u64, sent: u64, receivedBytes: u64, sentBytes: u64): void {
     let h = unchecked(this.handled[code]);
     if (h == 0) {
-      const l = this.labels;
-      const withCode: StaticArray<string> = [l[0], l[1], l[2], goCodeName(code)];
+      const g = this.group;
+      const withCode: StaticArray<string> = [unchecked(RPC_TYPE_NAMES[this.type]), g.service, g.method, goCodeName(code)];
       h = this.families.handled.id(withCode);
       unchecked(this.handled[code] = h);
     }
@@ -224,8 +241,7 @@ export class Stats {
       const slot = side * 4 + type;
       let s = unchecked(group.series[slot]);
       if (s === null) {
-        const labels: StaticArray<string> = [unchecked(RPC_TYPE_NAMES[type]), group.service, group.method];
-        s = new GrpcSeries(changetype<GrpcFamilies>(unchecked(this.grpc[side])), labels);
+        s = new GrpcSeries(changetype<GrpcFamilies>(unchecked(this.grpc[side])), group, type);
         unchecked(group.series[slot] = s);
         this.checkDefines();
       }

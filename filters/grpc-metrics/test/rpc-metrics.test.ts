@@ -84,6 +84,19 @@ describe("a unary RPC", () => {
   });
 });
 
+describe("memory", () => {
+  it("stays flat over 20,000 RPCs once warm (the filter collects garbage every 1024 callbacks)", async () => {
+    const f = await loadFilter();
+    const memoryBytes = () => f.plugin.workerVms()[0]!.exportedMemory().buffer.byteLength;
+    const paths = Array.from({ length: 50 }, (_, i) => `/svc${i % 5}.v1.S/M${i}`);
+    for (let i = 0; i < 2000; i++) unary(f, { path: paths[i % paths.length], status: String(i % 17) });
+    const warm = memoryBytes();
+    for (let i = 0; i < 20_000; i++) unary(f, { path: paths[i % paths.length], status: String(i % 17) });
+    expect(memoryBytes()).toBe(warm);
+    expect(total(f.env, "grpc_server_handled_total")).toBe(22_000n);
+  }, 120_000);
+});
+
 describe("final code", () => {
   it.each(GO_NAMES.map((name, code) => [code, name] as const))("grpc-status %i in trailers is %s", async (code, name) => {
     const f = await loadFilter();

@@ -11,22 +11,22 @@
  * Memory management: filters build with the `minimal` runtime (TLSF + a mark & sweep collector
  * invoked explicitly, no shadow stack). Collection is only safe when no managed reference lives on
  * the Wasm stack — exactly at the end of a host callback — so the SDK runs `__collect()` there every
- * GC_INTERVAL callbacks. Roots are the context maps (globals) and pinned host allocations.
+ * `collectInterval()` callbacks (../gc.ts). Roots are the context maps (globals) and pinned host allocations.
  */
 import { roots, httpContexts, tcpContexts, pendingCalls, createRoot, createStream, deliverHttpCallResponse } from "../context";
 import { FilterHeadersStatus, FilterDataStatus, FilterTrailersStatus, FilterStatus, PeerType } from "./imports";
 import { allocate } from "./memory";
+import { collectInterval } from "../gc";
 import "./abort";
 
-/** Callbacks between two garbage collections (a unary gRPC stream is ~9 callbacks). */
-// @ts-ignore: decorator
-@inline const GC_INTERVAL: u32 = 64;
+// Callbacks between two garbage collections: 64 by default (a unary gRPC stream is ~9
+// callbacks); a filter with much long-lived state may raise it (../gc.ts).
 // @ts-ignore: decorator
 @lazy let sinceCollect: u32 = 0;
 
 // @ts-ignore: decorator
 @inline function quiesce(): void {
-  if (++sinceCollect >= GC_INTERVAL) { sinceCollect = 0; __collect(); }
+  if (++sinceCollect >= collectInterval()) { sinceCollect = 0; __collect(); }
 }
 
 /** ABI version marker the host scans exports for. */
