@@ -5,7 +5,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compileAssemblyScript } from "../../../../manager/src/build/index.ts";
+import { compileCached } from "../../../../test/support/compile-cache.ts";
 import { echoClient, unary, type EchoClient, type EchoReply } from "../../../../test/support/grpc-echo.ts";
 import { wasmFilter } from "../../../../test/support/envoy-config.ts";
 import { startHarness, type Harness } from "../../../../test/support/sidecar-harness.ts";
@@ -16,7 +16,7 @@ const CONFIG = JSON.stringify({ deny_methods: ["meshtest.Echo/Bidi"], deny_messa
 let h: Harness;
 let client: EchoClient;
 beforeAll(async () => {
-  const wasm = await compileAssemblyScript("filters/examples/grpc-hello/assembly/index.ts", { target: "grpc-hello" });
+  const wasm = await compileCached("filters/examples/grpc-hello/assembly/index.ts", { target: "grpc-hello" });
   h = await startHarness({
     files: { "grpc-hello.wasm": wasm },
     config: () => ({ admin: true, httpFilters: [wasmFilter({ name: "grpc-hello", filename: "grpc-hello.wasm", configuration: CONFIG })] }),

@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { compileAssemblyScript } from "../../../../manager/src/build/index.ts";
+import { compileCached } from "../../../../test/support/compile-cache.ts";
 import {
   createPlugin,
   createTestEnvironment,
@@ -22,7 +22,7 @@ const SHARED_KEY = "grpc_hello.rpcs";
 
 let wasm: Uint8Array;
 beforeAll(async () => {
-  wasm = await compileAssemblyScript(GRPC_HELLO_ENTRY, { target: "grpc-hello" });
+  wasm = await compileCached(GRPC_HELLO_ENTRY, { target: "grpc-hello" });
 });
 
 async function configured(configuration: string, opts: { concurrency?: number } = {}): Promise<{ env: TestEnvironment; plugin: Plugin }> {
