@@ -4,7 +4,7 @@
  * through WASI environ_get, with istiod's variables for a `file://` module, istio-agent's
  * stripping of `ISTIO_META_*` for a fetched one, HOST values from the sidecar's own environment,
  * VM sharing between plugins of one module (the VM keeps the environment it was created with),
- * and an env-only update that does not restart the VM (envoy#40881).
+ * and an env-only update that changes nothing (envoy#40881: the environment is in neither key).
  *
  * The guest is a WAT module that, on response headers, adds one `x-env` value per environment
  * entry ("K=V") and the `x-root-id` / `x-plugin-name` properties.
@@ -185,7 +185,7 @@ describe("the VM of a WasmPlugin", () => {
     });
   }, 60_000);
 
-  it("an update of vmConfig.env alone gets a new plugin instance on the same VM, which keeps its environment; a new module brings the new one", async () => {
+  it("an update of vmConfig.env alone keeps the plugin and its VM's environment; a new module brings the new one", async () => {
     const spec = (url: string, who: string) => manifest({ name: "versioned", url, pluginName: "root", env: [{ name: "WHO", value: who }] });
     await withPlugins({ "p.yaml": spec(fileUrl[0]!, "one") }, async (h) => {
       const set = h.harness.sidecar.plugins!;
@@ -195,11 +195,12 @@ describe("the VM of a WasmPlugin", () => {
       await h.write("p.yaml", spec(fileUrl[0]!, "two"));
       expect(await set.reload()).toMatchObject({ ok: true, generation: 2 });
       expect(await who()).toEqual(["WHO=one"]);
-      expect(set.instances().map((i) => [i.generation, i.state])).toEqual([[2, "active"]]);
+      expect(set.instances().map((i) => [i.generation, i.state])).toEqual([[1, "active"]]);
 
       await h.write("p.yaml", spec(fileUrl[1]!, "two"));
       expect(await set.reload()).toMatchObject({ ok: true, generation: 3 });
       expect(await who()).toEqual(["WHO=two"]);
+      expect(set.instances().map((i) => [i.generation, i.state])).toEqual([[3, "active"]]);
     });
   }, 60_000);
 });

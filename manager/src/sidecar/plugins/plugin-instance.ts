@@ -16,7 +16,7 @@ export interface InstanceInfo {
   kind: InstanceKind;
   state: "active" | "draining" | "closed";
   inFlight: number;
-  /** The identity of the configuration (module checksum, configuration, env, policy). */
+  /** The identity of the configuration (module checksum, configuration, root id, policy). */
   key: string;
 }
 

@@ -16,7 +16,9 @@
  *   (at start-up the sidecar does not start); another load failure follows the failure policy as
  *   for a bootstrap Wasm filter (FAIL_OPEN skipped, else 503 wasm_fail_stream).
  * - Updates (`reload()`, and the directory watcher): the whole directory is read again; a plugin
- *   whose module, configuration, root id, environment and policy are unchanged keeps its instance;
+ *   whose module, configuration, root id and policy are unchanged keeps its instance (a change of
+ *   `vmConfig.env` alone changes nothing: the environment is in neither Envoy's VM key nor its
+ *   plugin key);
  *   a changed one gets a new instance (a new root context, a new VM when the module changed) and
  *   the old one drains: streams that started on it finish on it, then it is closed. An invalid
  *   directory or a rejected plugin leaves the running set untouched (logged, `config_fail`).
@@ -332,7 +334,9 @@ export class WasmPluginSet {
       reloadBackoffBaseMs: 1000,
       allowOnHeadersStopIteration: false,
     };
-    const key = sha256(JSON.stringify([sha256(code), Buffer.from(envoy.configuration).toString("base64"), envoy.rootId, environmentVariables, envoy.failurePolicy, fetched.error ?? ""]));
+    // The environment is in neither Envoy's VM key nor its plugin key (envoy#40881): an env-only
+    // change keeps the plugin, and the VM keeps the environment it was created with.
+    const key = sha256(JSON.stringify([sha256(code), Buffer.from(envoy.configuration).toString("base64"), envoy.rootId, envoy.failurePolicy, fetched.error ?? ""]));
     if (previous?.key === key) return previous;
     if (fetched.error) {
       return make(this.loadFailure(p, name, number, key, new PluginLoadError(envoy.name, p.url, fetched.error)));
