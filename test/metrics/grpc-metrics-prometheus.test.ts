@@ -6,7 +6,7 @@
  *  - per method and code: unary OK / NOT_FOUND / INVALID_ARGUMENT, server streams of 3 messages,
  *    client streams of 4, bidi streams of 5 each way, a cancelled server stream, a call to a
  *    cluster that refuses connections (the router's UNAVAILABLE), a malformed path;
- *  - known latencies: server streams take 3 × 20 ms, unary calls a few ms;
+ *  - known latencies: server streams sleep 3 × 20 ms (so none is faster than 60 ms);
  *  - non-gRPC HTTP/1.1 requests, which must leave no series.
  * Exact counter values, message counts, in-flight, the "other" bound and histogram quantiles are
  * asserted through PromQL over Prometheus's HTTP API.
@@ -223,16 +223,19 @@ describe.skipIf(gate.skip)(`grpc-metrics through the sidecar into a real Prometh
   });
 
   it("puts latencies in the right bucket of the configured buckets", async () => {
-    // Server streams take 3 x 20 ms, the cancelled one 50 ms; the sidecar applied the configured buckets.
+    // Server streams sleep 3 x 20 ms (the cancelled one 50 ms before its first message), so none
+    // can land at or below le="40"; how much longer they take depends on the machine, so the
+    // upper side is only checked against the highest configured bound.
     const sel = 'job="inbound",grpc_method="ServerStream",grpc_type="server_stream"';
     expect(singleValue(await prom.query(`sum(grpc_server_handling_milliseconds_bucket{${sel},le="40"})`))).toBe(0);
-    expect(singleValue(await prom.query(`sum(grpc_server_handling_milliseconds_bucket{${sel},le="160"})`))).toBe(N.serverStreams + 1);
-    const p50 = singleValue(await prom.query(`histogram_quantile(0.5, sum by (le) (grpc_server_handling_milliseconds_bucket{${sel}}))`));
+    expect(singleValue(await prom.query(`sum(grpc_server_handling_milliseconds_bucket{${sel},le="+Inf"})`))).toBe(N.serverStreams + 1);
+    const p50 = singleValue(await prom.query(`histogram_quantile(0.5, sum by (le) (grpc_server_handling_milliseconds_bucket{${sel}}))`))!;
     expect(p50).toBeGreaterThan(40);
-    expect(p50).toBeLessThanOrEqual(160);
-    // Unary calls without delay are fast on loopback.
-    const p99 = singleValue(await prom.query('histogram_quantile(0.99, sum by (le) (grpc_server_handling_milliseconds_bucket{job="inbound",grpc_method="Unary"}))'))!;
-    expect(p99).toBeLessThanOrEqual(40);
+    expect(p50).toBeLessThanOrEqual(1280);
+    // Unary calls do not sleep: every one of them is in the histogram, and its buckets are the
+    // configured ones (Envoy's defaults would give le="0.5", "25", ...).
+    const unaryCount = singleValue(await prom.query('sum(grpc_server_handling_milliseconds_count{job="inbound",grpc_method="Unary"})'));
+    expect(unaryCount).toBe(N.ok + N.notFound + N.invalid);
     const buckets = await prom.series('grpc_server_handling_milliseconds_bucket{job="inbound",grpc_method="Unary"}');
     expect(new Set(buckets.map((s) => s.le))).toEqual(new Set([...BUCKETS.map(String), "+Inf"]));
   });
