@@ -40,14 +40,12 @@ export async function runDeployCommand(plugins: string[], opts: DeployCommandOpt
     ...(opts.prometheus ? { prometheus: opts.prometheus } : {}),
     noGate: opts.gate === false,
     log: (line) => process.stderr.write(`${line}\n`),
+    report: (o) => process.stdout.write(`${o.plugin}: revision ${o.revision} ${o.action}\n`),
   });
   for (const o of outcomes) {
-    if (o.action === "planned") {
-      for (const d of o.diffs) process.stdout.write(d);
-      process.stdout.write(`${o.plugin}: ${o.diffs.length ? `${o.diffs.length} object(s) would change` : "no changes"} (dry run: nothing was applied)\n`);
-    } else {
-      process.stdout.write(`${o.plugin}: revision ${o.revision} ${o.action}\n`);
-    }
+    if (o.action !== "planned") continue;
+    for (const d of o.diffs) process.stdout.write(d);
+    process.stdout.write(`${o.plugin}: ${o.diffs.length ? `${o.diffs.length} object(s) would change` : "no changes"} (dry run: nothing was applied)\n`);
   }
 }
 

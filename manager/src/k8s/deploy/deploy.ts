@@ -47,6 +47,8 @@ export interface DeployOptions {
   /** Skip the health gate. */
   noGate?: boolean;
   log: (line: string) => void;
+  /** Called as each plugin is done (before a later plugin can fail). */
+  report?: (outcome: PluginOutcome) => void;
   now?: () => Date;
 }
 
@@ -128,6 +130,10 @@ export async function runDeploy(cluster: Cluster, opts: DeployOptions): Promise<
   const namespace = prepared.config.namespace;
   const gateConfig = prepared.config.rollout?.gate && !opts.noGate ? { ...prepared.config.rollout.gate, ...(opts.prometheus ? { prometheus: opts.prometheus.replace(/\/+$/, "") } : {}) } : undefined;
   const outcomes: PluginOutcome[] = [];
+  const done = (o: PluginOutcome) => {
+    outcomes.push(o);
+    opts.report?.(o);
+  };
   for (const plan of prepared.plans) {
     const name = plan.rendered.entry.name;
     const history = await plan.store.load();
@@ -137,7 +143,7 @@ export async function runDeploy(cluster: Cluster, opts: DeployOptions): Promise<
     const resume = await engine.settleInterrupted(candidate);
     if (resume) {
       const deleted = await engine.rollOut(findRevision(engine.current, resume.revision)!, plan.waves, resume);
-      outcomes.push({ plugin: name, action: "resumed", revision: resume.revision, diffs: [], deleted });
+      done({ plugin: name, action: "resumed", revision: resume.revision, diffs: [], deleted });
       continue;
     }
     const state = engine.current.state;
@@ -154,13 +160,13 @@ export async function runDeploy(cluster: Cluster, opts: DeployOptions): Promise<
       }
       if (drifted.length) opts.log(`${name}: revision ${current.revision} unchanged; put back ${drifted.join(", ")}, which had drifted from it`);
       else opts.log(`${name}: revision ${current.revision} unchanged (${current.digest.slice(0, 12)}…); nothing to do`);
-      outcomes.push({ plugin: name, action: drifted.length ? "repaired" : "unchanged", revision: current.revision, diffs: [] });
+      done({ plugin: name, action: drifted.length ? "repaired" : "unchanged", revision: current.revision, diffs: [] });
       continue;
     }
     opts.log(`${name}: rolling out revision ${candidate.revision} (${plan.rendered.version ?? "unversioned"}, sha256:${plan.rendered.digest.slice(0, 12)}…) in ${plan.waves.length} wave(s)${gate ? " with the health gate" : ""}`);
     const deleted = await engine.rollOut(candidate, plan.waves);
     if (deleted.length) opts.log(`${name}: deleted ${deleted.join(", ")}, which revision ${candidate.revision} no longer has`);
-    outcomes.push({ plugin: name, action: "deployed", revision: candidate.revision, diffs: [], deleted });
+    done({ plugin: name, action: "deployed", revision: candidate.revision, diffs: [], deleted });
   }
   return outcomes;
 }
