@@ -52,6 +52,25 @@ export class GrpcFrameParser {
   /** True while a message (or its prefix) has started but not finished. */
   get partial(): bool { return this.inPayload || this.prefixFill > 0; }
 
+  /**
+   * Payload bytes the current message still needs (0 between messages or inside a prefix). A
+   * caller that only counts can pass that many bytes to `skipPayload` without reading them.
+   */
+  get pendingPayload(): u32 { return this.inPayload && !this.error ? this.remaining : 0; }
+
+  /**
+   * Consumes `n` payload bytes of the current message without reading them, as `feed` would
+   * (clamped to `pendingPayload`). Not for a parser that captures messages (`maxCapture` > 0):
+   * the captured copy would miss them, so it then does nothing.
+   */
+  skipPayload(n: u32): void {
+    if (!this.inPayload || this.error || this.capture !== null) return;
+    const k = n < this.remaining ? n : this.remaining;
+    this.bytes += k;
+    this.remaining -= k;
+    if (this.remaining == 0) this.finishMessage();
+  }
+
   /** Feeds `len` bytes at `ptr`. */
   feed(ptr: usize, len: usize): void {
     let p = ptr;

@@ -7,7 +7,8 @@
  *    the side comes from the configuration or `xds.listener_direction`; the RPC starts (started,
  *    in-flight) and the filter state is set.
  *  - body callbacks: each chunk is fed to the direction's GrpcFrameParser (message counts and
- *    payload bytes across any chunking; under Continue the host hands over the current chunk).
+ *    payload bytes across any chunking; under Continue the host hands over the current chunk),
+ *    reading only prefixes and skipping payload bytes (`feed`).
  *  - the response ends with its trailers or an end of stream: that is the end of the RPC's time.
  *  - onLog (or onDelete, if the host skipped onLog): the RPC finishes exactly once. Its code is
  *    resolved in Envoy's order (Grpc::Common::getGrpcStatus): trailers' grpc-status, response
@@ -204,9 +205,29 @@ export class RpcStream extends HttpContext<GrpcMetricsRoot> {
   }
 }
 
-/** Feeds the current body chunk (`size` bytes under Continue) to `parser`. */
+/** Bytes read ahead from a message prefix: a chunk of small messages is read in one host call. */
+const READ_AHEAD: u32 = 1024;
+
+/**
+ * Feeds the current body chunk (`size` bytes under Continue) to `parser`, reading only what the
+ * counts need: payload bytes of a message already started are skipped without a host call (a
+ * 16 KiB DATA frame in the middle of a large message costs nothing), and from a prefix on at most
+ * READ_AHEAD bytes are read at a time.
+ */
 function feed(parser: GrpcFrameParser, type: BufferType, size: u32): void {
-  if (parser.error) return;
-  const chunk = getBufferBytes(type, 0, size);
-  if (chunk !== null) parser.feedBuffer(chunk);
+  let offset: u32 = 0;
+  while (offset < size && !parser.error) {
+    const pending = parser.pendingPayload;
+    if (pending > 0) {
+      const n = pending < size - offset ? pending : size - offset;
+      parser.skipPayload(n);
+      offset += n;
+      continue;
+    }
+    const want = size - offset < READ_AHEAD ? size - offset : READ_AHEAD;
+    const bytes = getBufferBytes(type, offset, want);
+    if (bytes === null || bytes.byteLength == 0) return;
+    parser.feedBuffer(bytes);
+    offset += <u32>bytes.byteLength;
+  }
 }

@@ -71,6 +71,26 @@ describe("message counts under any chunking", () => {
     );
   });
 
+  it("skips the payload of large messages without reading it: one host read per message, not per chunk", async () => {
+    const f = await loadFilter();
+    const vm = f.plugin.workerVms()[0]!;
+    const body = frames([4 * 1024 * 1024, 3, 2 * 1024 * 1024]);
+    const s = open(f.plugin);
+    s.sendRequestHeaders(requestHeaders("/meshwasm.demo.v1.Echo/ClientStream"));
+    const before = vm.hostCalls;
+    const chunk = 16 * 1024;
+    for (let o = 0; o < body.length; o += chunk) s.sendRequestBody(body.subarray(o, Math.min(body.length, o + chunk)), o + chunk >= body.length);
+    const reads = vm.hostCalls - before;
+    s.sendResponseHeaders([...OK_HEADERS, ["grpc-status", "0"]], true);
+    s.complete();
+    // 385 chunks; a read where a message starts (the 3-byte message starts in the chunk where the
+    // first one ends, and the third right after it), nothing for chunks inside a payload.
+    expect(reads).toBeLessThanOrEqual(4);
+    expect(total(f.env, "grpc_server_msg_received_total")).toBe(3n);
+    expect(total(f.env, "grpc_server_msg_received_bytes_total")).toBe(BigInt(6 * 1024 * 1024 + 3));
+    expect(s.upstream.body.length).toBe(body.length);
+  });
+
   it("a 4 GiB length prefix, reserved flag bits and a cut-off message only move counters", async () => {
     const f = await loadFilter();
     const huge = new Uint8Array([0, 0xff, 0xff, 0xff, 0xff, 1, 2, 3]);
