@@ -16,6 +16,9 @@ export class Prng {
 
   constructor(seed: u64) { this.state = seed; }
 
+  /** Mixes `v` into the state (distinct streams from one seed). */
+  mix(v: u64): void { this.state ^= v * 0xd1b54a32d192ed03; }
+
   /** The next 64 random bits. */
   nextU64(): u64 {
     this.state += 0x9e3779b97f4a7c15;

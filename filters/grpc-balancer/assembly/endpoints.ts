@@ -10,7 +10,7 @@ import { base64Encode } from "../../sdk/crypto/base64";
 import { Pair, Prng, firstWins, sampleTwo } from "./chooser";
 import { Config, OutputMode } from "./config";
 import { EVENT_ORCA, EVENT_PENALTY, EVENT_SAMPLE, EVENT_STREAMING, EventBuffer } from "./events";
-import { applyOrca, applyPenalty, applySample, costOf, usableOrcaWeight } from "./model";
+import { applyOrca, applyPenalty, applySample, costOf, slowStart, usableOrcaWeight } from "./model";
 import { PendingNames, SlotIndex, endpointHash, nameHash } from "./names";
 import { ADDRESS_MAX, CLASS_NAME_MAX, CLUSTER_NAME_MAX, Dims, FLAG_EJECTED, Layout, Table, sameBytes } from "./table";
 
@@ -143,7 +143,7 @@ export class Balancer {
   }
 
   /**
-   * P2C among the usable endpoints of `cluster` for class `cls`: `out.first` the better,
+   * P2C among the usable endpoints of `cluster` for class `cls`: `out.first` the chosen one,
    * `out.second` the other candidate. False when fewer than two are usable (Envoy chooses).
    */
   choose(cluster: i32, cls: i32, now: u64, out: Pair): bool {
@@ -154,8 +154,25 @@ export class Balancer {
     const base = cluster * this.dims.endpoints;
     const a = unchecked(this.usable[base + pair.first]);
     const b = unchecked(this.usable[base + pair.second]);
-    if (firstWins(this.cost(a, cls, now), this.cost(b, cls, now))) { out.first = a; out.second = b; }
-    else { out.first = b; out.second = a; }
+    const costA = this.cost(a, cls, now);
+    const costB = this.cost(b, cls, now);
+    const firstKept = firstWins(costA, costB);
+    let win = firstKept ? a : b;
+    let lose = firstKept ? b : a;
+    // Slow start: a winner ramping up relative to the other candidate keeps its win with
+    // probability weight(win) / weight(lose), so its share is its full share scaled by its
+    // weight (Envoy scales a new host's weight the same way). Endpoints that ramp together
+    // (all new at start-up) compete on cost alone, and the other candidate only takes over when
+    // its cost is within the ramp factor (a penalised endpoint never does).
+    const wWin = slowStart(this.local, this.cfg, win, now);
+    const wLose = slowStart(this.local, this.cfg, lose, now);
+    if (wWin < wLose && !this.rng.chance(wWin / wLose)) {
+      const costWin = firstKept ? costA : costB;
+      const costLose = firstKept ? costB : costA;
+      if (costLose * wWin <= costWin * wLose) { const w = win; win = lose; lose = w; }
+    }
+    out.first = win;
+    out.second = lose;
     return true;
   }
 

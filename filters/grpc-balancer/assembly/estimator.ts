@@ -17,7 +17,7 @@
  *    max(minWeight, (age/window)^(1/aggression)) until the window has passed.
  *  - Backend-reported load as gRFC A58 (client-side weighted round robin): weight =
  *    qps / (utilization + eps/qps · error_utilization_penalty); utilization alone when no qps.
- *  - The cost P2C compares: baseline × ratio × (in-flight + 1) / slowStart × orcaFactor.
+ *  - The cost P2C compares: baseline × ratio × (in-flight + 1) × orcaFactor.
  *
  * Every function returns a finite value for any input (NaN and infinities are clamped or
  * ignored), and every cost is positive, so a hostile sequence of responses cannot poison the
@@ -139,16 +139,16 @@ export function orcaCostFactor(weight: f64, meanWeight: f64, blend: f64): f64 {
 
 /**
  * Cost of sending one more RPC of a class with baseline `baselineNs` to an endpoint: the class
- * baseline × the endpoint's latency ratio × (in-flight + 1), divided by its slow-start weight
- * and multiplied by its load-report factor. Always finite and > 0.
+ * baseline × the endpoint's latency ratio × (in-flight + 1), multiplied by its load-report
+ * factor. Always finite and > 0. (Slow start is not a cost: the chooser admits a ramping
+ * endpoint's win with probability equal to its weight, so its share ramps with the weight.)
  */
-export function endpointCost(baselineNs: f64, ratio: f64, inflight: i32, slowStart: f64, orcaFactor: f64): f64 {
+export function endpointCost(baselineNs: f64, ratio: f64, inflight: i32, orcaFactor: f64): f64 {
   const b = clampFinite(baselineNs, 1.0, MAX_SAMPLE_NS);
   const r = clampFinite(ratio, MIN_RATIO, MAX_RATIO);
   const n = <f64>(inflight > 0 ? inflight : 0) + 1.0;
-  const s = clampFinite(slowStart, 1e-3, 1.0);
   const o = clampFinite(orcaFactor, 1.0 / 64, 64);
-  return b * r * n / s * o;
+  return b * r * n * o;
 }
 
 /**

@@ -145,7 +145,7 @@ export class BalancedStream extends HttpContext<BalancerRoot> {
     const stats = root.stats!;
     const clusterName = property(PATH_CLUSTER);
     const name = clusterName === null ? EMPTY : clusterName;
-    const k = b.ready ? b.clusterSlot(changetype<usize>(name), name.byteLength) : -1;
+    const k = b.clusterSlot(changetype<usize>(name), name.byteLength); // -1 until a fold knows it
     if (k < 0) { stats.decision(DECISION_PASSTHROUGH); return FilterHeadersStatus.Continue; }
     const path = getHeaderMapValueBytes(MapType.RequestHeaders, KEY_PATH);
     const p = path === null ? EMPTY : path;
@@ -164,6 +164,7 @@ export class BalancedStream extends HttpContext<BalancerRoot> {
     } else {
       removeHeader(MapType.RequestHeaders, header); // the filter owns the override header
     }
+    if (b.usableIn(k) < 2) { stats.decision(DECISION_PASSTHROUGH); return FilterHeadersStatus.Continue; }
     if (b.rng.chance(cfg.exploreShare)) { stats.decision(DECISION_EXPLORED); return FilterHeadersStatus.Continue; }
     if (!b.choose(k, this.cls < 0 ? 0 : this.cls, now, pair)) { stats.decision(DECISION_PASSTHROUGH); return FilterHeadersStatus.Continue; }
     const best = pair.first;

@@ -28,6 +28,8 @@ export class BalancerRoot extends RootContext {
   private folder: Folder | null = null;
   private readonly outcome: FoldOutcome = new FoldOutcome();
   private prefix: string = "grpc-balancer: ";
+  /** Shared-data key of the table: plugin name and configuration digest. */
+  private key: string = "";
   private discoveryToken: u32 = 0;
 
   onConfigure(configSize: u32): bool {
@@ -41,19 +43,17 @@ export class BalancerRoot extends RootContext {
       logError(this.prefix + "invalid configuration: " + reader.summary());
       return false;
     }
-    const key = "grpc_balancer/" + pluginName + "/" + (<u64>cfg.fingerprint).toString(16);
+    this.key = "grpc_balancer/" + pluginName + "/" + (<u64>cfg.fingerprint).toString(16);
     const now = getCurrentTimeNanoseconds();
-    const vmId = nextVmId(key + "/vm", now);
-    const seed = cfg.seed != 0 ? cfg.seed * 0x9e3779b97f4a7c15 + vmId : now ^ (vmId << 48) ^ 0x5bd1e995;
-    const b = new Balancer(cfg, seed);
+    const b = new Balancer(cfg, cfg.seed != 0 ? cfg.seed : now ^ 0x5bd1e995);
     const stats = new Stats(cfg.maxEndpoints, cfg.maxClusters, cfg.maxSeries);
     if (!stats.define()) logWarn(this.prefix + "the host refused to define a metric");
     this.config = cfg;
     this.balancer = b;
     this.stats = stats;
     this.headerKey = String.UTF8.encode(cfg.header);
-    this.folder = new Folder(b, key, vmId);
-    this.tick(now);
+    // No shared data or calls here: Envoy runs onConfigure on a canary VM it then discards. The
+    // VM joins the shared table at its first tick.
     this.setTickPeriod(cfg.tickMs);
     logInfo(this.prefix + "configured: mode " + MODE_NAMES[<i32>cfg.mode] + ", header " + cfg.header + ", explore " +
       cfg.exploreShare.toString() + ", " + cfg.staticEndpoints.length.toString() + " static endpoint(s)" +
@@ -64,10 +64,16 @@ export class BalancerRoot extends RootContext {
   onTick(): void { this.tick(getCurrentTimeNanoseconds()); }
 
   private tick(now: u64): void {
-    const folder = this.folder;
     const b = this.balancer;
     const stats = this.stats;
-    if (folder === null || b === null || stats === null) return;
+    if (b === null || stats === null) return;
+    let folder = this.folder;
+    if (folder === null) {
+      const vmId = nextVmId(this.key + "/vm", now);
+      b.rng.mix(vmId); // VMs with the same seed draw different sequences
+      folder = new Folder(b, this.key, vmId);
+      this.folder = folder;
+    }
     const out = this.outcome;
     folder.fold(now, out);
     if (out.conflicts > 0) incrementMetric(stats.foldConflicts, out.conflicts);

@@ -71,7 +71,7 @@ export function slowStart(t: Table, cfg: Config, e: i32, now: u64): f64 {
 export function costOf(t: Table, cfg: Config, e: i32, c: i32, inflight: i32, meanOrca: f64, now: u64): f64 {
   const ratio = peakEwmaValue(t.ratio(e), t.ratioAt(e), now, cfg.tauNs);
   const orca = orcaCostFactor(usableOrcaWeight(t, cfg, e, now), meanOrca, cfg.orcaBlend);
-  return endpointCost(baselineNs(t, cfg, c), ratio, inflight, slowStart(t, cfg, e, now), orca);
+  return endpointCost(baselineNs(t, cfg, c), ratio, inflight, orca);
 }
 
 /**

@@ -6,8 +6,9 @@
  *   grpc_balancer_rpcs_total{decision}                 directed | explored | pinned | passthrough
  *   grpc_balancer_picks_total{cluster,endpoint}        RPCs directed to each endpoint
  *   grpc_balancer_penalties_total{cluster,endpoint}    failures recorded as a penalty
- *   grpc_balancer_endpoint_cost{cluster,endpoint}      gauge: cost of one more RPC of a median
- *                                                      method, in thousandths of the class median
+ *   grpc_balancer_endpoint_cost{cluster,endpoint}      gauge: cost of one more RPC, in millionths
+ *                                                      of an idle endpoint at the class median
+ *                                                      (1,000,000 = typical and idle)
  *   grpc_balancer_endpoint_in_flight{cluster,endpoint} gauge: RPCs in flight (every VM)
  *   grpc_balancer_endpoints{cluster}                   gauge: usable endpoints
  *   grpc_balancer_discovery_total{result}              ok | error
@@ -104,9 +105,10 @@ export class Stats {
         unchecked(this.inflightIds[e] = this.inflight.id(two));
       }
       if (key == 0) continue;
-      // Cost of one more RPC of a median method, relative to that median (1000 = idle, typical).
+      // Cost of one more RPC relative to an idle endpoint at the class median, in millionths:
+      // the smallest ratio the estimator keeps (1e-6) still reads 1.
       const cost = b.cost(e, 0, now) / baselineNs(t, b.cfg, 0);
-      recordMetric(unchecked(this.costIds[e]), <i64>Math.min(Math.round(cost * 1000), 9.0e15));
+      recordMetric(unchecked(this.costIds[e]), <i64>Math.min(Math.round(cost * 1e6), 9.0e15));
       recordMetric(unchecked(this.inflightIds[e]), b.inflightOf(e));
     }
     const one = this.one;

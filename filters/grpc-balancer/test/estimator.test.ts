@@ -124,16 +124,16 @@ describe("backend-reported load (gRFC A58)", () => {
 });
 
 describe("cost", () => {
-  it("is baseline x ratio x (in-flight + 1) / slow start x load factor", () => {
-    expect(h.x.cost!(30e6, 2, 3, 0.5, 1.5)).toBeCloseTo(30e6 * 2 * 4 / 0.5 * 1.5, 3);
-    expect(h.x.cost!(30e6, 1, -5, 1, 1)).toBe(30e6); // negative in-flight counts as 0
+  it("is baseline x ratio x (in-flight + 1) x load factor", () => {
+    expect(h.x.cost!(30e6, 2, 3, 1.5)).toBeCloseTo(30e6 * 2 * 4 * 1.5, 3);
+    expect(h.x.cost!(30e6, 1, -5, 1)).toBe(30e6); // negative in-flight counts as 0
   });
 
   it("is finite and positive for any input (property, 20,000 runs)", () => {
     const num = fc.oneof(fc.double(), fc.constantFrom(NaN, Infinity, -Infinity, 0, -0));
     fc.assert(
-      fc.property(num, num, fc.integer(), num, num, (b, r, n, s, o) => {
-        const c = h.x.cost!(b, r, n, s, o);
+      fc.property(num, num, fc.integer(), num, (b, r, n, o) => {
+        const c = h.x.cost!(b, r, n, o);
         return Number.isFinite(c) && c > 0;
       }),
       { numRuns: 20000, seed: 12 },

@@ -118,17 +118,18 @@ describe("penalty", () => {
 });
 
 describe("slow start", () => {
-  it("a newly seen endpoint's cost is divided by its ramp weight until the window has passed", () => {
+  it("a newly seen endpoint's weight ramps over the window from its first sighting; its cost is unaffected", () => {
     init(true, { windowMs: 4000 });
     const e = h.x.modelEndpoint!(0, s(10), 0);
-    const c = h.x.modelClass!(1);
-    const full = (now: bigint) => h.x.modelCost!(e, c, 0, 0, now);
-    // Ratio 1, baseline 30 ms (no data): 30 ms / weight; the ratio decays with tau meanwhile.
-    const decayed = (t: number) => 30e6 * Math.exp(-t / 10);
-    expect(full(s(10))).toBeCloseTo(30e6 / 0.1, -2);
-    expect(full(s(11))).toBeCloseTo(decayed(1) / 0.25, -2);
-    expect(full(s(12))).toBeCloseTo(decayed(2) / 0.5, -2);
-    expect(full(s(14.5))).toBeCloseTo(decayed(4.5), -2);
+    expect(h.x.modelSlowStart!(e, s(10))).toBe(0.1);
+    expect(h.x.modelSlowStart!(e, s(11))).toBeCloseTo(0.25, 12);
+    expect(h.x.modelSlowStart!(e, s(12))).toBeCloseTo(0.5, 12);
+    expect(h.x.modelSlowStart!(e, s(14))).toBe(1);
+    // Seeing it again does not restart the ramp.
+    expect(h.x.modelEndpoint!(0, s(13), 0)).toBe(e);
+    expect(h.x.modelSlowStart!(e, s(13))).toBeCloseTo(0.75, 12);
+    // Cost: ratio 1 (decayed with tau since first seen) x the 30 ms default baseline.
+    expect(h.x.modelCost!(e, 0, 0, 0, s(12))).toBeCloseTo(30e6 * Math.exp(-0.2), -1);
   });
 });
 

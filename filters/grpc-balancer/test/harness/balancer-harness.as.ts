@@ -12,7 +12,7 @@ import { Pair, Prng, firstWins, sampleTwo } from "../../assembly/chooser";
 import { Config } from "../../assembly/config";
 import { Dims, Layout, Table } from "../../assembly/table";
 import { ageOut, applyOrca, applyPenalty, applySample, costOf, ensureClass, ensureCluster, ensureEndpoint,
-         recomputeBaselines, usableOrcaWeight } from "../../assembly/model";
+         recomputeBaselines, slowStart as slowStartOf, usableOrcaWeight } from "../../assembly/model";
 import { LoadReport, parseLoadReport, pushbackNs, retryAfterNs } from "../../assembly/signals";
 import { isEndpointAddress } from "../../assembly/address";
 
@@ -31,7 +31,7 @@ export function penalty(has: i32, pushback: f64, base: f64, max: f64): f64 { ret
 export function slowStart(age: f64, window: f64, aggression: f64, minWeight: f64): f64 { return slowStartFactor(age, window, aggression, minWeight); }
 export function a58Weight(qps: f64, util: f64, eps: f64, pen: f64): f64 { return orcaWeight(qps, util, eps, pen); }
 export function orcaFactor(w: f64, mean: f64, blend: f64): f64 { return orcaCostFactor(w, mean, blend); }
-export function cost(base: f64, ratio: f64, inflight: i32, ss: f64, orca: f64): f64 { return endpointCost(base, ratio, inflight, ss, orca); }
+export function cost(base: f64, ratio: f64, inflight: i32, orca: f64): f64 { return endpointCost(base, ratio, inflight, orca); }
 
 const medianValues = new StaticArray<f64>(256);
 export function medianSet(i: i32, v: f64): void { medianValues[i] = v; }
@@ -100,6 +100,7 @@ export function modelRecompute(now: u64): void { recomputeBaselines(table, cfg, 
 export function modelBaseline(c: i32): f64 { return table.classBaseline(c); }
 export function modelRatio(e: i32): f64 { return table.ratio(e); }
 export function modelCost(e: i32, c: i32, inflight: i32, meanOrca: f64, now: u64): f64 { return costOf(table, cfg, e, c, inflight, meanOrca, now); }
+export function modelSlowStart(e: i32, now: u64): f64 { return slowStartOf(table, cfg, e, now); }
 export function modelAge(now: u64): i32 { return ageOut(table, cfg, now); }
 export function modelUsed(e: i32): i32 { return table.used(e) ? 1 : 0; }
 export function modelGen(e: i32): i32 { return table.gen(e); }

@@ -122,6 +122,9 @@ export class FilterManager {
     this.headers[Side.Decode] = headers;
     this.streamInfo.requestHeaders = headers;
     this.complete[Side.Decode] = endStream;
+    // Envoy's ActiveStream::decodeHeaders resolves the route (refreshCachedRoute) before the
+    // decoder filters run, so they see the upstream cluster (xds.cluster_name) and route name.
+    this.route();
     this.doHeaders(Side.Decode, 0, endStream);
   }
 
