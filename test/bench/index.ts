@@ -63,7 +63,7 @@ function grpcMetricsSection(cases: GrpcHostCase[], goNote: string, sidecar: Side
     "## grpc-metrics in the proxy-wasm host",
     "",
     `One unary gRPC RPC (headers, one message each way, trailers) and one server stream of ${STREAM_MESSAGES} response`,
-    "messages (one body chunk each); median of the rounds. \"Added\" is above the noop filter.",
+    "messages (one body chunk each); median over the rounds of the CPU time per RPC. \"Added\" is above the noop filter.",
     "",
     table(
       ["filter", "ns per unary RPC", "added ns", `ns per extra message`, "added ns", "host calls per RPC", "module bytes"],
