@@ -56,4 +56,26 @@ describe("GuestMemory", () => {
     expect(gm.readString(ptr, len)).toBe("héllo");
     expect(mem.buffer.byteLength).toBe(3 * 65536);
   });
+
+  it("reads and writes strings as UTF-8 whatever their length and characters (ASCII fast paths included)", () => {
+    const mem = new WebAssembly.Memory({ initial: 1 });
+    let next = 4096;
+    const gm = new GuestMemory(() => mem, (n) => {
+      const p = next;
+      next += n + 8;
+      return p;
+    });
+    for (const s of ["", ":path", "a".repeat(64), "a".repeat(65), "é", "x-é-y", "日本語".repeat(30), "a".repeat(300), "\u0000\u007f"]) {
+      gm.writeOutString(s, 8, 12);
+      const [ptr, len] = [gm.readU32(8), gm.readU32(12)];
+      expect(len).toBe(Buffer.byteLength(s));
+      if (len > 0) expect(Buffer.from(new Uint8Array(mem.buffer, ptr, len)).toString("utf8")).toBe(s);
+      const bytes = Buffer.from(s);
+      new Uint8Array(mem.buffer).set(bytes, 60000);
+      expect(gm.readString(60000, bytes.length)).toBe(s);
+    }
+    // Invalid UTF-8 is replaced as TextDecoder replaces it, short or long.
+    new Uint8Array(mem.buffer).set([0x61, 0xff, 0x62], 60000);
+    expect(gm.readString(60000, 3)).toBe("a\ufffdb");
+  });
 });

@@ -18,6 +18,11 @@ export class InvalidMemoryAccessError extends Error {
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: false });
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
 const encoder = new TextEncoder();
 
 export class GuestMemory {
@@ -60,7 +65,19 @@ export class GuestMemory {
 
   readString(ptr: number, len: number): string {
     const p = this.at(ptr, len);
-    return decoder.decode(this.u8.subarray(p, p + (len >>> 0)));
+    const l = len >>> 0;
+    const u8 = this.u8;
+    // Short ASCII (header names, property paths, metric names): no TextDecoder round trip.
+    if (l <= 64) {
+      let s = "";
+      for (let i = p; i < p + l; i++) {
+        const c = u8[i]!;
+        if (c >= 0x80) return decoder.decode(u8.subarray(p, p + l));
+        s += String.fromCharCode(c);
+      }
+      return s;
+    }
+    return decoder.decode(u8.subarray(p, p + l));
   }
 
   // `at` may replace the views, so it runs before they are read.
@@ -108,6 +125,22 @@ export class GuestMemory {
   writeOutString(value: string, ptrPtr: number, lenPtr: number): void {
     this.at(ptrPtr, 4);
     this.at(lenPtr, 4);
+    if (value.length <= 256 && isAscii(value)) {
+      const n = value.length;
+      if (n === 0) {
+        this.writeU32(ptrPtr, 0);
+        this.writeU32(lenPtr, 0);
+        return;
+      }
+      const ptr = this.allocate(n) >>> 0;
+      if (ptr === 0) throw new InvalidMemoryAccessError("guest allocator returned 0");
+      const p = this.at(ptr, n);
+      const u8 = this.u8;
+      for (let i = 0; i < n; i++) u8[p + i] = value.charCodeAt(i);
+      this.writeU32(ptrPtr, ptr);
+      this.writeU32(lenPtr, n);
+      return;
+    }
     const len = Buffer.byteLength(value, "utf8");
     if (len === 0) {
       this.writeU32(ptrPtr, 0);
