@@ -46,8 +46,12 @@ export function claimValues(claims: JsonObject, path: StaticArray<string>, space
   const s = v.asString();
   if (s !== null) {
     if (path.length == 1 && spaceDelimited.includes(unchecked(path[0]))) {
-      const parts = s.split(" ");
-      for (let i = 0; i < parts.length; i++) if (parts[i].length > 0) out.push(parts[i]);
+      let start = 0;
+      for (let i = 0; i <= s.length; i++) {
+        if (i < s.length && s.charCodeAt(i) != 0x20) continue;
+        if (i > start) out.push(s.substring(start, i));
+        start = i + 1;
+      }
     } else {
       out.push(s);
     }

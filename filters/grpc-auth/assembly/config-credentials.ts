@@ -4,8 +4,8 @@
  * in a table by their first bytes, users by name, HMAC keys prepared and Ed25519 keys decoded
  * (with their tables) once, here, rather than per request.
  */
-import { ConfigArray, ConfigObject } from "../../sdk/json";
-import { base64UrlDecodeString, Ed25519PublicKey, HmacSha256Key } from "../../sdk/crypto/index";
+import { ConfigArray, ConfigObject, pathWithIndex } from "../../sdk/json";
+import { base64UrlDecode, Ed25519PublicKey, HmacSha256Key } from "../../sdk/crypto/index";
 import { ALG_EDDSA, ALG_HS256, ApiKeyStore, Config, JwtKey, JwtProvider, JwtSettings, UserStore } from "./model";
 
 const NAME_LIMIT = 63;
@@ -16,20 +16,60 @@ function hexNibble(c: i32): i32 {
   return -1;
 }
 
+/**
+ * An integer field in [min, max]; `fallback` when absent (or null) unless required. Read here
+ * rather than with ConfigReader.integer, whose messages print floats (the float formatter would
+ * add kilobytes to the module for an error message).
+ */
+export function intField(o: ConfigObject, key: string, fallback: i32, min: i32, max: i32, required: bool = false): i32 {
+  const v = o.get(key);
+  if (v === null || v.isNull()) {
+    if (required) o.fail(key, "missing");
+    return fallback;
+  }
+  const n = v.integerValue();
+  if (!v.isInteger() || n < <i64>min || n > <i64>max) {
+    o.fail(key, INVALID);
+    return fallback;
+  }
+  return <i32>n;
+}
+
+/**
+ * The few messages configuration errors use, with the field path in front (the policy compiler
+ * gives the detailed ones; the filter checks again, tersely, for configurations written by hand —
+ * each distinct message is a string the module must carry).
+ */
+export const INVALID = "invalid value";
+export const EMPTY = "must not be empty";
+export const UNKNOWN = "unknown name";
+export const DUPLICATE = "duplicate";
+
+/** Records "<path>.<key>[i]: <message>". */
+export function failAt(o: ConfigObject, key: string, i: i32, message: string): void {
+  o.reader.fail(pathWithIndex(o.fieldPath(key), i), message);
+}
+
+/** Unpadded base64url text as bytes (strict, canonical), or null. */
+export function base64Url(text: string): ArrayBuffer | null {
+  const b = String.UTF8.encode(text);
+  return base64UrlDecode(b, 0, b.byteLength);
+}
+
 /** A header name from the config: lower-case, non-empty. */
 export function readHeader(o: ConfigObject, key: string, fallback: string): string {
   const v = o.optionalString(key, fallback);
-  if (v.length == 0) { o.fail(key, "expected a header name"); return fallback; }
+  if (v.length == 0) { o.fail(key, INVALID); return fallback; }
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
-    if ((c >= 0x41 && c <= 0x5a) || c <= 0x20 || c >= 0x7f) { o.fail(key, "expected a lower-case header name"); return fallback; }
+    if ((c >= 0x41 && c <= 0x5a) || c <= 0x20 || c >= 0x7f) { o.fail(key, INVALID); return fallback; }
   }
   return v;
 }
 
 function readName(o: ConfigObject): string {
   const name = o.requiredString("name");
-  if (name.length == 0 || name.length > NAME_LIMIT) o.fail("name", "expected 1-63 characters");
+  if (name.length == 0 || name.length > NAME_LIMIT) o.fail("name", INVALID);
   return name;
 }
 
@@ -46,11 +86,11 @@ export function readApiKeys(o: ConfigObject, config: Config): void {
     k.unknownFields(["name", "sha256"]);
     store.names.push(readName(k));
     const hex = k.requiredString("sha256");
-    if (hex.length != 64) { k.fail("sha256", "expected 64 lower-case hex digits"); continue; }
+    if (hex.length != 64) { k.fail("sha256", INVALID); continue; }
     for (let j = 0; j < 32; j++) {
       const hi = hexNibble(hex.charCodeAt(j * 2));
       const lo = hexNibble(hex.charCodeAt(j * 2 + 1));
-      if (hi < 0 || lo < 0) { k.fail("sha256", "expected 64 lower-case hex digits"); break; }
+      if (hi < 0 || lo < 0) { k.fail("sha256", INVALID); break; }
       unchecked(hashes[i * 32 + j] = <u8>((hi << 4) | lo));
     }
   }
@@ -74,22 +114,22 @@ export function readPasswords(o: ConfigObject, config: Config): void {
   const uh = readHeader(o, "username_header", "username");
   const ph = readHeader(o, "password_header", "password");
   const store = new UserStore(config.names.add(uh), config.names.add(ph), uh, ph);
-  store.cacheSize = <i32>o.optionalInteger("cache_size", 1024, 0, 65536);
+  store.cacheSize = intField(o, "cache_size", 1024, 0, 65536);
   const users = o.requiredArray("users");
   for (let i = 0; users !== null && i < users.length; i++) {
     const u = users.object(i);
     if (u === null) continue;
     u.unknownFields(["name", "iterations", "salt", "hash"]);
     const name = readName(u);
-    if (store.names.has(name)) u.fail("name", "duplicate user");
+    if (store.names.has(name)) u.fail("name", DUPLICATE);
     store.names.set(name, store.list.length);
     store.list.push(name);
-    store.iterations.push(<i32>u.requiredInteger("iterations", 1, 10_000_000));
-    const salt = base64UrlDecodeString(u.requiredString("salt"));
-    if (salt === null || salt.byteLength == 0) u.fail("salt", "expected base64url bytes");
+    store.iterations.push(intField(u, "iterations", 1, 1, 10_000_000, true));
+    const salt = base64Url(u.requiredString("salt"));
+    if (salt === null || salt.byteLength == 0) u.fail("salt", INVALID);
     store.salts.push(salt === null ? new ArrayBuffer(0) : salt);
-    const hash = base64UrlDecodeString(u.requiredString("hash"));
-    if (hash === null || hash.byteLength != 32) u.fail("hash", "expected 32 bytes in base64url");
+    const hash = base64Url(u.requiredString("hash"));
+    if (hash === null || hash.byteLength != 32) u.fail("hash", INVALID);
     store.hashes.push(hash === null ? new ArrayBuffer(0) : hash);
   }
   config.users = store;
@@ -103,13 +143,13 @@ function readKey(keys: ConfigArray, i: i32, provider: JwtProvider): void {
   const kid = k.has("kid") ? k.requiredString("kid") : null;
   const key = new JwtKey(kid, alg);
   if (alg == ALG_HS256) {
-    const secret = base64UrlDecodeString(k.requiredString("k"));
-    if (secret === null || secret.byteLength < 32) { k.fail("k", "expected at least 32 bytes in base64url"); return; }
+    const secret = base64Url(k.requiredString("k"));
+    if (secret === null || secret.byteLength < 32) { k.fail("k", INVALID); return; }
     key.hmac = HmacSha256Key.from(secret);
   } else if (alg == ALG_EDDSA) {
-    const x = base64UrlDecodeString(k.requiredString("x"));
+    const x = base64Url(k.requiredString("x"));
     const pk = x !== null ? Ed25519PublicKey.parse(x, 0, x.byteLength) : null;
-    if (pk === null || !pk.canonical) { k.fail("x", "expected a canonical 32-byte Ed25519 public key in base64url"); return; }
+    if (pk === null || !pk.canonical) { k.fail("x", INVALID); return; }
     key.ed25519 = pk;
   } else {
     return;
@@ -121,20 +161,26 @@ export function readJwt(o: ConfigObject, config: Config): void {
   o.unknownFields(["header", "prefix", "forward", "max_token_bytes", "cache_size", "providers"]);
   const header = readHeader(o, "header", "authorization");
   const jwt = new JwtSettings(config.names.add(header), header);
-  jwt.prefix = String.UTF8.encode(o.optionalString("prefix", "Bearer ").toLowerCase());
+  const prefix = String.UTF8.encode(o.optionalString("prefix", "Bearer "));
+  const pp = changetype<usize>(prefix);
+  for (let i = 0; i < prefix.byteLength; i++) {
+    const c = load<u8>(pp + <usize>i);
+    if (c >= 0x41 && c <= 0x5a) store<u8>(pp + <usize>i, c + 0x20);
+  }
+  jwt.prefix = prefix;
   jwt.forward = o.optionalBool("forward", false);
-  jwt.maxTokenBytes = <i32>o.optionalInteger("max_token_bytes", 8192, 64, 65536);
-  jwt.cacheSize = <i32>o.optionalInteger("cache_size", 256, 0, 65536);
+  jwt.maxTokenBytes = intField(o, "max_token_bytes", 8192, 64, 65536);
+  jwt.cacheSize = intField(o, "cache_size", 256, 0, 65536);
   const providers = o.requiredArray("providers");
   for (let i = 0; providers !== null && i < providers.length; i++) {
     const p = providers.object(i);
     if (p === null) continue;
     p.unknownFields(["name", "issuer", "audiences", "clock_skew_seconds", "require_exp", "space_delimited_claims", "keys", "jwt_authn"]);
     const provider = new JwtProvider(readName(p), p.requiredString("issuer"));
-    if (jwt.byIssuer.has(provider.issuer)) p.fail("issuer", "issuer already used by another provider");
+    if (jwt.byIssuer.has(provider.issuer)) p.fail("issuer", DUPLICATE);
     jwt.byIssuer.set(provider.issuer, jwt.providers.length);
     provider.audiences = p.optionalStringArray("audiences");
-    provider.clockSkew = <f64>p.optionalInteger("clock_skew_seconds", 60, 0, 3600);
+    provider.clockSkew = <f64>intField(p, "clock_skew_seconds", 60, 0, 3600);
     provider.requireExp = p.optionalBool("require_exp", true);
     provider.spaceDelimited = p.optionalStringArray("space_delimited_claims");
     const authn = p.optionalObject("jwt_authn");
@@ -143,11 +189,11 @@ export function readJwt(o: ConfigObject, config: Config): void {
       const key = authn.optionalString("payload_in_metadata", "payload");
       provider.metadataKey = key;
       if (!jwt.metadataKeys.includes(key)) jwt.metadataKeys.push(key);
-      if (p.has("keys")) p.fail("keys", "a jwt_authn provider has no keys");
+      if (p.has("keys")) p.fail("keys", INVALID);
     } else {
       const keys = p.requiredArray("keys");
       for (let k = 0; keys !== null && k < keys.length; k++) readKey(keys, k, provider);
-      if (keys !== null && keys.length == 0) p.fail("keys", "expected at least one key");
+      if (keys !== null && keys.length == 0) p.fail("keys", EMPTY);
     }
     jwt.providers.push(provider);
   }

@@ -10,12 +10,13 @@
  */
 import { ConfigObject, ConfigReader } from "../../sdk/json";
 import { parseCidr, Cidr } from "./ip";
-import { readApiKeys, readHeader, readJwt, readPasswords } from "./config-credentials";
+import { DUPLICATE, EMPTY, failAt, intField, INVALID, readApiKeys, readHeader, readJwt, readPasswords, UNKNOWN } from "./config-credentials";
 import {
   ACTION_ALLOW, ACTION_AUDIT, ClaimCondition, Config, HeaderCondition, JwtCondition, KIND_API_KEY, KIND_JWT,
   KIND_PRINCIPAL, KIND_USER, PrincipalPattern, Rule,
 } from "./model";
 import { MethodPattern, parseMethodPattern } from "./methods";
+import { spiffeParts } from "./spiffe";
 
 const FIELDS: Array<string> = ["version", "policy", "denial_messages", "audit_log", "strip_credentials", "filter_state",
   "max_method_series", "rules", "api_keys", "passwords", "jwt"];
@@ -44,13 +45,13 @@ export function parseConfig(bytes: ArrayBuffer): ParsedConfig | null {
 
 function readRoot(root: ConfigObject, config: Config, methods: Array<Array<MethodPattern>>): void {
   root.unknownFields(FIELDS);
-  if (root.requiredInteger("version", 1, 1) != 1) return;
+  if (intField(root, "version", 0, 1, 1, true) != 1) return;
   config.policy = root.optionalString("policy", "");
   config.genericMessages = root.optionalEnum("denial_messages", ["rule", "generic"], 0) == 1;
   config.auditLog = root.optionalEnum("audit_log", ["none", "denials", "allows", "all"], 1);
   config.stripCredentials = root.optionalBool("strip_credentials", true);
   config.filterState = root.optionalBool("filter_state", true);
-  config.maxMethodSeries = <i32>root.optionalInteger("max_method_series", 1000, 1, 100000);
+  config.maxMethodSeries = intField(root, "max_method_series", 1000, 1, 100000);
   config.pathIndex = config.names.add(":path");
   config.contentTypeIndex = config.names.add("content-type");
   const keys = root.optionalObject("api_keys");
@@ -60,14 +61,14 @@ function readRoot(root: ConfigObject, config: Config, methods: Array<Array<Metho
   const jwt = root.optionalObject("jwt");
   if (jwt !== null) readJwt(jwt, config);
   const rules = root.requiredArray("rules");
-  if (rules !== null && rules.length == 0) root.fail("rules", "expected at least one rule");
-  const names = new Set<string>();
+  if (rules !== null && rules.length == 0) root.fail("rules", EMPTY);
+  const names = new Map<string, i32>();
   for (let i = 0; rules !== null && i < rules.length; i++) {
     const o = rules.object(i);
     if (o === null) continue;
     const rule = readRule(o, config);
-    if (names.has(rule.name)) o.fail("name", "duplicate rule name");
-    names.add(rule.name);
+    if (names.has(rule.name)) o.fail("name", DUPLICATE);
+    names.set(rule.name, i);
     config.rules.push(rule);
     methods.push(readMethods(o));
     if (rule.action == ACTION_ALLOW) {
@@ -84,10 +85,10 @@ function readMethods(o: ConfigObject): Array<MethodPattern> {
   for (let i = 0; list !== null && i < list.length; i++) {
     if (!list.value(i).isString()) { list.string(i); continue; }
     const p = parseMethodPattern(list.string(i));
-    if (p === null) list.fail(i, "expected /package.Service/Method, /package.Service/*, /package.* or *");
+    if (p === null) list.fail(i, INVALID);
     else out.push(p);
   }
-  if (list !== null && list.length == 0) o.fail("methods", "expected at least one method");
+  if (list !== null && list.length == 0) o.fail("methods", EMPTY);
   return out;
 }
 
@@ -97,11 +98,11 @@ function indices(o: ConfigObject, key: string, known: Array<string> | null): Sta
   const names = o.requiredStringArray(key);
   if (names === null) return null;
   if (names.length == 1 && names[0] == "*") return new StaticArray<i32>(0);
-  if (known === null || names.length == 0) { o.fail(key, "no such credentials are configured"); return null; }
+  if (known === null || names.length == 0) { o.fail(key, UNKNOWN); return null; }
   const out = new StaticArray<i32>(names.length);
   for (let i = 0; i < names.length; i++) {
     const at = known.indexOf(names[i]);
-    if (at < 0) o.fail(key, "unknown name at index " + i.toString());
+    if (at < 0) failAt(o, key, i, UNKNOWN);
     unchecked(out[i] = at);
   }
   return out;
@@ -109,12 +110,10 @@ function indices(o: ConfigObject, key: string, known: Array<string> | null): Sta
 
 function parsePrincipal(text: string): PrincipalPattern | null {
   if (text == "*") return new PrincipalPattern(true, null, null, null);
-  if (!text.startsWith("spiffe://")) return null;
-  const parts = text.substring(9).split("/");
-  if (parts.length != 5 || parts[1] != "ns" || parts[3] != "sa") return null;
-  if (parts[0].length == 0 || parts[2].length == 0 || parts[4].length == 0) return null;
+  const parts = spiffeParts(text);
+  if (parts === null) return null;
   const star = (s: string): string | null => (s != "*" ? s : null);
-  return new PrincipalPattern(false, star(parts[0]), star(parts[2]), star(parts[4]));
+  return new PrincipalPattern(false, star(parts[0]), star(parts[1]), star(parts[2]));
 }
 
 function readJwtCondition(o: ConfigObject, config: Config): JwtCondition | null {
@@ -123,14 +122,14 @@ function readJwtCondition(o: ConfigObject, config: Config): JwtCondition | null 
   j.unknownFields(["providers", "claims"]);
   const cond = new JwtCondition();
   const settings = config.jwt;
-  if (settings === null) { o.fail("jwt", "no JWT providers are configured"); return cond; }
+  if (settings === null) { o.fail("jwt", UNKNOWN); return cond; }
   const names = new Array<string>();
   for (let i = 0; i < settings.providers.length; i++) names.push(settings.providers[i].name);
   const providers = j.optionalStringArray("providers");
   const out = new StaticArray<i32>(providers.length);
   for (let i = 0; i < providers.length; i++) {
     const at = names.indexOf(providers[i]);
-    if (at < 0) j.fail("providers", "unknown provider at index " + i.toString());
+    if (at < 0) failAt(j, "providers", i, UNKNOWN);
     unchecked(out[i] = at);
   }
   cond.providers = out;
@@ -141,9 +140,9 @@ function readJwtCondition(o: ConfigObject, config: Config): JwtCondition | null 
     c.unknownFields(["path", "any_of", "all_of"]);
     const path = c.requiredStringArray("path");
     const all = c.has("all_of");
-    if (all == c.has("any_of")) { c.fail("any_of", "expected exactly one of any_of and all_of"); continue; }
+    if (all == c.has("any_of")) { c.fail("any_of", INVALID); continue; }
     const values = c.requiredStringArray(all ? "all_of" : "any_of");
-    if (path === null || values === null || path.length == 0 || values.length == 0) { c.fail("path", "expected a non-empty path and values"); continue; }
+    if (path === null || values === null || path.length == 0 || values.length == 0) { c.fail("path", INVALID); continue; }
     const p = new StaticArray<string>(path.length);
     for (let k = 0; k < path.length; k++) unchecked(p[k] = path[k]);
     cond.claims.push(new ClaimCondition(p, all, values));
@@ -165,7 +164,7 @@ function readHeaders(o: ConfigObject, config: Config, rule: Rule): void {
     const prefixes = h.optionalStringArray("prefixes");
     for (let k = 0; k < prefixes.length; k++) cond.prefixes.push(String.UTF8.encode(prefixes[k]));
     const compares = cond.values.length + cond.prefixes.length > 0;
-    if ((cond.presence >= 0) == compares) h.fail("name", "expected present, or values and/or prefixes");
+    if ((cond.presence >= 0) == compares) h.fail("name", INVALID);
     rule.headers.push(cond);
   }
 }
@@ -173,7 +172,7 @@ function readHeaders(o: ConfigObject, config: Config, rule: Rule): void {
 function readRule(o: ConfigObject, config: Config): Rule {
   o.unknownFields(RULE_FIELDS);
   const rule = new Rule(o.requiredString("name"));
-  if (rule.name.length == 0 || rule.name.charCodeAt(0) == 0x5f) o.fail("name", "expected a name not starting with '_'");
+  if (rule.name.length == 0 || rule.name.charCodeAt(0) == 0x5f) o.fail("name", INVALID);
   rule.action = o.requiredEnum("action", ["ALLOW", "DENY", "AUDIT"]);
   rule.dryRun = o.optionalBool("dry_run", false);
   if (o.has("message")) rule.message = o.requiredString("message");
@@ -182,7 +181,7 @@ function readRule(o: ConfigObject, config: Config): Rule {
     const out = new Array<PrincipalPattern>();
     for (let i = 0; list !== null && i < list.length; i++) {
       const p = parsePrincipal(list[i]);
-      if (p === null) o.fail("principals", "bad principal pattern at index " + i.toString());
+      if (p === null) failAt(o, "principals", i, INVALID);
       else out.push(p);
     }
     rule.principals = out;
@@ -201,12 +200,12 @@ function readRule(o: ConfigObject, config: Config): Rule {
     const out = new Array<Cidr>();
     for (let i = 0; list !== null && i < list.length; i++) {
       const c = parseCidr(list[i]);
-      if (c === null) o.fail("source_ips", "expected an IPv4 or IPv6 CIDR at index " + i.toString());
+      if (c === null) failAt(o, "source_ips", i, INVALID);
       else out.push(c);
     }
     rule.sourceIps = out;
   }
   readHeaders(o, config, rule);
-  if (rule.action == ACTION_AUDIT && rule.dryRun) o.fail("dry_run", "AUDIT rules only log");
+  if (rule.action == ACTION_AUDIT && rule.dryRun) o.fail("dry_run", INVALID);
   return rule;
 }

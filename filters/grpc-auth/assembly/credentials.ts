@@ -58,14 +58,10 @@ export function checkApiKey(store: ApiKeyStore, h: RequestHeaders, out: Checked)
   out.set(INVALID, -1);
 }
 
-class CacheEntry {
-  digest: ArrayBuffer = new ArrayBuffer(32);
-  /** User index, or -1 for a credential that failed. */
-  user: i32 = -1;
-}
-
 export class PasswordChecker {
-  private readonly entries: Array<CacheEntry | null>;
+  /** Per slot: the 32-byte keyed digest, and the user (-1: failed, -2: empty). */
+  private readonly digests: StaticArray<u8>;
+  private readonly users: StaticArray<i32>;
   private readonly scratch: ArrayBuffer = new ArrayBuffer(MAX_USERNAME_BYTES + 1 + MAX_PASSWORD_BYTES);
   private readonly derived: ArrayBuffer = new ArrayBuffer(32);
   /** Counter incremented per KDF run (0: none). */
@@ -74,7 +70,9 @@ export class PasswordChecker {
   constructor(private readonly store: UserStore) {
     let n = 0;
     if (store.cacheSize > 0) { n = 1; while (n < store.cacheSize) n <<= 1; }
-    this.entries = new Array<CacheEntry | null>(n);
+    this.digests = new StaticArray<u8>(n * 32);
+    this.users = new StaticArray<i32>(n);
+    for (let i = 0; i < n; i++) unchecked(this.users[i] = -2);
   }
 
   check(h: RequestHeaders, out: Checked): void {
@@ -96,26 +94,22 @@ export class PasswordChecker {
     store<u8>(s + <usize>ul, 0);
     memory.copy(s + <usize>ul + 1, base + <usize>h.offset(pi), <usize>pl);
     const total = ul + 1 + pl;
-    const n = this.entries.length;
+    const n = this.users.length;
     let slot = -1;
     if (n > 0 && keyedDigestInto(this.scratch, 0, total, DIGEST, 0)) {
       slot = <i32>(load<u32>(changetype<usize>(DIGEST)) & <u32>(n - 1));
-      const e = unchecked(this.entries[slot]);
-      if (e !== null && constantTimeEqualsUnchecked(changetype<usize>(e.digest), 32, changetype<usize>(DIGEST), 32)) {
-        out.set(e.user < 0 ? INVALID : VALID, e.user);
+      const cached = unchecked(this.users[slot]);
+      if (cached > -2 && constantTimeEqualsUnchecked(changetype<usize>(this.digests) + <usize>slot * 32, 32, changetype<usize>(DIGEST), 32)) {
+        out.set(cached < 0 ? INVALID : VALID, cached);
         return;
       }
     }
     const user = this.verify(ul, pl);
     out.set(user < 0 ? INVALID : VALID, user);
-    if (slot >= 0) {
-      const e = unchecked(this.entries[slot]);
-      if (e === null || user >= 0 || e.user < 0) {
-        const entry = e === null ? new CacheEntry() : e;
-        memory.copy(changetype<usize>(entry.digest), changetype<usize>(DIGEST), 32);
-        entry.user = user;
-        unchecked(this.entries[slot] = entry);
-      }
+    // A failure never evicts a success.
+    if (slot >= 0 && (user >= 0 || unchecked(this.users[slot]) < 0)) {
+      memory.copy(changetype<usize>(this.digests) + <usize>slot * 32, changetype<usize>(DIGEST), 32);
+      unchecked(this.users[slot] = user);
     }
     memory.fill(s, 0, <usize>total);
   }

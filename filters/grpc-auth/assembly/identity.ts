@@ -14,6 +14,7 @@ import { ABSENT, Checked, INVALID, PasswordChecker, VALID, checkApiKey } from ".
 import { RequestHeaders } from "./headers";
 import { dynamicMetadata, JWT_AUTHN_FILTER, nowSeconds, peerUriSan, sourceAddress } from "./host";
 import { parseSourceAddress } from "./ip";
+import { spiffeParts } from "./spiffe";
 import { inspectToken, JWT_REASONS, R_DUPLICATE, R_MALFORMED, R_NOT_VERIFIED, R_OK, R_OVERSIZED, timeReason, TokenCache, TokenInfo } from "./jwt";
 import { readMetadataStruct } from "./metadata";
 import { Config, JwtSettings, KIND_API_KEY, KIND_JWT, KIND_PRINCIPAL, KIND_USER } from "./model";
@@ -61,14 +62,8 @@ export class Identities {
   spiffe(): StaticArray<string> | null {
     const uri = this.peerUri();
     if (uri === null || this.peerSpiffe !== null) return this.peerSpiffe;
-    if (!uri.startsWith("spiffe://")) return null;
-    const parts = uri.substring(9).split("/");
-    if (parts.length != 5 || parts[1] != "ns" || parts[3] != "sa") return null;
-    if (parts[0].length == 0 || parts[2].length == 0 || parts[4].length == 0) return null;
-    const id = new StaticArray<string>(3);
-    id[0] = parts[0]; id[1] = parts[2]; id[2] = parts[4];
-    this.peerSpiffe = id;
-    return id;
+    this.peerSpiffe = spiffeParts(uri);
+    return this.peerSpiffe;
   }
 
   sourceIp(): StaticArray<u8> | null {

@@ -171,36 +171,40 @@ export function inspectToken(settings: JwtSettings, buf: ArrayBuffer, off: i32, 
   return info;
 }
 
-class CacheEntry {
-  constructor(public hash: u64, public token: ArrayBuffer, public info: TokenInfo) {}
-}
-
-/** Bounded cache of inspected tokens; see the module comment. */
+/** Bounded cache of inspected tokens; see the module comment. Parallel arrays, one slot per entry. */
 export class TokenCache {
-  private readonly entries: Array<CacheEntry | null>;
+  private readonly hashes: StaticArray<u64>;
+  private readonly tokens: Array<ArrayBuffer | null>;
+  private readonly infos: Array<TokenInfo | null>;
   /** Counter incremented per signature check (0: none). */
   verifications: u32 = 0;
 
   constructor(size: i32) {
     let n = 0;
     if (size > 0) { n = 1; while (n < size) n <<= 1; }
-    this.entries = new Array<CacheEntry | null>(n);
+    this.hashes = new StaticArray<u64>(n);
+    this.tokens = new Array<ArrayBuffer | null>(n);
+    this.infos = new Array<TokenInfo | null>(n);
   }
 
   /** The token's info, from the cache or by inspecting it. */
   lookup(settings: JwtSettings, buf: ArrayBuffer, off: i32, len: i32): TokenInfo {
-    const n = this.entries.length;
+    const n = this.hashes.length;
     if (n == 0 || !keyedDigestAvailable()) return this.inspect(settings, buf, off, len);
     const h = keyedHash64(buf, off, len);
     const slot = <i32>(h & <u64>(n - 1));
-    const e = unchecked(this.entries[slot]);
-    if (e !== null && e.hash == h && e.token.byteLength == len &&
-        constantTimeEqualsUnchecked(changetype<usize>(e.token), <usize>len, changetype<usize>(buf) + <usize>off, <usize>len)) {
-      return e.info;
+    const token = unchecked(this.tokens[slot]);
+    const cached = unchecked(this.infos[slot]);
+    if (token !== null && cached !== null && unchecked(this.hashes[slot]) == h && token.byteLength == len &&
+        constantTimeEqualsUnchecked(changetype<usize>(token), <usize>len, changetype<usize>(buf) + <usize>off, <usize>len)) {
+      return cached;
     }
     const info = this.inspect(settings, buf, off, len);
-    if (info.signatureChecked && (e === null || info.after == R_OK || e.info.after != R_OK)) {
-      unchecked(this.entries[slot] = new CacheEntry(h, buf.slice(off, off + len), info));
+    // Only tokens whose signature was checked are worth keeping; a bad one never evicts a good one.
+    if (info.signatureChecked && (cached === null || info.after == R_OK || cached.after != R_OK)) {
+      unchecked(this.hashes[slot] = h);
+      unchecked(this.tokens[slot] = buf.slice(off, off + len));
+      unchecked(this.infos[slot] = info);
     }
     return info;
   }

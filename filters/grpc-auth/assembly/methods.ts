@@ -72,66 +72,74 @@ export class RuleList {
 }
 
 export class MethodIndex {
-  private exact: Map<string, RuleList> = new Map<string, RuleList>();
-  private services: Map<string, RuleList> = new Map<string, RuleList>();
-  private packages: Map<string, RuleList> = new Map<string, RuleList>();
+  /** Keys -> index into `lists` (one Map type, shared with the JSON reader's). */
+  private exact: Map<string, i32> = new Map<string, i32>();
+  private services: Map<string, i32> = new Map<string, i32>();
+  private packages: Map<string, i32> = new Map<string, i32>();
+  private lists: Array<RuleList> = [];
   private any: RuleList = new RuleList();
-  /** Longest package name any pattern names (in dots), to bound the package walk. */
   private hasPackages: bool = false;
 
   /** `patterns[i]` are rule i's methods; `actions[i]` its action (0 ALLOW, 1 DENY, 2 AUDIT). */
   constructor(patterns: Array<Array<MethodPattern>>, actions: Array<i32>) {
-    const exact = new Map<string, Array<i32>>();
-    const services = new Map<string, Array<i32>>();
-    const packages = new Map<string, Array<i32>>();
+    // Rule indices per key, before merging: key -> index into `raw`.
+    const raw = new Array<Array<i32>>();
+    const exact = new Map<string, i32>();
+    const services = new Map<string, i32>();
+    const packages = new Map<string, i32>();
     const any = new Array<i32>();
     for (let r = 0; r < patterns.length; r++) {
       const list = patterns[r];
       for (let k = 0; k < list.length; k++) {
         const p = list[k];
         if (p.kind == PATTERN_ANY) addTo(any, r);
-        else if (p.kind == PATTERN_PACKAGE) addTo(listFor(packages, p.service), r);
-        else if (p.kind == PATTERN_SERVICE) addTo(listFor(services, p.service), r);
-        else addTo(listFor(exact, p.service + "/" + p.method), r);
+        else if (p.kind == PATTERN_PACKAGE) addTo(listFor(raw, packages, p.service), r);
+        else if (p.kind == PATTERN_SERVICE) addTo(listFor(raw, services, p.service), r);
+        else addTo(listFor(raw, exact, p.service + "/" + p.method), r);
       }
     }
     this.hasPackages = packages.size > 0;
     this.any = split(any, actions);
     const pkgKeys = packages.keys();
     for (let i = 0; i < pkgKeys.length; i++) {
-      const merged = packages.get(pkgKeys[i]).slice(0);
-      enclosing(merged, pkgKeys[i], packages, false);
+      const merged = raw[packages.get(pkgKeys[i])].slice(0);
+      enclosing(merged, pkgKeys[i], raw, packages);
       mergeInto(merged, any);
-      this.packages.set(pkgKeys[i], split(merged, actions));
+      this.packages.set(pkgKeys[i], this.add(split(merged, actions)));
     }
     const svcKeys = services.keys();
     for (let i = 0; i < svcKeys.length; i++) {
-      const merged = services.get(svcKeys[i]).slice(0);
-      enclosing(merged, svcKeys[i], packages, true);
+      const merged = raw[services.get(svcKeys[i])].slice(0);
+      enclosing(merged, svcKeys[i], raw, packages);
       mergeInto(merged, any);
-      this.services.set(svcKeys[i], split(merged, actions));
+      this.services.set(svcKeys[i], this.add(split(merged, actions)));
     }
     const exactKeys = exact.keys();
     for (let i = 0; i < exactKeys.length; i++) {
       const key = exactKeys[i];
       const service = key.substring(0, key.indexOf("/"));
-      const merged = exact.get(key).slice(0);
-      if (services.has(service)) mergeInto(merged, services.get(service));
-      enclosing(merged, service, packages, true);
+      const merged = raw[exact.get(key)].slice(0);
+      if (services.has(service)) mergeInto(merged, raw[services.get(service)]);
+      enclosing(merged, service, raw, packages);
       mergeInto(merged, any);
-      this.exact.set(key, split(merged, actions));
+      this.exact.set(key, this.add(split(merged, actions)));
     }
+  }
+
+  private add(list: RuleList): i32 {
+    this.lists.push(list);
+    return this.lists.length - 1;
   }
 
   /** The rules for `service`/`method`; `fullMethod` is "service/method" (the :path without "/"). */
   lookup(fullMethod: string, service: string): RuleList {
-    if (this.exact.size > 0 && this.exact.has(fullMethod)) return this.exact.get(fullMethod);
-    if (this.services.size > 0 && this.services.has(service)) return this.services.get(service);
+    if (this.exact.size > 0 && this.exact.has(fullMethod)) return this.lists[this.exact.get(fullMethod)];
+    if (this.services.size > 0 && this.services.has(service)) return this.lists[this.services.get(service)];
     if (this.hasPackages) {
       let end = service.lastIndexOf(".");
       while (end > 0) {
         const pkg = service.substring(0, end);
-        if (this.packages.has(pkg)) return this.packages.get(pkg);
+        if (this.packages.has(pkg)) return this.lists[this.packages.get(pkg)];
         end = service.lastIndexOf(".", end - 1);
       }
     }
@@ -139,21 +147,24 @@ export class MethodIndex {
   }
 }
 
-function listFor(map: Map<string, Array<i32>>, key: string): Array<i32> {
-  if (!map.has(key)) map.set(key, new Array<i32>());
-  return map.get(key);
+function listFor(raw: Array<Array<i32>>, map: Map<string, i32>, key: string): Array<i32> {
+  if (!map.has(key)) {
+    map.set(key, raw.length);
+    raw.push(new Array<i32>());
+  }
+  return raw[map.get(key)];
 }
 
 function addTo(list: Array<i32>, r: i32): void {
   if (list.length == 0 || list[list.length - 1] != r) list.push(r);
 }
 
-/** Adds the rules of every package enclosing `name` (`name` itself too unless it is a service's own name). */
-function enclosing(out: Array<i32>, name: string, packages: Map<string, Array<i32>>, isService: bool): void {
-  let end = isService ? name.lastIndexOf(".") : name.lastIndexOf(".");
+/** Adds the rules of every package enclosing `name` ("a.b.Svc": "a.b", then "a"). */
+function enclosing(out: Array<i32>, name: string, raw: Array<Array<i32>>, packages: Map<string, i32>): void {
+  let end = name.lastIndexOf(".");
   while (end > 0) {
     const pkg = name.substring(0, end);
-    if (packages.has(pkg)) mergeInto(out, packages.get(pkg));
+    if (packages.has(pkg)) mergeInto(out, raw[packages.get(pkg)]);
     end = name.lastIndexOf(".", end - 1);
   }
 }
@@ -164,7 +175,12 @@ function mergeInto(out: Array<i32>, more: Array<i32>): void {
 
 function split(rules: Array<i32>, actions: Array<i32>): RuleList {
   const sorted = rules.slice(0);
-  sorted.sort((a: i32, b: i32): i32 => a - b);
+  for (let i = 1; i < sorted.length; i++) { // insertion sort: lists are short
+    const v = sorted[i];
+    let j = i - 1;
+    while (j >= 0 && sorted[j] > v) { sorted[j + 1] = sorted[j]; j--; }
+    sorted[j + 1] = v;
+  }
   let nd = 0, na = 0, nu = 0;
   for (let i = 0; i < sorted.length; i++) {
     const a = actions[sorted[i]];
