@@ -21,7 +21,9 @@
  *    2, 4, 8, 13, 14, 15; an HTTP 5xx without grpc-status; an upstream reset or connect failure)
  *    records the penalised latency instead, honouring `grpc-retry-pushback-ms` / `retry-after`.
  *    A client cancellation records the time until the cancel (a lower bound, as tower's handle
- *    does when dropped).
+ *    does when dropped). A retry that moved the RPC off the endpoint it was steered to
+ *    (`upstream.request_attempt_count` > 1, served elsewhere) penalises that endpoint: its
+ *    attempt failed, and only the count shows it to a filter before the router.
  */
 import { HttpContext } from "../../sdk/context";
 import { BufferType, FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, MapType } from "../../sdk/abi/imports";
@@ -58,6 +60,8 @@ import { BalancerRoot } from "./index";
 @lazy const PATH_UPSTREAM: ArrayBuffer = String.UTF8.encode("upstream\0address");
 // @ts-ignore: decorator
 @lazy const PATH_FLAGS: ArrayBuffer = String.UTF8.encode("response\0flags");
+// @ts-ignore: decorator
+@lazy const PATH_ATTEMPTS: ArrayBuffer = String.UTF8.encode("upstream\0request_attempt_count");
 // @ts-ignore: decorator
 @lazy const GRPC_CONTENT_TYPE: ArrayBuffer = String.UTF8.encode("application/grpc");
 // @ts-ignore: decorator
@@ -347,6 +351,13 @@ export class BalancedStream extends HttpContext<BalancerRoot> {
     if (code == GRPC_STATUS_ABSENT && this.responseStarted && this.httpStatus >= 500) code = httpToGrpcStatus(this.httpStatus);
     let failed = isFailureCode(code);
     if (!this.responseStarted && !failed) failed = (propertyU64(PATH_FLAGS, 0) & UPSTREAM_FAILURE_FLAGS) != 0;
+    // A retry moved the RPC off the endpoint it was steered to (override_host: the second
+    // address serves the retry): the first attempt failed there, which only the attempt count
+    // tells a filter placed before the router.
+    if (this.chosen >= 0 && this.served >= 0 && this.served != this.chosen && propertyU64(PATH_ATTEMPTS, 1) > 1) {
+      b.penalty(this.chosen, this.chosenGen, this.cls, cfg.penaltyNs, now);
+      if (b.live(this.chosen, this.chosenGen)) this.root.stats!.penalty(this.chosen);
+    }
     if (e >= 0) {
       if (failed) {
         const hasPushback = this.pushback != ABSENT;
