@@ -151,8 +151,11 @@ export class Folder {
     }
   }
 
-  /** The last discovery answer: listed endpoints are inserted or refreshed, their health set;
-   *  endpoints of a listed cluster that the answer omits (and that are not static) are freed. */
+  /**
+   * The last discovery answer: listed endpoints are inserted or refreshed and their health set
+   * (an unhealthy one is skipped; one that turns healthy restarts its slow start); endpoints of a
+   * listed cluster that the answer omits (and that are not static) are freed.
+   */
   private applyDiscovery(t: Table, now: u64): void {
     const r = this.discovered;
     if (r === null) return;
@@ -167,7 +170,14 @@ export class Folder {
       if (e < 0) continue;
       unchecked(listed[e] = true);
       const f = t.flags(e);
-      t.setFlags(e, r.healthy(i) ? f & ~FLAG_EJECTED : f | FLAG_EJECTED);
+      if (r.healthy(i)) {
+        // Back from ejection or a failed health check: slow start begins now, as Envoy starts
+        // it when a host passes its health check.
+        if ((f & FLAG_EJECTED) != 0) t.setFirstSeen(e, now);
+        t.setFlags(e, f & ~FLAG_EJECTED);
+      } else {
+        t.setFlags(e, f | FLAG_EJECTED);
+      }
     }
     for (let k = 0; k < r.clusterCount; k++) {
       const ck = findCluster(t, r.listedClusterPtr(k), r.listedClusterLen(k));

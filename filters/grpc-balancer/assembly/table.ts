@@ -168,6 +168,8 @@ export class Table {
     store<u64>(p, at, 72);
   }
   firstSeen(i: i32): u64 { return load<u64>(this.endpointPtr(i), 80); }
+  /** Restarts the endpoint's slow start (it became usable again). */
+  setFirstSeen(i: i32, t: u64): void { store<u64>(this.endpointPtr(i), t, 80); }
   lastSeen(i: i32): u64 { return load<u64>(this.endpointPtr(i), 88); }
   setLastSeen(i: i32, t: u64): void { store<u64>(this.endpointPtr(i), t, 88); }
   orcaWeight(i: i32): f64 { return load<f64>(this.endpointPtr(i), 96); }

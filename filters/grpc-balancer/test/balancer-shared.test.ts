@@ -106,6 +106,31 @@ describe("discovery through http_call", () => {
     expect(metric(env, "grpc_balancer_discovery_total", { result: "ok" })).toBeGreaterThanOrEqual(3);
   });
 
+  it("an endpoint that passes its health check again starts its slow start then", async () => {
+    const env = createTestEnvironment();
+    let cHealthy = false;
+    env.httpCalls.addCluster("admin", () => ({
+      headers: [[":status", "200"]],
+      body: body(adminClusters("backend", [{ address: A }, { address: B }, { address: C, hc: !cHealthy }])),
+      trailers: [],
+    }));
+    const l = await loadBalancer({ ...config(), slow_start: { window_ms: 3000 } }, { env });
+    env.clock.advance(200);
+    env.clock.advance(10_000); // A, B and C (unhealthy) are all older than the window
+    cHealthy = true;
+    env.clock.advance(1100); // the next discovery answer, applied at a fold
+    const shareOfC = (n: number) => {
+      let c = 0;
+      for (let i = 0; i < n; i++) if (requested(l, rpc(l, { latencyMs: 1 }).header) === C) c++;
+      return c / n;
+    };
+    const early = shareOfC(300); // ~0.3 s into the ramp
+    env.clock.advance(5000);
+    const late = shareOfC(300);
+    expect(early).toBeLessThan(0.15);
+    expect(late).toBeGreaterThan(0.25);
+  });
+
   it("reads the ENDPOINTS format", async () => {
     const env = createTestEnvironment();
     const answer = { endpoints: [{ cluster: "backend", address: A }, { cluster: "backend", address: B, healthy: true }, { cluster: "backend", address: "nope" }] };
