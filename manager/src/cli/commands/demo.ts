@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 
 export async function runDemoCommand(opts: { rpcs: number }): Promise<void> {
-  process.stdout.write("meshwasm demo: a local mesh with the sidecar, a Wasm filter and three gRPC backends\n");
+  process.stdout.write("meshwasm demo: a local mesh: three gRPC backends behind the sidecar running grpc-auth, grpc-metrics, grpc-balancer and add-header from WasmPlugin resources\n");
   const { runDemo } = await import("../../demo/mesh/run-demo.ts");
   await runDemo({ rpcs: opts.rpcs, print: (t) => process.stdout.write(`${t}\n`) });
   process.stdout.write("\ndone.\n");

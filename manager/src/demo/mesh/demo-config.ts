@@ -1,7 +1,8 @@
 /**
  * The demo mesh's sidecar configuration: the embedded Envoy bootstrap (envoy-demo.yaml) with the
- * ports of the running demo backends and the built filters' paths filled in. The result is still a
- * plain Envoy bootstrap, written to a file so the sidecar loads it exactly as a user's would be.
+ * ports of the running demo backends filled in (its Wasm filters come from WasmPlugin resources,
+ * demo-plugins.ts). The result is still a plain Envoy bootstrap, written to a file so the sidecar
+ * loads it exactly as a user's would be.
  */
 import { readFileSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
@@ -14,10 +15,6 @@ const TEMPLATE = readFileSync(new URL("./envoy-demo.yaml", import.meta.url), "ut
 export interface DemoConfigInput {
   /** Ports of the demo backends, in endpoint order. */
   backendPorts: number[];
-  /** Path of the built add-header filter. */
-  addHeaderWasm: string;
-  /** Path of the built grpc-metrics filter. */
-  grpcMetricsWasm: string;
   /** Listener and admin ports; 0 lets the system choose (tests). Default: the template's 10000 / 9901. */
   listenerPort?: number;
   adminPort?: number;
@@ -25,9 +22,7 @@ export interface DemoConfigInput {
 
 /** Renders the demo bootstrap as YAML text. */
 export function renderDemoConfig(input: DemoConfigInput): string {
-  const doc = parseDocument(
-    TEMPLATE.replace("@ADD_HEADER_WASM@", input.addHeaderWasm).replace("@GRPC_METRICS_WASM@", input.grpcMetricsWasm),
-  );
+  const doc = parseDocument(TEMPLATE);
   if (input.listenerPort !== undefined) {
     doc.setIn(["static_resources", "listeners", 0, "address", "socket_address", "port_value"], input.listenerPort);
   }

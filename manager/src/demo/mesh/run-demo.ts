@@ -1,7 +1,9 @@
 /**
- * The demo mesh that `npm start` runs: builds the filters, starts three demo gRPC backends and the
- * local sidecar (from the embedded Envoy bootstrap, with the grpc-metrics and add-header filters
- * in its chain), then sends the same burst of RPCs (a mix of Echo, Inventory and Health methods)
+ * The demo mesh that `npm start` runs: builds the filters, starts three demo gRPC backends,
+ * publishes the filters to a local OCI registry (when `docker-registry` is installed) and runs the
+ * local sidecar from the embedded Envoy bootstrap with WasmPlugin resources for grpc-auth,
+ * grpc-metrics, grpc-balancer and add-header (demo-plugins.ts: rendered and validated as
+ * `meshwasm render` does, pulled by digest as istio-agent pulls), the path a cluster takes; then sends the same burst of RPCs (a mix of Echo, Inventory and Health methods)
  * twice over ONE client connection: straight to one backend (every RPC is pinned to that pod, the
  * problem meshwasm exists for) and through the sidecar (every RPC is balanced on its own). It
  * prints what happened, then what the filters counted: per method the RPCs, their rate, codes and
@@ -20,6 +22,8 @@ import { formatTrafficReport, runTraffic, type TrafficMixEntry, type TrafficRepo
 import { formatMethodMetrics, methodMetrics, parsePrometheusText, type MethodMetrics } from "../metrics-report.ts";
 import { prometheusInstalled, startDemoPrometheus, type DemoPrometheus } from "../prometheus.ts";
 import { writeDemoConfig } from "./demo-config.ts";
+import { DEMO_LABELS, DEMO_NAMESPACE, writeDemoPlugins, type BuiltModule, type DemoPlugins } from "./demo-plugins.ts";
+import { registryInstalled, startDemoRegistry, type DemoRegistry } from "./demo-registry.ts";
 
 export interface DemoOptions {
   rpcs: number;
@@ -33,6 +37,8 @@ export interface DemoOptions {
   build?: boolean;
   /** Start Prometheus when it is installed (default true). */
   prometheus?: boolean;
+  /** Publish the filters to a local registry when docker-registry is installed (default true); else file:// URLs. */
+  registry?: boolean;
 }
 
 export interface DemoResult {
@@ -46,6 +52,8 @@ export interface DemoResult {
   methods: MethodMetrics[];
   /** The same read back from Prometheus (undefined when it is not installed). */
   prometheusMethods?: MethodMetrics[];
+  /** The WasmPlugin resources the sidecar ran (kept after the demo). */
+  plugins: DemoPlugins;
 }
 
 /** The demo's traffic: mostly unary calls, some streams, inventory calls that run out of stock. */
@@ -58,6 +66,9 @@ export const DEMO_MIX: TrafficMixEntry[] = [
   { method: "Inventory/ReserveItem", weight: 2 },
   { method: "Health/Check", weight: 1 },
 ];
+
+/** The filters the demo runs, from build/filters. */
+const DEMO_FILTERS = ["grpc-auth", "grpc-metrics", "grpc-balancer", "add-header"];
 
 const BACKENDS: Array<{ name: string; latencyMs: number }> = [
   { name: "backend-a", latencyMs: 2 },
@@ -72,19 +83,20 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
 
   step(1, opts.build === false ? "using the built filters" : "building the filters");
   const built = opts.build === false ? await builtModules() : await buildFilters({ root: REPO_ROOT });
-  const filter = (name: string) => {
+  const modules = new Map<string, BuiltModule>();
+  for (const name of DEMO_FILTERS) {
     const m = built.modules.find((x) => x.name === name && x.variant === "release");
     if (!m) throw new Error(`the ${name} filter was not built`);
     print(`      ${`${name}.wasm`.padEnd(18)} ${m.size} bytes  sha256:${m.sha256.slice(0, 16)}…`);
-    return path.join(built.outDir, m.file);
-  };
-  const grpcMetricsWasm = filter("grpc-metrics");
-  const addHeaderWasm = filter("add-header");
+    const file = path.join(built.outDir, m.file);
+    modules.set(name, { name, file, version: m.version ?? "0.0.0", wasm: new Uint8Array(await readFile(file)) });
+  }
 
   step(2, "starting three demo gRPC backends");
   const backends: DemoBackend[] = [];
   let sidecar: Awaited<ReturnType<typeof startSidecar>> | undefined;
   let stopPrometheus: DemoPrometheus | undefined;
+  let registry: DemoRegistry | undefined;
   try {
     for (const b of BACKENDS) {
       const backend = await startDemoBackend({ name: b.name, latencyMs: b.latencyMs });
@@ -92,17 +104,34 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       print(`      ${backend.name} on ${backend.address} (about ${b.latencyMs} ms per RPC)`);
     }
 
-    step(3, "starting the local sidecar");
+    step(3, "publishing the filters and starting the local sidecar from WasmPlugin resources");
+    let push: Parameters<typeof writeDemoPlugins>[2];
+    if (opts.registry !== false && registryInstalled()) {
+      registry = await startDemoRegistry();
+      const host = registry.host;
+      const { pushWasmImage } = await import("../../oci/index.ts");
+      push = async (m) => {
+        const r = await pushWasmImage(`${host}/meshwasm/${m.name}:${m.version.replace(/\+/g, "_")}`, { wasm: m.wasm, name: m.name, version: m.version }, { auth: {}, blobLocations: false });
+        return { repository: `${host}/meshwasm/${m.name}`, digest: r.manifestDigest.slice(7) };
+      };
+      print(`      registry    ${host} (docker-registry; the sidecar pulls each image by digest, as istio-agent does)`);
+    } else {
+      print("      registry    docker-registry is not installed: the WasmPlugins load the modules from file:// URLs");
+    }
+    const plugins = await writeDemoPlugins(modules, backends.map((b) => b.port), push);
+    for (const o of plugins.objects) {
+      const spec = o.spec as { url: string; phase: string; failStrategy: string };
+      print(`      WasmPlugin  ${o.metadata.name.padEnd(14)} ${spec.phase.padEnd(17)} ${spec.failStrategy.padEnd(12)} ${spec.url.replace(/@sha256:([a-f0-9]{16})[a-f0-9]+$/, "@sha256:$1…")}`);
+    }
     const configPath = await writeDemoConfig({
       backendPorts: backends.map((b) => b.port),
-      addHeaderWasm,
-      grpcMetricsWasm,
       listenerPort: opts.listenerPort,
       adminPort: opts.adminPort,
     });
-    sidecar = await startSidecar({ configPath });
+    sidecar = await startSidecar({ configPath }, { plugins: { dir: plugins.dir, namespace: DEMO_NAMESPACE, labels: DEMO_LABELS, watch: false } });
     const listener = sidecar.listeners[0]!;
     print(`      config      ${configPath}`);
+    print(`      plugins     ${plugins.dir} (the WasmPlugin resources, namespace ${DEMO_NAMESPACE}, workload labels app=${DEMO_LABELS.app})`);
     print(`      listener    ${listener.address}:${listener.port} (HTTP/1.1 and HTTP/2)`);
     if (sidecar.adminPort !== undefined) print(`      admin       http://127.0.0.1:${sidecar.adminPort}/`);
 
@@ -159,22 +188,29 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       print(`\n      read back from Prometheus (${prometheus.url}):`);
       print(indent(formatMethodMetrics(prometheusMethods, viaSidecar.durationMs)));
     }
-    return { direct, viaSidecar, filterHeader, filterRequests, methods, prometheusMethods };
+    print("\nWhere to look next");
+    print(`      the WasmPlugins it ran:   ${plugins.dir}`);
+    print(`      the sidecar's bootstrap:  ${configPath}`);
+    print(`      run that sidecar again:   npx meshwasm sidecar -c ${configPath} --plugins ${plugins.dir} --namespace ${DEMO_NAMESPACE} --labels app=${DEMO_LABELS.app}${plugins.source === "oci" ? " (after pushing the images again: the demo's registry stops with it)" : ""}`);
+    print(`      then: admin http://127.0.0.1:${sidecar.adminPort ?? 9901}/ , metrics /stats/prometheus (istio_agent_* too), /config_dump`);
+    print("      deploy the same filters to a cluster: deploy/README.md");
+    return { direct, viaSidecar, filterHeader, filterRequests, methods, prometheusMethods, plugins };
   } finally {
     await stopPrometheus?.stop();
     await sidecar?.stop();
+    await registry?.stop();
     await Promise.all(backends.map((b) => b.stop()));
   }
 }
 
 /** The release modules of an earlier build (build/filters/<name>.wasm), in buildFilters' result shape. */
-async function builtModules(): Promise<{ outDir: string; modules: Array<{ name: string; variant: string; file: string; size: number; sha256: string }> }> {
+async function builtModules(): Promise<{ outDir: string; modules: Array<{ name: string; variant: string; file: string; size: number; sha256: string; version?: string }> }> {
   const outDir = path.join(REPO_ROOT, "build");
   const modules = [];
-  for (const name of ["grpc-metrics", "add-header"]) {
+  for (const name of DEMO_FILTERS) {
     const file = `filters/${name}.wasm`;
     const bytes = await readFile(path.join(outDir, file));
-    modules.push({ name, variant: "release", file, size: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") });
+    modules.push({ name, variant: "release", file, size: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex"), version: "0.0.0-local" });
   }
   return { outDir, modules };
 }
