@@ -7,7 +7,7 @@
  * message, the optimized module <= 40 KiB; the same counting on the Go proxy-wasm SDK as a peer.
  */
 import { readFile, writeFile } from "node:fs/promises";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../manager/src/build/compile.ts";
 import { runHostBench } from "./host-bench.ts";
@@ -98,6 +98,7 @@ function grpcMetricsSection(cases: GrpcHostCase[], goNote: string, sidecar: Side
 }
 
 async function main(): Promise<void> {
+  const loadAtStart = loadavg()[0]!;
   const manifest = JSON.parse(await readFile(join(buildDir, "manifest.json"), "utf8")) as Manifest;
   const sizes = manifest.modules.filter((m) => m.variant === "release");
 
@@ -177,7 +178,9 @@ async function main(): Promise<void> {
       "Reproduce with `npm run bench` (it rebuilds the filters first). All paths are measured in one run,",
       "rounds alternating between them; compare the ratios, not the absolute numbers, across machines.",
       "",
-      `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? "unknown CPU"}), Node.js ${process.version}.`,
+      `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? "unknown CPU"}), Node.js ${process.version}. ` +
+        `Load average (1 min) at the start: ${loadAtStart.toFixed(1)}, at the end: ${loadavg()[0]!.toFixed(1)} ` +
+        "(other work on the machine inflates wall times; the grpc-metrics host table uses CPU time).",
       "",
       "",
     ].join("\n");
