@@ -8,8 +8,9 @@
  * rate, rates by gRPC code), Errors (the server-error ratio as OpenTelemetry classes server
  * errors, overall and per method), Latency (p50 / p90 / p99 from the handling-time histogram),
  * Messages and in-flight (messages per second each way, in-flight calls), Top methods (by rate
- * and by errors over the dashboard's range), and empty Auth and Balancer rows that the filters
- * fill later. Queries are in grpc-queries.ts.
+ * and by errors over the dashboard's range), then the collapsed Auth and Balancer rows of the
+ * grpc-auth and grpc-balancer filters (auth-row.ts, balancer-row.ts). Queries are in
+ * grpc-queries.ts.
  */
 import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import * as prometheus from "@grafana/grafana-foundation-sdk/prometheus";
@@ -17,6 +18,8 @@ import * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
 import * as table from "@grafana/grafana-foundation-sdk/table";
 import * as common from "@grafana/grafana-foundation-sdk/common";
 import { QUERIES, VARIABLE_QUERIES } from "./grpc-queries.ts";
+import { balancerRow } from "./balancer-row.ts";
+import { authRow } from "./auth-row.ts";
 
 export const GRPC_DASHBOARD_UID = "meshwasm-grpc";
 
@@ -134,8 +137,8 @@ export function buildGrpcDashboard(): dashboard.Dashboard {
     .withPanel(topTable("Top methods by rate", "The ten busiest methods over the dashboard's time range (RPCs per second).", QUERIES.topByRate))
     .withPanel(topTable("Top methods by server errors", "The ten methods with the most server errors over the dashboard's time range, by code.", QUERIES.topByErrors))
 
-    .withRow(new dashboard.RowBuilder("Auth"))
-    .withRow(new dashboard.RowBuilder("Balancer"));
+    .withRow(authRow())
+    .withRow(balancerRow());
   const built = builder.build();
   // Stable panel ids (the builders leave them to Grafana, which numbers them on load).
   built.panels?.forEach((p, i) => (p.id = i + 1));
