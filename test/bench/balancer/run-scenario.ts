@@ -1,0 +1,90 @@
+/**
+ * Runs one scenario: the backends in their process, the sidecar in its own with one listener per
+ * policy, the open-loop load from this process (warm-up, then the measured part, the scenario's
+ * changes on time), then which backend received each RPC. Returns every RPC of the measured
+ * part per policy, with the CPU each process used.
+ */
+import { readFileSync } from "node:fs";
+import type { Policy } from "../../balancer/support/bootstrap.ts";
+import type { Rpc } from "./analysis.ts";
+import { BackendProcess } from "./backends.ts";
+import type { PolicyRun } from "./goals.ts";
+import { runOpenLoop } from "./load.ts";
+import { countFor, unitFor } from "./schedule.ts";
+import type { Scenario } from "./scenarios.ts";
+import { startBenchSidecar } from "./sidecar.ts";
+
+export interface ScenarioRun {
+  runs: PolicyRun[];
+  /** Largest lag of a send behind its schedule, ms. */
+  maxSendLagMs: number;
+  /** CPU seconds used during the load by the generator, the backends and the sidecar. */
+  cpuS: { generator: number; backends: number; sidecar: number };
+  wallS: number;
+}
+
+/** user + system CPU seconds of a process, from /proc (Linux); NaN elsewhere. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+const ownCpuS = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+export async function runScenario(s: Scenario, policies: Policy[], filter: Record<string, unknown>, log: (line: string) => void): Promise<ScenarioRun> {
+  const { process: backends, ports } = await BackendProcess.start(s.backends);
+  try {
+    const sidecar = await startBenchSidecar({ policies, backendPorts: ports, healthCheckMs: s.healthCheckMs, filter });
+    try {
+      const perLane = countFor(s.ratePerSec, s.warmupS + s.seconds);
+      await backends.request({ op: "begin", lanes: policies.length, perLane });
+      const warmupMs = s.warmupS * 1000;
+      log(`  scenario (${s.id}): ${s.warmupS} s warm-up + ${s.seconds} s at ${s.ratePerSec} RPC/s per policy, ${policies.length} policies`);
+      const before = { generator: ownCpuS(), backends: cpuSeconds(backends.pid), sidecar: cpuSeconds(sidecar.pid) };
+      const wallStart = performance.now();
+      const load = await runOpenLoop({
+        ports: sidecar.ports,
+        schedule: { ratePerSec: s.ratePerSec, lanes: policies.length, count: perLane },
+        deadlineMs: s.deadlineMs,
+        methodOf: (k) => (unitFor(7, k) < s.heavyShare ? "Heavy" : "Light"),
+        actions: s.changes.map((c) => ({ atMs: warmupMs + c.atS * 1000, run: () => backends.change(c) })),
+        drainMs: s.deadlineMs + 5000,
+      });
+      const wallS = (performance.now() - wallStart) / 1000;
+      const cpuS = {
+        generator: ownCpuS() - before.generator,
+        backends: cpuSeconds(backends.pid) - before.backends,
+        sidecar: cpuSeconds(sidecar.pid) - before.sidecar,
+      };
+      const received = (await backends.request({ op: "collect" })).received!;
+      const runs = policies.map((policy, lane) => {
+        const rec = load.lanes[lane]!;
+        const rpcs: Rpc[] = [];
+        for (let k = 0; k < perLane; k++) {
+          if (rec.due[k]! < warmupMs) continue;
+          const latency = rec.latencyMs[k]!;
+          rpcs.push({
+            t: (rec.due[k]! - warmupMs) / 1000,
+            latencyMs: Number.isNaN(latency) ? Infinity : latency,
+            code: rec.code[k]!,
+            method: rec.method[k]!,
+            backend: received[lane * perLane + k]!,
+          });
+        }
+        return { policy, rpcs };
+      });
+      return { runs, maxSendLagMs: load.maxSendLagMs, cpuS, wallS };
+    } finally {
+      await sidecar.stop();
+    }
+  } finally {
+    await backends.stop();
+  }
+}

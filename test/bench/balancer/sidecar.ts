@@ -1,0 +1,88 @@
+/**
+ * The sidecar of a scenario: `meshwasm sidecar -c <file>` in a process of its own, with one
+ * listener (and one cluster over the same backends) per policy, from the balancing tests'
+ * bootstrap builder (test/balancer/support/bootstrap.ts): ROUND_ROBIN, LEAST_REQUEST
+ * (choice_count 2, Istio's default), grpc-balancer in session-header mode (Istio persistent
+ * sessions: the filter, then Envoy's stateful_session filter, over a LEAST_REQUEST cluster) and in
+ * override_host mode (EnvoyFilter: the override_host policy with LEAST_REQUEST as fallback).
+ *
+ * The filter's configuration is deploy/config/grpc-balancer.json's (explore 5%, decay 10 s,
+ * default RTT 30 ms, every other field at its default) without the admin discovery: endpoints
+ * are learnt passively from the RPCs left to Envoy (see RESULTS.md), with a fixed seed.
+ */
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { REPO_ROOT } from "../../../manager/src/build/compile.ts";
+import { writeEnvoyConfig } from "../../support/envoy-config.ts";
+import { balancingBootstrap, type Policy } from "../../balancer/support/bootstrap.ts";
+
+export const POLICY_LABELS: Record<Policy, string> = {
+  ROUND_ROBIN: "ROUND_ROBIN",
+  LEAST_REQUEST: "LEAST_REQUEST (choice_count 2)",
+  BALANCER_SESSION: "grpc-balancer, session header",
+  BALANCER_OVERRIDE: "grpc-balancer, override_host",
+};
+
+/** deploy/config/grpc-balancer.json without `discovery` (and its mode and header, set per policy). */
+export async function deployedFilterConfig(): Promise<Record<string, unknown>> {
+  const shipped = JSON.parse(await readFile(join(REPO_ROOT, "deploy", "config", "grpc-balancer.json"), "utf8")) as Record<string, unknown>;
+  const { discovery: _discovery, mode: _mode, header: _header, ...rest } = shipped;
+  return rest;
+}
+
+export interface BenchSidecar {
+  pid: number;
+  /** Listener port per policy, in the order given. */
+  ports: number[];
+  stop(): Promise<void>;
+}
+
+const listenerName = (p: Policy) => p.toLowerCase();
+
+export async function startBenchSidecar(opts: {
+  policies: Policy[];
+  backendPorts: number[];
+  healthCheckMs?: number;
+  filter: Record<string, unknown>;
+}): Promise<BenchSidecar> {
+  const wasm = await readFile(join(REPO_ROOT, "build", "filters", "grpc-balancer.wasm"));
+  const bootstrap = balancingBootstrap({
+    endpoints: opts.backendPorts,
+    listeners: opts.policies.map((policy, i) => ({ name: listenerName(policy), policy, filter: { ...opts.filter, seed: 1000 + i } })),
+    healthCheckIntervalMs: opts.healthCheckMs,
+  });
+  const cfg = await writeEnvoyConfig(bootstrap, { "grpc-balancer.wasm": wasm });
+  const child = spawn(process.execPath, ["--import", "tsx", join("manager", "src", "cli", "index.ts"), "sidecar", "-c", cfg.path], {
+    cwd: REPO_ROOT,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+    if (process.env.BENCH_TRACE) process.stderr.write(d);
+  });
+  const stop = async () => {
+    if (child.exitCode === null) {
+      await new Promise<void>((done) => {
+        child.once("exit", () => done());
+        child.kill("SIGTERM");
+      });
+    }
+    await cfg.cleanup();
+  };
+  const ports = await new Promise<number[]>((resolve, reject) => {
+    let out = "";
+    const found = new Map<string, number>();
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      for (const m of out.matchAll(/listener (\S+) on [^\n]*:(\d+)\n/g)) found.set(m[1]!, Number(m[2]));
+      if (opts.policies.every((p) => found.has(listenerName(p)))) resolve(opts.policies.map((p) => found.get(listenerName(p))!));
+    });
+    child.once("exit", (code) => reject(new Error(`meshwasm sidecar exited with ${code}: ${stderr.trim()}`)));
+  }).catch(async (e) => {
+    await stop();
+    throw e;
+  });
+  return { pid: child.pid!, ports, stop };
+}
