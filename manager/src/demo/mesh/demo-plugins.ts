@@ -6,8 +6,8 @@
  * with the module on its disk would load). They are written into a folder the sidecar runs
  * (`--plugins`), in namespace `demo` for the workload labelled `app: demo`:
  *
- * - grpc-auth (AUTHZ, FAIL_CLOSE) with demo-auth-policy.yaml compiled (everything open, one rule in
- *   dry run);
+ * - grpc-auth (AUTHZ, FAIL_CLOSE) with demo-auth-policy.yaml compiled (the burst's methods open,
+ *   ListItems behind an API key, one rule in dry run);
  * - grpc-metrics (STATS) counting per method;
  * - grpc-balancer (after STATS) steering each RPC through the stateful_session header to the
  *   demo backends;

@@ -24,6 +24,7 @@ import { prometheusInstalled, startDemoPrometheus, type DemoPrometheus } from ".
 import { writeDemoConfig } from "./demo-config.ts";
 import { DEMO_LABELS, DEMO_NAMESPACE, writeDemoPlugins, type BuiltModule, type DemoPlugins } from "./demo-plugins.ts";
 import { registryInstalled, startDemoRegistry, type DemoRegistry } from "./demo-registry.ts";
+import { runDemoAuth, type DemoAuth } from "../auth-scene.ts";
 
 export interface DemoOptions {
   rpcs: number;
@@ -54,6 +55,8 @@ export interface DemoResult {
   prometheusMethods?: MethodMetrics[];
   /** The WasmPlugin resources the sidecar ran (kept after the demo). */
   plugins: DemoPlugins;
+  /** grpc-auth: the auth calls and the decisions the filter counted, by rule and code. */
+  auth?: DemoAuth;
 }
 
 /** The demo's traffic: mostly unary calls, some streams, inventory calls that run out of stock. */
@@ -188,13 +191,19 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       print(`\n      read back from Prometheus (${prometheus.url}):`);
       print(indent(formatMethodMetrics(prometheusMethods, viaSidecar.durationMs)));
     }
+    let auth: DemoAuth | undefined;
+    if (sidecar.adminPort !== undefined) {
+      print("\nWhat the grpc-auth filter decided (demo-auth-policy.yaml: ListItems needs an API key, ReserveItem's DENY rule runs dry)");
+      auth = await runDemoAuth(target, sidecar.adminPort);
+      print(indent(auth.text));
+    }
     print("\nWhere to look next");
     print(`      the WasmPlugins it ran:   ${plugins.dir}`);
     print(`      the sidecar's bootstrap:  ${configPath}`);
     print(`      run that sidecar again:   npx meshwasm sidecar -c ${configPath} --plugins ${plugins.dir} --namespace ${DEMO_NAMESPACE} --labels app=${DEMO_LABELS.app}${plugins.source === "oci" ? " (after pushing the images again: the demo's registry stops with it)" : ""}`);
     print(`      then: admin http://127.0.0.1:${sidecar.adminPort ?? 9901}/ , metrics /stats/prometheus (istio_agent_* too), /config_dump`);
     print("      deploy the same filters to a cluster: deploy/README.md");
-    return { direct, viaSidecar, filterHeader, filterRequests, methods, prometheusMethods, plugins };
+    return { direct, viaSidecar, filterHeader, filterRequests, methods, prometheusMethods, plugins, auth };
   } finally {
     await stopPrometheus?.stop();
     await sidecar?.stop();
