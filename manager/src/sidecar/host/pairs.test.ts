@@ -113,6 +113,18 @@ describe("pairs", () => {
     );
   });
 
+  it("encodes ASCII and non-ASCII maps to the same bytes as TextEncoder", () => {
+    const te = new TextEncoder();
+    const reference = (pairs: HeaderPair[]) => encodeBytePairs(pairs.map(([k, v]) => [te.encode(k), te.encode(v)]));
+    const text = fc.oneof(fc.string(), fc.string({ unit: "binary" }), fc.constantFrom("\ud800", "é", "\u007f", "\u0080", ""));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(text, text), { maxLength: 12 }), (pairs) => {
+        expect(encodePairs(pairs as HeaderPair[])).toEqual(reference(pairs as HeaderPair[]));
+      }),
+      { seed: 5, numRuns: 1000 },
+    );
+  });
+
   it("encoded size is 4 + sum(8 + klen + vlen + 2)", () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.string(), fc.string()), { minLength: 1, maxLength: 20 }), (pairs) => {

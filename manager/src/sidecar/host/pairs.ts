@@ -46,8 +46,50 @@ export function encodeBytePairs(pairs: Array<[Uint8Array, Uint8Array]>): Uint8Ar
   return out;
 }
 
+/** True when every UTF-16 unit of `s` is ASCII (so its UTF-8 bytes are its char codes). */
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+function putU32(out: Uint8Array, pos: number, n: number): void {
+  out[pos] = n;
+  out[pos + 1] = n >>> 8;
+  out[pos + 2] = n >>> 16;
+  out[pos + 3] = n >>> 24;
+}
+
+/**
+ * Serializes text pairs as UTF-8. All-ASCII maps (what HTTP/2 headers are in practice) are written
+ * directly, without a TextEncoder call per string (about 1 µs each in Node); anything else goes
+ * through TextEncoder (lone surrogates become U+FFFD), with identical bytes either way.
+ */
 export function encodePairs(pairs: HeaderPair[]): Uint8Array {
-  return encodeBytePairs(pairs.map(([k, v]) => [encoder.encode(k), encoder.encode(v)]));
+  const n = pairs.length;
+  if (n === 0) return new Uint8Array(0);
+  let size = 4;
+  for (let j = 0; j < n; j++) {
+    const [k, v] = pairs[j]!;
+    if (!isAscii(k) || !isAscii(v)) return encodeBytePairs(pairs.map(([a, b]) => [encoder.encode(a), encoder.encode(b)]));
+    size += 8 + k.length + v.length + 2;
+  }
+  const out = new Uint8Array(size);
+  putU32(out, 0, n);
+  let pos = 4;
+  for (let j = 0; j < n; j++) {
+    const [k, v] = pairs[j]!;
+    putU32(out, pos, k.length);
+    putU32(out, pos + 4, v.length);
+    pos += 8;
+  }
+  for (let j = 0; j < n; j++) {
+    const [k, v] = pairs[j]!;
+    for (let i = 0; i < k.length; i++) out[pos++] = k.charCodeAt(i);
+    pos++; // NUL: the array starts zero-filled
+    for (let i = 0; i < v.length; i++) out[pos++] = v.charCodeAt(i);
+    pos++;
+  }
+  return out;
 }
 
 /** Decodes to raw byte pairs; [] for malformed or oversized input. */
