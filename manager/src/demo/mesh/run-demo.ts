@@ -24,6 +24,8 @@ import { prometheusInstalled, startDemoPrometheus, type DemoPrometheus } from ".
 import { writeDemoConfig } from "./demo-config.ts";
 import { DEMO_LABELS, DEMO_NAMESPACE, writeDemoPlugins, type BuiltModule, type DemoPlugins } from "./demo-plugins.ts";
 import { registryInstalled, startDemoRegistry, type DemoRegistry } from "./demo-registry.ts";
+import { showBalancerScene } from "../balancer/scene.ts";
+import type { SceneOutcome } from "../balancer/scene-report.ts";
 import { runDemoAuth, type DemoAuth } from "../auth-scene.ts";
 
 export interface DemoOptions {
@@ -40,6 +42,8 @@ export interface DemoOptions {
   prometheus?: boolean;
   /** Publish the filters to a local registry when docker-registry is installed (default true); else file:// URLs. */
   registry?: boolean;
+  /** Run grpc-balancer beside LEAST_REQUEST with one backend degrading (default true; about 15 s). */
+  balancerScene?: boolean;
 }
 
 export interface DemoResult {
@@ -55,6 +59,8 @@ export interface DemoResult {
   prometheusMethods?: MethodMetrics[];
   /** The WasmPlugin resources the sidecar ran (kept after the demo). */
   plugins: DemoPlugins;
+  /** The balancer scene: traffic share per backend before, during and after, beside LEAST_REQUEST. */
+  balancer?: SceneOutcome;
   /** grpc-auth: the auth calls and the decisions the filter counted, by rule and code. */
   auth?: DemoAuth;
 }
@@ -197,13 +203,15 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       auth = await runDemoAuth(target, sidecar.adminPort);
       print(indent(auth.text));
     }
+    const balancer = opts.balancerScene === false ? undefined
+      : await showBalancerScene({ backends, degrade: { index: 0, normalMs: BACKENDS[0]!.latencyMs, slowMs: 150 }, plugins: { dir: plugins.dir, namespace: DEMO_NAMESPACE, labels: DEMO_LABELS } }, print);
     print("\nWhere to look next");
     print(`      the WasmPlugins it ran:   ${plugins.dir}`);
     print(`      the sidecar's bootstrap:  ${configPath}`);
     print(`      run that sidecar again:   npx meshwasm sidecar -c ${configPath} --plugins ${plugins.dir} --namespace ${DEMO_NAMESPACE} --labels app=${DEMO_LABELS.app}${plugins.source === "oci" ? " (after pushing the images again: the demo's registry stops with it)" : ""}`);
     print(`      then: admin http://127.0.0.1:${sidecar.adminPort ?? 9901}/ , metrics /stats/prometheus (istio_agent_* too), /config_dump`);
     print("      deploy the same filters to a cluster: deploy/README.md");
-    return { direct, viaSidecar, filterHeader, filterRequests, methods, prometheusMethods, plugins, auth };
+    return { direct, viaSidecar, filterHeader, filterRequests, methods, prometheusMethods, plugins, auth, balancer };
   } finally {
     await stopPrometheus?.stop();
     await sidecar?.stop();
