@@ -11,6 +11,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as grpc from "@grpc/grpc-js";
 import { addHeaderWasm, call, orderConfig, startPluginHarness, wasmPluginYaml, type PluginHarness, type PluginSpec } from "./support.ts";
 
 let moduleDir: string;
@@ -104,9 +105,16 @@ describe("placement", () => {
       const r = await call(h.client, "x-configured");
       expect(r.response).toEqual(["from pluginConfig"]);
     });
-    // add-header's on_configure returns false on an unknown key: the sidecar does not start.
-    await expect(startPluginHarness({ "p.yaml": plugin("bad", { pluginConfig: { colour: "blue" } }) })).rejects.toThrow(
-      /p\.yaml:1:1: Wasm plugin "default\.bad" .* failed to load: on_configure returned false \(plugin log: add-header: invalid configuration: unknown key 'colour'\)/,
-    );
+    // add-header's on_configure returns false on an unknown key: Envoy rejects the configuration
+    // (config_fail) and, the filter having no configuration, answers every stream 500 (gRPC UNKNOWN).
+    const lines: string[] = [];
+    await withPlugins({ "p.yaml": plugin("bad", { pluginConfig: { colour: "blue" } }) }, { log: (l: string) => lines.push(l) }, async (h) => {
+      const r = await call(h.client);
+      expect(r.error?.code).toBe(grpc.status.UNKNOWN);
+      expect(h.harness.counter("extension_config_discovery.http_filter.extensions.istio.io/wasmplugin/default.bad.config_fail")).toBe(1n);
+      expect(lines.join("\n")).toMatch(
+        /p\.yaml:1:1: Wasm plugin "default\.bad" .* failed to load: on_configure returned false \(plugin log: add-header: invalid configuration: unknown key 'colour'\); the configuration is rejected/,
+      );
+    });
   }, 60_000);
 });

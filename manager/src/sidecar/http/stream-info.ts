@@ -31,7 +31,8 @@ export type ResponseFlag =
   | "UAEX" // unauthorized external service
   | "SI" // stream idle timeout
   | "DPE" // downstream protocol error
-  | "UPE"; // upstream protocol error
+  | "UPE" // upstream protocol error
+  | "NFCF"; // no filter config found (an ECDS filter without a configuration)
 
 /** A value stored in filter state, as Envoy's FilterState objects reduce to for Wasm. */
 export interface FilterStateValue {

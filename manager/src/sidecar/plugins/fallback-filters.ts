@@ -8,6 +8,13 @@
  *   `rbac_access_denied_matched_policy[none]`, which a gRPC client sees as PERMISSION_DENIED (7).
  * Stats as Envoy's RBAC filter names them: `http.<stat_prefix>.rbac.<rules_stat_prefix>allowed`
  * / `…denied` (Filters::Common::RBAC::generateStats joins the rules prefix without a dot).
+ *
+ * And the filter Envoy runs for an ECDS filter that has no configuration — its first one was
+ * rejected (e.g. the plugin's on_configure returned false) and it has no default_config, as
+ * istiod sets none for WasmPlugins: Envoy's MissingConfigFilter (source/common/http/
+ * filter_chain_helper.cc) answers every stream with a 500 local reply, no body, response flag
+ * NFCF; a gRPC client gets a trailers-only UNKNOWN (2, Envoy's mapping of 500). The failure
+ * policy plays no part: Envoy rejects the configuration before any VM serves a stream.
  */
 import { HeadersStatus, PassThroughFilter, type StreamFilterFactory } from "../http/filter.ts";
 import type { HeaderMap } from "../http/header-map.ts";
@@ -47,4 +54,16 @@ export function fallbackFilterFactory(failOpen: boolean, stats: StatsStore, stat
   }
   const denied = stats.counter(`${base}denied`);
   return () => new DenyAllFilter(denied);
+}
+
+class MissingConfigFilter extends PassThroughFilter {
+  override decodeHeaders(_h: HeaderMap, _e: boolean): HeadersStatus {
+    this.decoderCallbacks.sendLocalReply({ status: 500, details: "", flag: "NFCF" });
+    return HeadersStatus.StopIteration;
+  }
+}
+
+/** Envoy's filter for an ECDS filter without a configuration (see the module comment). */
+export function missingConfigFilterFactory(): StreamFilterFactory {
+  return () => new MissingConfigFilter();
 }

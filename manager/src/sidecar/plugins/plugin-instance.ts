@@ -1,13 +1,14 @@
 /**
- * One loaded WasmPlugin as the data plane runs it: a proxy-wasm plugin (host/plugin.ts) or, when
- * its module could not be fetched, istio-agent's RBAC fallback. Streams hold the instance they
+ * One loaded WasmPlugin as the data plane runs it: a proxy-wasm plugin (host/plugin.ts), when
+ * its module could not be fetched istio-agent's RBAC fallback, or, when its first configuration
+ * was rejected, Envoy's missing-config filter. Streams hold the instance they
  * started on, as Envoy's filters hold their plugin handle: an instance replaced by an ECDS-like
  * update is *retired* (no new streams) and closed once its last in-flight stream is destroyed.
  */
 import type { StreamFilter, StreamFilterFactory } from "../http/filter.ts";
 import type { Plugin } from "../host/plugin.ts";
 
-export type InstanceKind = "wasm" | "deny" | "allow" | "skipped";
+export type InstanceKind = "wasm" | "deny" | "allow" | "skipped" | "missing_config";
 
 export interface InstanceInfo {
   /** `<ns>.<name>` */

@@ -12,9 +12,13 @@
  *   skipped), FAIL_CLOSE / FAIL_RELOAD a deny-all (403, gRPC PERMISSION_DENIED), logged as
  *   istio-agent logs it and counted in `wasm_config_conversion_count{result}`.
  * - Plugins: each becomes Envoy's ECDS PluginConfig (plan.ts envoyPluginConfig) run by the
- *   proxy-wasm host, with the VM environment istiod and the agent give it (vm-environment.ts); a plugin whose on_vm_start / on_configure returns false rejects the update
- *   (at start-up the sidecar does not start); another load failure follows the failure policy as
- *   for a bootstrap Wasm filter (FAIL_OPEN skipped, else 503 wasm_fail_stream).
+ *   proxy-wasm host, with the VM environment istiod and the agent give it (vm-environment.ts). A
+ *   plugin whose on_vm_start / on_configure returns false is rejected as Envoy NACKs ECDS
+ *   (`config_fail`): one that had a configuration keeps it (the update is rejected); one that
+ *   never had one — at start-up, or added by the update — runs as Envoy's MissingConfigFilter
+ *   (every stream 500, NFCF; gRPC UNKNOWN), whatever its failStrategy. Another load failure
+ *   follows the failure policy as for a bootstrap Wasm filter (FAIL_OPEN skipped, else 503
+ *   wasm_fail_stream).
  * - Updates (`reload()`, and the directory watcher): the whole directory is read again; a plugin
  *   whose module, configuration, root id and policy are unchanged keeps its instance (a change of
  *   `vmConfig.env` alone changes nothing: the environment is in neither Envoy's VM key nor its
@@ -42,7 +46,7 @@ import { failStreamReply, PluginLoadError } from "../host/failure.ts";
 import { createPlugin } from "../host/plugin.ts";
 import type { StatsStore } from "../stats/types.ts";
 import { AgentMetrics } from "./agent-metrics.ts";
-import { fallbackFilterFactory } from "./fallback-filters.ts";
+import { fallbackFilterFactory, missingConfigFilterFactory } from "./fallback-filters.ts";
 import type { CredentialResolver } from "../../oci/index.ts";
 import type { HttpFetchOptions } from "./http-fetcher.ts";
 import { ModuleCache, type CachedModule } from "./module-cache.ts";
@@ -259,7 +263,7 @@ export class WasmPluginSet {
     }
     for (const inst of created) this.all.add(inst);
     for (const [name, inst] of instances) {
-      if (created.includes(inst)) {
+      if (created.includes(inst) && inst.kind !== "missing_config") {
         const p = applicable.find((x) => resourceName(x) === name)!;
         this.deps.stats.counter(`extension_config_discovery.http_filter.${envoyFilterName(p)}.config_reload`).inc();
       }
@@ -346,9 +350,21 @@ export class WasmPluginSet {
       return make(new PluginInstance(name, number, "wasm", key, () => () => plugin.createFilter(), plugin));
     } catch (e) {
       if (!(e instanceof PluginLoadError)) throw e;
-      if (/returned false\b/.test(e.reason)) throw new CanaryRejected(`${p.source}: ${e.message}`);
+      if (/returned false\b/.test(e.reason)) {
+        // Envoy NACKs the configuration: a filter that had one keeps it (the whole update is
+        // rejected here); one that never had one runs without it (MissingConfigFilter).
+        if (previous && previous.kind !== "missing_config") throw new CanaryRejected(`${p.source}: ${e.message}`);
+        return make(this.missingConfig(p, name, number, key, e));
+      }
       return make(this.loadFailure(p, name, number, key, e));
     }
+  }
+
+  /** A plugin whose first configuration was rejected: counted (config_fail), every stream 500 NFCF. */
+  private missingConfig(p: ExtensionPlugin, name: string, number: number, key: string, e: PluginLoadError): PluginInstance {
+    this.deps.stats.counter(`extension_config_discovery.http_filter.${envoyFilterName(p)}.config_fail`).inc();
+    this.deps.log(LogLevel.Error, `${p.source}: ${e.message}; the configuration is rejected and the filter has none: every request is answered 500 (NFCF; gRPC UNKNOWN)`);
+    return new PluginInstance(name, number, "missing_config", key, () => missingConfigFilterFactory());
   }
 
   private loadFailure(p: ExtensionPlugin, name: string, number: number, key: string, e: PluginLoadError): PluginInstance {
