@@ -14,8 +14,8 @@
  */
 import { createHash } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import path from "node:path";
-import asc from "assemblyscript/asc";
 import { UserError } from "../errors.ts";
 import { compileAssemblyScript, REPO_ROOT } from "./compile.ts";
 import { discoverFilters, type FilterSource } from "./discover.ts";
@@ -92,8 +92,11 @@ export interface BuildManifest {
 const EMPTY_MODULE = "build/.empty-module.ts";
 const WASM_HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 
-/** The AssemblyScript compiler version the build uses. */
-export const ASSEMBLYSCRIPT_VERSION: string = (asc as unknown as { version: string }).version;
+/**
+ * The AssemblyScript compiler version the build uses (asc's `version`), read from the package's
+ * package.json so that it is known without loading the compiler.
+ */
+export const ASSEMBLYSCRIPT_VERSION: string = (createRequire(import.meta.url)("assemblyscript/package.json") as { version: string }).version;
 
 /** True when `bytes` starts with the Wasm magic `\0asm` and binary version 1. */
 export function hasWasmHeader(bytes: Uint8Array): boolean {

@@ -2,8 +2,9 @@
  * In-memory AssemblyScript compilation through the compiler API (`asc.main`). Nothing is written
  * to disk: asc's writeFile hook captures the binary. asc's implicit asconfig.json lookup is
  * disabled (a config name that resolves to nothing), so exactly the flags given apply.
+ * The compiler (assemblyscript + binaryen, 14 MB of JavaScript) is imported on the first compile,
+ * so importing this module (for REPO_ROOT, say) costs nothing.
  */
-import asc from "assemblyscript/asc";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -52,6 +53,7 @@ export async function compileAssemblyScript(entryFile: string, options: CompileO
   const log: string[] = [];
   const sink = { write: (chunk: string | Uint8Array) => { log.push(String(chunk)); return true; } };
   const virtual = options.sources ?? {};
+  const { default: asc } = await import("assemblyscript/asc");
   const result = await asc.main(argv, {
     stdout: sink,
     stderr: sink,

@@ -2,11 +2,17 @@
  * The `meshwasm` command line. Every file in ./commands registers its own command with
  * `export function register(program)` and keeps its top-level imports light (implementations
  * are imported inside the action), so starting one command never loads the others. This is the
- * only place that exits the process; commands throw UserError / ExitError instead.
+ * only place that exits the process; commands throw UserError / ExitError instead, and any
+ * failure is printed on one line (failure.ts); `--verbose` or DEBUG=meshwasm adds the stack.
  */
 import { Command } from "commander";
 import { readdirSync } from "node:fs";
-import { ExitError, UserError } from "../errors.ts";
+import { register } from "node:module";
+import { ExitError } from "../errors.ts";
+import { debugRequested, describeFailure, verboseDetail } from "./failure.ts";
+
+// Dependencies load as plain Node loads them, not through tsx (see node-modules-hooks.mjs).
+register(new URL("./node-modules-hooks.mjs", import.meta.url));
 
 /** Commands in the order `meshwasm --help` lists them; files not named here follow, sorted. */
 const ORDER = ["build", "sidecar", "push", "pull", "verify", "inspect", "policy", "dashboard",
@@ -27,17 +33,19 @@ async function registerCommands(program: Command): Promise<void> {
 
 async function main(): Promise<void> {
   const program = new Command();
-  program.name("meshwasm").description("gRPC-aware Envoy Wasm filters: build, run locally, publish, deploy");
+  program
+    .name("meshwasm")
+    .description("gRPC-aware Envoy Wasm filters: build, run locally, publish, deploy")
+    .option("--verbose", "on failure, also print the stack trace (as DEBUG=meshwasm does)");
   try {
     await registerCommands(program);
     await program.parseAsync(process.argv);
   } catch (err) {
     if (err instanceof ExitError) process.exit(err.code);
-    if (err instanceof UserError) {
-      process.stderr.write(`meshwasm: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
+    const failure = describeFailure(err);
+    process.stderr.write(`meshwasm: ${failure.line}\n`);
+    if (program.opts().verbose === true || debugRequested(process.env)) process.stderr.write(`${verboseDetail(err)}\n`);
+    process.exit(1);
   }
 }
 

@@ -30,6 +30,7 @@ export function progressPrinter(
 }
 
 export async function runBuildCommand(filters: string[], opts: BuildCommandOptions): Promise<void> {
+  if (opts.out) await (await import("../path-checks.ts")).checkOutputFolder("--out", opts.out);
   const { buildFilters, formatSizeReport, formatBuiltLine } = await import("../../build/index.ts");
   const path = await import("node:path");
   const onProgress = opts.json ? undefined : progressPrinter(process.stderr, (e) => formatBuiltLine(e.module));

@@ -31,6 +31,7 @@ export async function runDashboardCommand(opts: DashboardCommandOptions): Promis
     process.stdout.write(`${files.length} dashboard files up to date in ${dir}\n`);
     return;
   }
+  if (opts.out) await (await import("../path-checks.ts")).checkOutputFolder("--out", opts.out);
   await mkdir(dir, { recursive: true });
   for (const f of files) {
     await writeFile(join(dir, f.name), f.content);

@@ -24,6 +24,7 @@ export interface DeployCommandOptions extends ClusterFlags {
 export async function runDeployCommand(plugins: string[], opts: DeployCommandOptions): Promise<void> {
   const { UserError } = await import("../../errors.ts");
   if (opts.kind !== undefined && opts.kind !== "WasmPlugin" && opts.kind !== "TrafficExtension") throw new UserError(`--kind: expected WasmPlugin or TrafficExtension, got ${JSON.stringify(opts.kind)}`);
+  await (await import("../path-checks.ts")).checkInputFile("--file", opts.file);
   const { Cluster } = await import("../../k8s/cluster/client.ts");
   const { runDeploy } = await import("../../k8s/deploy/deploy.ts");
   const cluster = Cluster.connect(opts);

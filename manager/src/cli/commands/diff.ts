@@ -19,6 +19,7 @@ export interface DiffCommandOptions extends ClusterFlags {
 export async function runDiffCommand(plugins: string[], opts: DiffCommandOptions): Promise<void> {
   const { UserError, ExitError } = await import("../../errors.ts");
   if (opts.kind !== undefined && opts.kind !== "WasmPlugin" && opts.kind !== "TrafficExtension") throw new UserError(`--kind: expected WasmPlugin or TrafficExtension, got ${JSON.stringify(opts.kind)}`);
+  await (await import("../path-checks.ts")).checkInputFile("--file", opts.file);
   const { Cluster } = await import("../../k8s/cluster/client.ts");
   const { prepareDeploy, planDiffs } = await import("../../k8s/deploy/deploy.ts");
   const cluster = Cluster.connect(opts);

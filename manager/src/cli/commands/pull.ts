@@ -20,6 +20,7 @@ export async function runPullCommand(ref: string, opts: PullCommandOptions): Pro
   const { pullWasmImage } = await import("../../oci/index.ts");
   const { authFromFlags } = await import("../../oci/cli-support.ts");
   const { writeFile } = await import("node:fs/promises");
+  if (opts.output !== undefined && opts.output !== "-") await (await import("../path-checks.ts")).checkOutputFile("--output", opts.output);
   const pulled = await pullWasmImage(ref, { auth: await authFromFlags(opts), insecure: opts.insecure, expectedSha256: opts.sha256 });
   for (const w of pulled.warnings) process.stderr.write(`warning: ${w}\n`);
   const out = opts.output ?? `${pulled.ref.repository.split("/").pop()}.wasm`;

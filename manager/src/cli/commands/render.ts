@@ -28,6 +28,7 @@ export async function runRenderCommand(opts: RenderCommandOptions): Promise<void
   if (opts.kind !== undefined && opts.kind !== "WasmPlugin" && opts.kind !== "TrafficExtension") {
     throw new UserError(`--kind: expected WasmPlugin or TrafficExtension, got ${JSON.stringify(opts.kind)}`);
   }
+  if (opts.out) await (await import("../path-checks.ts")).checkOutputFolder("--out", opts.out);
   const { loadDeployment } = await import("../../k8s/render/load.ts");
   const { yamlStream, objectYaml, renderFileName } = await import("../../k8s/render/output.ts");
   const { crdForTarget } = await import("../../k8s/istio/versions.ts");

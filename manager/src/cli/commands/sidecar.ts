@@ -37,6 +37,7 @@ export async function runSidecarCommand(opts: SidecarCommandOptions): Promise<vo
   } catch (e) {
     throw e instanceof LogLevelError ? new UserError(e.message) : e;
   }
+  if (opts.wasmCache) await (await import("../path-checks.ts")).checkOutputFolder("--wasm-cache", opts.wasmCache);
   const { pluginsOptionsFrom } = await import("../../sidecar/plugins/cli-options.ts");
   const { usesWatch, watchOptionsFrom } = await import("../../sidecar/plugins/watch-options.ts");
   const { LogLevel } = await import("../../sidecar/host/abi.ts");
@@ -50,11 +51,15 @@ export async function runSidecarCommand(opts: SidecarCommandOptions): Promise<vo
     process.stdout.write(`listener ${l.name} on ${l.address}:${l.port}\n`);
   }
   if (sidecar.adminPort !== undefined) process.stdout.write(`admin on port ${sidecar.adminPort}\n`);
+  // Envoy runs until signalled even with nothing to serve; signal handlers alone do not keep
+  // Node's event loop alive (a bootstrap with no listener and no admin exited at once, code 13).
+  const keepAlive = setInterval(() => {}, 2 ** 30);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });
+  clearInterval(keepAlive);
   await sidecar.stop();
 }
 
