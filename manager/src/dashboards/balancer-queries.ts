@@ -7,8 +7,10 @@
  * {cluster,endpoint}`, `grpc_balancer_rpcs_total{decision}` (directed | explored | pinned |
  * passthrough), and the gauges `grpc_balancer_endpoint_cost{cluster,endpoint}` (millionths of an
  * idle endpoint at the class median) and `grpc_balancer_endpoint_in_flight{cluster,endpoint}`.
- * `cluster` is the Envoy cluster the RPC was routed to (`outbound|9000||inventory.shop.svc...`
- * in Istio) and `endpoint` its "ip_port" (Envoy writes ':' in stat names as '_').
+ * `cluster` is the Envoy cluster the RPC was routed to and `endpoint` the pod's "ip:port"; the
+ * filter writes every character of a label value outside [A-Za-z0-9_.-/] as '_', so Istio's
+ * `outbound|9000||inventory.shop.svc.cluster.local` reads `outbound_9000__inventory.shop...`
+ * and an endpoint `10.1.2.3_9000`.
  *
  * The balancer runs on the CALLING workload, so the row filters by the scrape's `namespace` and
  * `app` labels (SCRAPE_LABELS) only: its series carry no gRPC service or method. Each calling pod

@@ -88,7 +88,7 @@ export function balancerCosts(samples: Array<{ name: string; labels: Record<stri
   const out = new Map<string, number>();
   for (const s of samples) {
     if (s.name !== "grpc_balancer_endpoint_cost" || s.labels.cluster !== cluster || !s.labels.endpoint) continue;
-    // Envoy writes ':' in stat names as '_': "127.0.0.1_50051" is 127.0.0.1:50051.
+    // The filter writes ':' in a label value as '_': "127.0.0.1_50051" is 127.0.0.1:50051.
     out.set(s.labels.endpoint.replace(/_(\d+)$/, ":$1"), s.value / 1e6);
   }
   return out;
