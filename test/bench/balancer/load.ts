@@ -1,13 +1,12 @@
 /**
- * The open-loop load generator: one @grpc/grpc-js client (one HTTP/2 connection) per lane, each
- * lane a listener of the sidecar, i.e. a balancing policy. RPCs leave on the fixed schedule of
+ * The open-loop load generator: one gRPC client (h2-client.ts, one HTTP/2 connection) per lane,
+ * each lane a listener of the sidecar, i.e. a balancing policy. RPCs leave on the fixed schedule of
  * schedule.ts whatever the earlier ones are doing; an RPC's latency runs from its *scheduled*
  * send time to its completion, and its deadline is the scheduled time plus `deadlineMs`, so a
  * late send (this process busy) counts against the RPC as queueing would. All lanes share one
  * timer loop in one process: whatever slows the generator slows every policy alike.
  */
-import * as grpc from "@grpc/grpc-js";
-import { workClient, type WorkClient } from "../../balancer/support/fleet.ts";
+import { H2GrpcClient } from "./h2-client.ts";
 import { dueCount, dueMs, nextDueMs, type LaneSchedule } from "./schedule.ts";
 import type { Method } from "./scenarios.ts";
 
@@ -44,8 +43,7 @@ export interface LoadOptions {
 
 export async function runOpenLoop(o: LoadOptions): Promise<LoadRun> {
   const s = o.schedule;
-  const clients: WorkClient[] = o.ports.map((port) => workClient(port));
-  await Promise.all(clients.map((c) => new Promise<void>((resolve, reject) => c.waitForReady(Date.now() + 10_000, (e) => (e ? reject(e) : resolve())))));
+  const clients = await Promise.all(o.ports.map((port) => H2GrpcClient.connect(port)));
   const lanes: LaneRecords[] = o.ports.map(() => ({
     due: new Float64Array(s.count),
     latencyMs: new Float64Array(s.count).fill(NaN),
@@ -56,7 +54,6 @@ export async function runOpenLoop(o: LoadOptions): Promise<LoadRun> {
   let outstanding = 0;
   let maxSendLagMs = 0;
   const startPerf = performance.now();
-  const startEpoch = performance.timeOrigin + startPerf;
   const actionErrors: Error[] = [];
   const timers = o.actions.map((a) => setTimeout(() => a.run().catch((e: Error) => actionErrors.push(e)), Math.max(0, a.atMs - (performance.now() - startPerf))));
 
@@ -67,12 +64,11 @@ export async function runOpenLoop(o: LoadOptions): Promise<LoadRun> {
     rec.due[k] = due;
     rec.method[k] = method === "Heavy" ? 1 : 0;
     maxSendLagMs = Math.max(maxSendLagMs, performance.now() - startPerf - due);
-    const md = new grpc.Metadata();
-    md.set("x-bench-rpc", `${lane}:${k}`);
     outstanding++;
-    clients[lane]![method]({ payload: "x" }, md, { deadline: startEpoch + due + o.deadlineMs }, (err) => {
+    const left = due + o.deadlineMs - (performance.now() - startPerf);
+    clients[lane]!.unary(`/meshbench.Work/${method}`, { "x-bench-rpc": `${lane}:${k}` }, left, (code) => {
       rec.latencyMs[k] = performance.now() - startPerf - due;
-      rec.code[k] = err ? err.code : 0;
+      rec.code[k] = code;
       outstanding--;
     });
   };

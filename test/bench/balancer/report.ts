@@ -37,6 +37,15 @@ function subjectHeader(s: Scenario): string[] {
   return [`share to ${s.subject}`];
 }
 
+const CODE_NAMES: Record<number, string> = { [-1]: "unfinished", 0: "OK", 1: "CANCELLED", 2: "UNKNOWN", 4: "DEADLINE_EXCEEDED", 13: "INTERNAL", 14: "UNAVAILABLE" };
+
+/** "12000 OK, 3 DEADLINE_EXCEEDED": the status codes of `rpcs`, most frequent first. */
+export function codeCounts(rpcs: readonly { code: number }[]): string {
+  const counts = new Map<number, number>();
+  for (const r of rpcs) counts.set(r.code, (counts.get(r.code) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${n} ${CODE_NAMES[c] ?? `code ${c}`}`).join(", ");
+}
+
 export function scenarioSection(s: Scenario, r: ScenarioRun): string[] {
   const lines = [`## (${s.id}) ${s.title}`, ""];
   lines.push(
@@ -93,11 +102,13 @@ export function scenarioSection(s: Scenario, r: ScenarioRun): string[] {
       "",
     );
   }
+  lines.push(`Status codes: ${r.runs.map((run) => `${POLICY_LABELS[run.policy]}: ${codeCounts(run.rpcs)}`).join("; ")}.`, "");
   for (const v of verdicts(s, r.runs)) lines.push(`- Goal (${s.id}), ${POLICY_LABELS[v.policy]}: ${v.verdict.text}.`);
   lines.push(
     "",
     `Processes during the load (${fixed(r.wallS)} s): CPU ${fixed(r.cpuS.generator)} s load generator, ${fixed(r.cpuS.backends)} s backends, ` +
-      `${fixed(r.cpuS.sidecar)} s sidecar; the largest lag of a send behind its schedule was ${fixed(r.maxSendLagMs)} ms.`,
+      `${fixed(r.cpuS.sidecar)} s sidecar; the largest lag of a send behind its schedule was ${fixed(r.maxSendLagMs)} ms. ` +
+      `grpc-balancer's decisions (both listeners, warm-up included): ${Object.entries(r.decisions).map(([d, v]) => `${v} ${d}`).join(", ") || "none reported"}.`,
     "",
   );
   return lines;

@@ -21,6 +21,16 @@ export interface ScenarioRun {
   /** CPU seconds used during the load by the generator, the backends and the sidecar. */
   cpuS: { generator: number; backends: number; sidecar: number };
   wallS: number;
+  /** grpc-balancer's decisions (directed, explored, pinned, passthrough), both listeners together. */
+  decisions: Record<string, number>;
+}
+
+/** grpc_balancer_rpcs_total per decision from the sidecar's /stats/prometheus. */
+async function decisions(adminPort: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${adminPort}/stats/prometheus`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^grpc_balancer_rpcs_total\{decision="(\w+)"\} (\d+)$/gm)) out[m[1]!] = Number(m[2]);
+  return out;
 }
 
 /** user + system CPU seconds of a process, from /proc (Linux); NaN elsewhere. */
@@ -64,6 +74,7 @@ export async function runScenario(s: Scenario, policies: Policy[], filter: Recor
         sidecar: cpuSeconds(sidecar.pid) - before.sidecar,
       };
       const received = (await backends.request({ op: "collect" })).received!;
+      const decided = await decisions(sidecar.adminPort);
       const runs = policies.map((policy, lane) => {
         const rec = load.lanes[lane]!;
         const rpcs: Rpc[] = [];
@@ -80,7 +91,7 @@ export async function runScenario(s: Scenario, policies: Policy[], filter: Recor
         }
         return { policy, rpcs };
       });
-      return { runs, maxSendLagMs: load.maxSendLagMs, cpuS, wallS };
+      return { runs, maxSendLagMs: load.maxSendLagMs, cpuS, wallS, decisions: decided };
     } finally {
       await sidecar.stop();
     }

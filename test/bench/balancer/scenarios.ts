@@ -3,11 +3,12 @@
  * backends with timer-injected latency per method, the changes made to them during the run, and
  * the load. Every time is in seconds from the start of the measured part (after the warm-up).
  *
- * Scale: Linkerd's "Beyond Round Robin" setup (one server forced from a 167 ms median to 2 s for
- * the middle of the run, a 1 s caller timeout) brought to loopback: a 50 ms median (±10%
- * uniform jitter), the bad backend 10× slower, a 1 s deadline on every RPC, 200 RPCs per second
- * per policy (about 10 RPCs in flight, one per backend). The backends sleep on timers, so
- * their CPU cost does not grow with the latency.
+ * Scale: Linkerd's "Beyond Round Robin" setup (11 servers at a 167 ms median, one forced to 2 s
+ * for the middle of the run, 1000 RPC/s) brought to one shared two-core machine: a 100 ms median
+ * (±10% uniform jitter), the bad backend 10× slower, 100 RPC/s per policy (about 10 RPCs in
+ * flight, one per backend), a 2 s deadline on every RPC (above the slow backend's latency, so
+ * percentiles are not cut off at the deadline). The backends sleep on timers, so their CPU cost
+ * does not grow with the latency.
  */
 
 export type Method = "Light" | "Heavy";
@@ -50,10 +51,10 @@ export interface Scenario {
   healthCheckMs?: number;
 }
 
-export const BASE_MS = 50;
+export const BASE_MS = 100;
 export const JITTER = 0.1;
-export const DEADLINE_MS = 1000;
-export const RATE = 200;
+export const DEADLINE_MS = 2000;
+export const RATE = 100;
 
 const fleet = (n: number, lightMs = BASE_MS, heavyMs = BASE_MS * 20): BackendSpec[] =>
   Array.from({ length: n }, (_, i) => ({ name: `b${i}`, lightMs, heavyMs, jitter: JITTER }));
@@ -64,60 +65,60 @@ export interface ScenarioOptions {
 
 /** The five scenarios; `quick` shortens them (a smoke run, not for the committed results). */
 export function scenarios(o: ScenarioOptions): Scenario[] {
-  // Full: 60 s runs (12,000 RPCs per policy at 200/s); quick: a quarter of the time at half the rate.
+  // Full: 90 s runs (9,000 RPCs per policy); quick: a quarter of the time at half the rate.
   const t = (s: number) => (o.quick ? s / 4 : s);
   const rate = o.quick ? RATE / 2 : RATE;
   const warmupS = o.quick ? 3 : 5;
   const common = { warmupS, ratePerSec: rate, deadlineMs: DEADLINE_MS };
-  const differentMs = [20, 25, 30, 35, 40, 50, 60, 70, 85, 100];
+  const differentMs = [40, 50, 60, 70, 80, 100, 120, 140, 170, 200];
   return [
     {
       id: "a",
       title: "10 backends; b9 10× slower for the middle third",
       backends: fleet(10),
       ...common,
-      seconds: t(60),
+      seconds: t(90),
       heavyShare: 0,
       changes: [
-        { atS: t(20), backend: "b9", set: { multiplier: 10 } },
-        { atS: t(40), backend: "b9", set: { multiplier: 1 } },
+        { atS: t(30), backend: "b9", set: { multiplier: 10 } },
+        { atS: t(60), backend: "b9", set: { multiplier: 1 } },
       ],
       subject: "b9",
-      window: [t(20), t(40)],
+      window: [t(30), t(60)],
     },
     {
       id: "b",
       title: "10 backends; b9 fails fast with UNAVAILABLE for the middle third",
       backends: fleet(10),
       ...common,
-      seconds: t(60),
+      seconds: t(90),
       heavyShare: 0,
       changes: [
-        { atS: t(20), backend: "b9", set: { failing: true } },
-        { atS: t(40), backend: "b9", set: { failing: false } },
+        { atS: t(30), backend: "b9", set: { failing: true } },
+        { atS: t(60), backend: "b9", set: { failing: false } },
       ],
       subject: "b9",
-      window: [t(20), t(40)],
+      window: [t(30), t(60)],
     },
     {
       id: "c",
       title: `10 backends with steady, different latencies (${differentMs.join(", ")} ms)`,
       backends: differentMs.map((ms, i) => ({ name: `b${i}`, lightMs: ms, heavyMs: ms * 20, jitter: JITTER })),
       ...common,
-      seconds: t(40),
+      seconds: t(60),
       heavyShare: 0,
       changes: [],
     },
     {
       id: "d",
-      title: "10 backends; b10 added (passes its health check) at 15 s",
+      title: "10 backends; b10 added (passes its health check) a third into the run",
       backends: [...fleet(10), { name: "b10", lightMs: BASE_MS, heavyMs: BASE_MS * 20, jitter: JITTER, serving: false }],
       ...common,
-      seconds: t(45),
+      seconds: t(60),
       heavyShare: 0,
-      changes: [{ atS: t(15), backend: "b10", set: { serving: true } }],
+      changes: [{ atS: t(20), backend: "b10", set: { serving: true } }],
       subject: "b10",
-      window: [t(15), t(45)],
+      window: [t(20), t(60)],
       healthCheckMs: 500,
     },
     {
@@ -125,7 +126,7 @@ export function scenarios(o: ScenarioOptions): Scenario[] {
       title: "two methods (Light 10 ms, Heavy 200 ms: 20×), half the RPCs each; b9 5× slower for both",
       backends: fleet(10, 10, 200).map((b) => (b.name === "b9" ? { ...b, multiplier: 5 } : b)),
       ...common,
-      seconds: t(60),
+      seconds: t(90),
       heavyShare: 0.5,
       changes: [],
       subject: "b9",

@@ -7,11 +7,13 @@
  * override_host mode (EnvoyFilter: the override_host policy with LEAST_REQUEST as fallback).
  *
  * The filter's configuration is deploy/config/grpc-balancer.json's (explore 5%, decay 10 s,
- * default RTT 30 ms, every other field at its default) without the admin discovery: endpoints
- * are learnt passively from the RPCs left to Envoy (see RESULTS.md), with a fixed seed.
+ * default RTT 30 ms, every other field at its default) with `clusters` naming the listener's own
+ * cluster instead of the Istio one, and without the admin discovery: endpoints are learnt
+ * passively from the RPCs left to Envoy (see RESULTS.md); each listener's filter has its own seed.
  */
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../../manager/src/build/compile.ts";
 import { writeEnvoyConfig } from "../../support/envoy-config.ts";
@@ -24,10 +26,13 @@ export const POLICY_LABELS: Record<Policy, string> = {
   BALANCER_OVERRIDE: "grpc-balancer, override_host",
 };
 
-/** deploy/config/grpc-balancer.json without `discovery` (and its mode and header, set per policy). */
+/**
+ * deploy/config/grpc-balancer.json without `discovery`, `clusters` (set per listener) and its
+ * mode and header (set per policy).
+ */
 export async function deployedFilterConfig(): Promise<Record<string, unknown>> {
   const shipped = JSON.parse(await readFile(join(REPO_ROOT, "deploy", "config", "grpc-balancer.json"), "utf8")) as Record<string, unknown>;
-  const { discovery: _discovery, mode: _mode, header: _header, ...rest } = shipped;
+  const { discovery: _discovery, clusters: _clusters, mode: _mode, header: _header, ...rest } = shipped;
   return rest;
 }
 
@@ -35,8 +40,18 @@ export interface BenchSidecar {
   pid: number;
   /** Listener port per policy, in the order given. */
   ports: number[];
+  adminPort: number;
   stop(): Promise<void>;
 }
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
 
 const listenerName = (p: Policy) => p.toLowerCase();
 
@@ -46,11 +61,13 @@ export async function startBenchSidecar(opts: {
   healthCheckMs?: number;
   filter: Record<string, unknown>;
 }): Promise<BenchSidecar> {
+  const adminPort = await freePort();
   const wasm = await readFile(join(REPO_ROOT, "build", "filters", "grpc-balancer.wasm"));
   const bootstrap = balancingBootstrap({
     endpoints: opts.backendPorts,
-    listeners: opts.policies.map((policy, i) => ({ name: listenerName(policy), policy, filter: { ...opts.filter, seed: 1000 + i } })),
+    listeners: opts.policies.map((policy, i) => ({ name: listenerName(policy), policy, filter: { ...opts.filter, clusters: [listenerName(policy)], seed: 1000 + i } })),
     healthCheckIntervalMs: opts.healthCheckMs,
+    adminPort,
   });
   const cfg = await writeEnvoyConfig(bootstrap, { "grpc-balancer.wasm": wasm });
   const child = spawn(process.execPath, ["--import", "tsx", join("manager", "src", "cli", "index.ts"), "sidecar", "-c", cfg.path], {
@@ -84,5 +101,5 @@ export async function startBenchSidecar(opts: {
     await stop();
     throw e;
   });
-  return { pid: child.pid!, ports, stop };
+  return { pid: child.pid!, ports, adminPort, stop };
 }
