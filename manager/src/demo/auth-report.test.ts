@@ -48,7 +48,7 @@ grpc_auth_decisions_total{auth_rule="x",auth_decision="maybe",grpc_code="OK"} 1
     const lines = formatAuthDecisions(rows).split("\n");
     expect(lines[0]).toMatch(/^rule\s+decision\s+code\s+calls$/);
     expect(lines[1]).toMatch(/^demo-services-open\s+allowed\s+OK \(0\)\s+61$/);
-    expect(lines[3]).toMatch(/^_default\s+denied\s+Unauthenticated \(16\)\s+6  no rule allows it$/);
+    expect(lines[3]).toMatch(/^_default\s+denied\s+Unauthenticated \(16\)\s+6  credentials required$/);
     expect(lines[4]).toMatch(/^no-listing-for-reporting\s+denied\s+PermissionDenied \(7\)\s+4$/);
     expect(lines[5]).toMatch(/^_authn\s+denied\s+Unauthenticated \(16\)\s+2  an invalid credential$/);
     expect(lines[6]).toMatch(/^reservations-under-review\s+shadow_denied\s+PermissionDenied \(7\)\s+9  dry run: let through$/);
@@ -56,6 +56,11 @@ grpc_auth_decisions_total{auth_rule="x",auth_decision="maybe",grpc_code="OK"} 1
     // the count column is right-aligned
     const at = (l: string) => l.search(/\d+(\s{2}.*)?$/) + (/\d+/.exec(l.slice(l.search(/\d+(\s{2}.*)?$/)))![0].length);
     expect(new Set(lines.slice(1, -1).map(at)).size).toBe(1);
+  });
+
+  it("a default denial with PermissionDenied says no rule allows the call", () => {
+    const rows = authDecisions(parsePrometheusText('grpc_auth_decisions_total{auth_rule="_default",auth_decision="denied",grpc_code="PermissionDenied"} 3\n'));
+    expect(formatAuthDecisions(rows).split("\n")[1]).toMatch(/^_default\s+denied\s+PermissionDenied \(7\)\s+3  no rule allows this call$/);
   });
 
   it("says so when nothing was counted", () => {

@@ -62,11 +62,13 @@ export function authTotals(rows: AuthDecisionRow[]): AuthTotals {
 
 const codeText = (code: string) => (code in CODE_NUMBERS ? `${code} (${CODE_NUMBERS[code]})` : code);
 
-const NOTES: Record<string, string> = {
-  _default: "no rule allows it",
-  _authn: "an invalid credential",
-  _malformed_path: "not a gRPC method path",
-};
+/** Why a pseudo-rule denied (its grpc-message's wording). */
+function note(r: AuthDecisionRow): string {
+  if (r.rule === "_default") return r.code === "Unauthenticated" ? "credentials required" : "no rule allows this call";
+  if (r.rule === "_authn") return "an invalid credential";
+  if (r.rule === "_malformed_path") return "not a gRPC method path";
+  return "";
+}
 
 /** The decisions table and a totals line. */
 export function formatAuthDecisions(rows: AuthDecisionRow[]): string {
@@ -77,7 +79,7 @@ export function formatAuthDecisions(rows: AuthDecisionRow[]): string {
     r.decision,
     codeText(r.code),
     r.count.toLocaleString("en-US"),
-    r.decision === "shadow_denied" ? "dry run: let through" : r.decision === "denied" ? (NOTES[r.rule] ?? "") : "",
+    r.decision === "shadow_denied" ? "dry run: let through" : r.decision === "denied" ? note(r) : "",
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((c) => c[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
