@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { between, firstServed, maxDeviation, p99Series, shareOf, shareProfile, shares, summarize, timeToShare, type Rpc } from "./analysis.ts";
+import { between, firstServed, maxDeviation, p99Series, shareOf, shareProfile, shares, steady, summarize, timeToShare, type Rpc } from "./analysis.ts";
 import { verdicts } from "./goals.ts";
 import type { Scenario } from "./scenarios.ts";
 
@@ -18,6 +18,20 @@ describe("latency summary", () => {
     expect(m.success).toBe(0.25);
     expect(m.p999).toBe(Infinity);
     expect(summarize([], 1000)).toEqual({ count: 0, p50: 0, p99: 0, p999: 0, success: 0 });
+  });
+});
+
+describe("warm-up steadiness", () => {
+  it("needs every RPC OK and the p99 within the bound", () => {
+    const lat = Float64Array.from({ length: 100 }, (_, i) => (i < 99 ? 100 : 900));
+    const ok = new Int16Array(100);
+    expect(steady(lat, ok, 200)).toBe(true); // p99 (nearest rank) is the 99th value: 100
+    lat[98] = 250;
+    expect(steady(lat, ok, 200)).toBe(false);
+    lat[98] = 100;
+    ok[3] = 4;
+    expect(steady(lat, ok, 200)).toBe(false);
+    expect(steady([], [], 200)).toBe(false);
   });
 });
 

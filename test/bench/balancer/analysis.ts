@@ -137,3 +137,14 @@ export function timeToShare(rpcs: readonly Rpc[], backend: number, fromS: number
 export function shareProfile(rpcs: readonly Rpc[], backend: number, fromS: number, buckets: number, bucketS: number, fair: number): number[] {
   return Array.from({ length: buckets }, (_, i) => shareOf(between(rpcs, fromS + i * bucketS, fromS + (i + 1) * bucketS), backend) / fair);
 }
+
+/**
+ * Whether a warm-up round shows the system keeping up: every RPC succeeded and the p99 is at
+ * most `boundMs` (on a busy machine a cold sidecar first builds a queue it then drains).
+ */
+export function steady(latencyMs: ArrayLike<number>, codes: ArrayLike<number>, boundMs: number): boolean {
+  const sorted = Array.from(latencyMs).sort((a, b) => a - b);
+  if (sorted.length === 0) return false;
+  for (let i = 0; i < codes.length; i++) if (codes[i] !== 0) return false;
+  return percentile(sorted, 0.99) <= boundMs;
+}

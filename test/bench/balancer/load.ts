@@ -39,6 +39,8 @@ export interface LoadOptions {
   actions: Array<{ atMs: number; run: () => Promise<unknown> }>;
   /** How long to wait for stragglers after the last send, ms. */
   drainMs: number;
+  /** Added to the lane in each RPC's `x-bench-rpc` tag (warm-up RPCs are tagged out of range). */
+  tagLaneOffset?: number;
 }
 
 export async function runOpenLoop(o: LoadOptions): Promise<LoadRun> {
@@ -66,7 +68,7 @@ export async function runOpenLoop(o: LoadOptions): Promise<LoadRun> {
     maxSendLagMs = Math.max(maxSendLagMs, performance.now() - startPerf - due);
     outstanding++;
     const left = due + o.deadlineMs - (performance.now() - startPerf);
-    clients[lane]!.unary(`/meshbench.Work/${method}`, { "x-bench-rpc": `${lane}:${k}` }, left, (code) => {
+    clients[lane]!.unary(`/meshbench.Work/${method}`, { "x-bench-rpc": `${lane + (o.tagLaneOffset ?? 0)}:${k}` }, left, (code) => {
       rec.latencyMs[k] = performance.now() - startPerf - due;
       rec.code[k] = code;
       outstanding--;

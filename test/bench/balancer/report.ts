@@ -49,7 +49,8 @@ export function codeCounts(rpcs: readonly { code: number }[]): string {
 export function scenarioSection(s: Scenario, r: ScenarioRun): string[] {
   const lines = [`## (${s.id}) ${s.title}`, ""];
   lines.push(
-    `${s.backends.length} backends, ${s.seconds} s measured after ${s.warmupS} s of warm-up, ${s.ratePerSec} RPC/s per policy, ` +
+    `${s.backends.length} backends, ${s.seconds} s measured after ${r.warmup.seconds} s of warm-up` +
+      `${r.warmup.steady ? "" : " (**the last warm-up round was still not steady: the machine could not keep up**)"}, ${s.ratePerSec} RPC/s per policy, ` +
       `deadline ${s.deadlineMs} ms${window(s) ? `, window${window(s)}` : ""}${s.healthCheckMs ? `, gRPC health checks every ${s.healthCheckMs} ms` : ""}.`,
     "",
   );

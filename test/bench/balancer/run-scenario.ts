@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Policy } from "../../balancer/support/bootstrap.ts";
-import type { Rpc } from "./analysis.ts";
+import { steady, type Rpc } from "./analysis.ts";
 import { BackendProcess } from "./backends.ts";
 import type { PolicyRun } from "./goals.ts";
 import { runOpenLoop } from "./load.ts";
@@ -21,6 +21,8 @@ export interface ScenarioRun {
   /** CPU seconds used during the load by the generator, the backends and the sidecar. */
   cpuS: { generator: number; backends: number; sidecar: number };
   wallS: number;
+  /** Warm-up rounds run before the measured part, and whether the last one was steady. */
+  warmup: { rounds: number; steady: boolean; seconds: number };
   /** grpc-balancer's decisions (directed, explored, pinned, passthrough), both listeners together. */
   decisions: Record<string, number>;
 }
@@ -48,15 +50,43 @@ const ownCpuS = () => {
   return (u.user + u.system) / 1e6;
 };
 
+/** Measured runs start with this much unmeasured load (new client connections). */
+const LEAD_IN_S = 2;
+const MAX_WARMUP_ROUNDS = 12;
+
+/**
+ * Warm-up: rounds of `s.warmupS` seconds of the same load until one shows every lane keeping up
+ * (analysis.ts `steady`, p99 within twice the slowest backend's nominal latency), at most
+ * MAX_WARMUP_ROUNDS. Returns the rounds run and whether the last was steady.
+ */
+async function warmUp(s: Scenario, ports: number[], log: (line: string) => void): Promise<{ rounds: number; steady: boolean }> {
+  const slowest = Math.max(...s.backends.map((b) => Math.max(b.lightMs, s.heavyShare > 0 ? b.heavyMs : 0) * (b.multiplier ?? 1)));
+  for (let round = 1; round <= MAX_WARMUP_ROUNDS; round++) {
+    const load = await runOpenLoop({
+      ports,
+      schedule: { ratePerSec: s.ratePerSec, lanes: ports.length, count: countFor(s.ratePerSec, s.warmupS) },
+      deadlineMs: s.deadlineMs,
+      methodOf: (k) => (unitFor(11, k) < s.heavyShare ? "Heavy" : "Light"),
+      actions: [],
+      drainMs: s.deadlineMs + 5000,
+      tagLaneOffset: ports.length,
+    });
+    if (load.lanes.every((l) => steady(l.latencyMs, l.code, 2 * slowest)) && load.maxSendLagMs < 100) return { rounds: round, steady: true };
+    log(`  warm-up round ${round}: not steady yet (largest send lag ${load.maxSendLagMs.toFixed(0)} ms)`);
+  }
+  return { rounds: MAX_WARMUP_ROUNDS, steady: false };
+}
+
 export async function runScenario(s: Scenario, policies: Policy[], filter: Record<string, unknown>, log: (line: string) => void): Promise<ScenarioRun> {
   const { process: backends, ports } = await BackendProcess.start(s.backends);
   try {
     const sidecar = await startBenchSidecar({ policies, backendPorts: ports, healthCheckMs: s.healthCheckMs, filter });
     try {
-      const perLane = countFor(s.ratePerSec, s.warmupS + s.seconds);
+      log(`  scenario (${s.id}): warm-up rounds of ${s.warmupS} s, then ${s.seconds} s at ${s.ratePerSec} RPC/s per policy, ${policies.length} policies`);
+      const warm = await warmUp(s, sidecar.ports, log);
+      const perLane = countFor(s.ratePerSec, LEAD_IN_S + s.seconds);
       await backends.request({ op: "begin", lanes: policies.length, perLane });
-      const warmupMs = s.warmupS * 1000;
-      log(`  scenario (${s.id}): ${s.warmupS} s warm-up + ${s.seconds} s at ${s.ratePerSec} RPC/s per policy, ${policies.length} policies`);
+      const warmupMs = LEAD_IN_S * 1000;
       const before = { generator: ownCpuS(), backends: cpuSeconds(backends.pid), sidecar: cpuSeconds(sidecar.pid) };
       const wallStart = performance.now();
       const load = await runOpenLoop({
@@ -91,7 +121,7 @@ export async function runScenario(s: Scenario, policies: Policy[], filter: Recor
         }
         return { policy, rpcs };
       });
-      return { runs, maxSendLagMs: load.maxSendLagMs, cpuS, wallS, decisions: decided };
+      return { runs, maxSendLagMs: load.maxSendLagMs, cpuS, wallS, decisions: decided, warmup: { ...warm, seconds: warm.rounds * s.warmupS } };
     } finally {
       await sidecar.stop();
     }

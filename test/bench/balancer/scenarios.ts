@@ -36,6 +36,7 @@ export interface Scenario {
   id: ScenarioId;
   title: string;
   backends: BackendSpec[];
+  /** Length of one warm-up round (run-scenario.ts repeats them until the system keeps up). */
   warmupS: number;
   seconds: number;
   ratePerSec: number;
