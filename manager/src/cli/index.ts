@@ -1,31 +1,24 @@
 /**
  * The `meshwasm` command line. Every file in ./commands registers its own command with
  * `export function register(program)` and keeps its top-level imports light (implementations
- * are imported inside the action), so starting one command never loads the others. This is the
- * only place that exits the process; commands throw UserError / ExitError instead, and any
- * failure is printed on one line (failure.ts); `--verbose` or DEBUG=meshwasm adds the stack.
+ * are imported inside the action); a run that names its command loads only that command's file
+ * (command-files.ts). This is the only place that exits the process; commands throw UserError /
+ * ExitError instead, and any failure is printed on one line (failure.ts); `--verbose` or
+ * DEBUG=meshwasm adds the stack trace.
  */
 import { Command } from "commander";
 import { readdirSync } from "node:fs";
 import { register } from "node:module";
 import { ExitError } from "../errors.ts";
+import { commandNames, commandsToLoad } from "./command-files.ts";
 import { debugRequested, describeFailure, verboseDetail } from "./failure.ts";
 
 // Dependencies load as plain Node loads them, not through tsx (see node-modules-hooks.mjs).
 register(new URL("./node-modules-hooks.mjs", import.meta.url));
 
-/** Commands in the order `meshwasm --help` lists them; files not named here follow, sorted. */
-const ORDER = ["build", "sidecar", "push", "pull", "verify", "inspect", "policy", "dashboard",
-  "render", "deploy", "status", "diff", "rollback", "undeploy", "demo"];
-
 async function registerCommands(program: Command): Promise<void> {
   const dir = new URL("./commands/", import.meta.url);
-  const names = readdirSync(dir)
-    .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"))
-    .map((f) => f.slice(0, -3));
-  const rank = (n: string) => (ORDER.includes(n) ? ORDER.indexOf(n) : ORDER.length);
-  names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
-  for (const name of names) {
+  for (const name of commandsToLoad(commandNames(readdirSync(dir)), process.argv.slice(2))) {
     const mod = (await import(new URL(`${name}.ts`, dir).href)) as { register?: (p: Command) => void };
     mod.register?.(program);
   }
