@@ -57,7 +57,8 @@ describe("deploy/istio for grpc-metrics", () => {
       spec: { meshConfig: { defaultConfig: { extraStatTags: string[]; proxyStatsMatcher: { inclusionPrefixes: string[] } } } };
     };
     const tags = mesh.spec.meshConfig.defaultConfig.extraStatTags;
-    expect(tags).toEqual(GRPC_LABELS);
+    // One mesh-wide list for the three filters: grpc-metrics' labels, then grpc-auth's and grpc-balancer's.
+    expect(tags).toEqual([...GRPC_LABELS, "auth_rule", "auth_decision", "cluster", "endpoint", "decision", "result"]);
     const pod = parseYaml(await read("grpc-metrics-pod-annotations.yaml")) as { spec: { template: { metadata: { annotations: Record<string, string> } } } };
     const annotations = pod.spec.template.metadata.annotations;
     expect(annotations["sidecar.istio.io/extraStatTags"]!.split(",")).toEqual(GRPC_LABELS);
