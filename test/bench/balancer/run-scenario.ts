@@ -56,8 +56,9 @@ const MAX_WARMUP_ROUNDS = 12;
 
 /**
  * Warm-up: rounds of `s.warmupS` seconds of the same load until one shows every lane keeping up
- * (analysis.ts `steady`, p99 within twice the slowest backend's nominal latency), at most
- * MAX_WARMUP_ROUNDS. Returns the rounds run and whether the last was steady.
+ * (analysis.ts `steady`: every RPC OK, p99 within twice the slowest backend's nominal latency
+ * + 250 ms; sends at most 250 ms late), at most MAX_WARMUP_ROUNDS. Returns the rounds run and
+ * whether the last was steady.
  */
 async function warmUp(s: Scenario, ports: number[], log: (line: string) => void): Promise<{ rounds: number; steady: boolean }> {
   const slowest = Math.max(...s.backends.map((b) => Math.max(b.lightMs, s.heavyShare > 0 ? b.heavyMs : 0) * (b.multiplier ?? 1)));
@@ -71,7 +72,7 @@ async function warmUp(s: Scenario, ports: number[], log: (line: string) => void)
       drainMs: s.deadlineMs + 5000,
       tagLaneOffset: ports.length,
     });
-    if (load.lanes.every((l) => steady(l.latencyMs, l.code, 2 * slowest)) && load.maxSendLagMs < 100) return { rounds: round, steady: true };
+    if (load.lanes.every((l) => steady(l.latencyMs, l.code, 2 * slowest + 250)) && load.maxSendLagMs < 250) return { rounds: round, steady: true };
     log(`  warm-up round ${round}: not steady yet (largest send lag ${load.maxSendLagMs.toFixed(0)} ms)`);
   }
   return { rounds: MAX_WARMUP_ROUNDS, steady: false };
