@@ -8,7 +8,7 @@
  *  - override_host mode: the EnvoyFilter's cluster patch, applied to a cluster, is an override_host
  *    policy reading the header the filter writes, with LEAST_REQUEST (choice_count 2) as fallback,
  *    on the Istio cluster the filter's `clusters` names;
- *  - the extraStatTags annotation holds the filter's labels (and grpc-metrics'), and with Istio's
+ *  - the extraStatTags annotation repeats the mesh-wide list, which holds the filter's labels, and with Istio's
  *    regexes every metric the filter defines becomes a clean grpc_balancer_* family.
  */
 import { readFile } from "node:fs/promises";
@@ -91,7 +91,10 @@ describe("deploy/ for grpc-balancer", () => {
   it("extraStatTags hold the filter's labels, and Istio's regexes for them give clean grpc_balancer_* families", async () => {
     const [deployment] = await docs("istio/grpc-balancer-stats.yaml");
     const tags = (deployment!.spec.template.metadata.annotations["sidecar.istio.io/extraStatTags"] as string).split(",");
-    expect(tags).toEqual([...METRICS_LABELS, ...BALANCER_LABELS]);
+    // The annotation replaces the mesh-wide list: it repeats it, which names the filter's labels.
+    const [mesh] = await docs("istio/grpc-metrics-meshconfig.yaml");
+    expect(tags).toEqual(mesh!.spec.meshConfig.defaultConfig.extraStatTags);
+    expect(tags).toEqual(expect.arrayContaining([...METRICS_LABELS, ...BALANCER_LABELS]));
     const l = await loadBalancer({ explore_share: 0, clusters: ["outbound|9000||inventory.shop.svc.cluster.local"], discovery: { cluster: "prometheus_stats" } });
     const cluster = "outbound|9000||inventory.shop.svc.cluster.local";
     warm(l, ["10.0.0.1:9000", "10.0.0.2:9000"], cluster);
