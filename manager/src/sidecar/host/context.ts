@@ -22,6 +22,7 @@ import type { StreamInfo } from "../http/stream-info.ts";
 import { BufferType, MapType, StreamType, WasmResult } from "./abi.ts";
 import type { HostEnvironment, HttpCallResponse, TimerHandle } from "./api.ts";
 import type { PropertyPrototype } from "./foreign.ts";
+import type { PropertyScope } from "./properties.ts";
 import { GrpcCallouts } from "./grpc-calls.ts";
 import type { WasmVm } from "./vm.ts";
 
@@ -54,6 +55,9 @@ export class Context {
   }
 
   readonly root: RootContext;
+
+  /** Property lookups' scope, made at this context's first property call (imports.ts). */
+  propertyScope?: PropertyScope;
 
   get isRoot(): boolean {
     return this.root === (this as unknown as RootContext);

@@ -242,7 +242,7 @@ export class WasmHttpFilter implements StreamFilter {
     if (!this.ctx || !this.binding.vm || this.destroyed) return;
     this.inAccessLog = true;
     try {
-      this.binding.vm.call(this.ctx, "proxy_on_log", this.ctx.id);
+      this.binding.vm.call3(this.ctx, "proxy_on_log", this.ctx.id, 0, 0);
     } finally {
       this.inAccessLog = false;
     }
@@ -254,8 +254,8 @@ export class WasmHttpFilter implements StreamFilter {
     const ctx = this.ctx;
     const vm = this.binding.vm;
     if (!ctx || !vm) return;
-    vm.call(ctx, "proxy_on_done", ctx.id); // the result is ignored for streams
-    vm.call(ctx, "proxy_on_delete", ctx.id);
+    vm.call3(ctx, "proxy_on_done", ctx.id, 0, 0); // the result is ignored for streams
+    vm.call3(ctx, "proxy_on_delete", ctx.id, 0, 0);
     vm.contexts.delete(ctx.id);
     this.requestHeaders = this.requestTrailers = this.responseHeaders = this.responseTrailers = null;
     this.requestBody = this.responseBody = null;
@@ -319,7 +319,7 @@ export class WasmHttpFilter implements StreamFilter {
     const ctx = new StreamContext(vm, vm.nextContextId(), root, this);
     vm.contexts.set(ctx.id, ctx);
     this.ctx = ctx;
-    vm.call(ctx, "proxy_on_context_create", ctx.id, root.id);
+    vm.call3(ctx, "proxy_on_context_create", ctx.id, root.id, 0);
     return !vm.failed;
   }
 
@@ -328,11 +328,14 @@ export class WasmHttpFilter implements StreamFilter {
    * when the VM is (or became) failed. A local reply queued during the call forces a stop;
    * a continue_stream from the same direction's callback forces Continue.
    */
-  private invoke(dir: Direction, name: string, ...args: number[]): number | undefined {
+  private invoke(dir: Direction, name: string, a: number, b = 0): number | undefined {
     const vm = this.binding.vm!;
     if (vm.failed) return undefined;
+    const ctx = this.ctx!;
     // Saved and restored: a deferred local reply re-enters this filter (its encode pass).
-    const saved = [this.replyQueuedInCall, this.continueInCallback, this.inCallback] as const;
+    const savedReplyQueued = this.replyQueuedInCall;
+    const savedContinued = this.continueInCallback;
+    const savedDir = this.inCallback;
     this.replyQueuedInCall = false;
     this.continueInCallback = false;
     this.inCallback = dir;
@@ -340,11 +343,15 @@ export class WasmHttpFilter implements StreamFilter {
     let replyQueued = false;
     let continued = false;
     try {
-      r = vm.hasExport(name) ? vm.call(this.ctx!, name, this.ctx!.id, ...args) : 0;
+      // Each stream callback takes (context_id, a[, b]); a third argument is ignored by a
+      // two-parameter export, as the ABI's trailers callbacks are.
+      r = vm.hasExport(name) ? vm.call3(ctx, name, ctx.id, a, b) : 0;
     } finally {
       replyQueued = this.replyQueuedInCall;
       continued = this.continueInCallback;
-      [this.replyQueuedInCall, this.continueInCallback, this.inCallback] = saved;
+      this.replyQueuedInCall = savedReplyQueued;
+      this.continueInCallback = savedContinued;
+      this.inCallback = savedDir;
     }
     if (vm.failed) return undefined;
     if (replyQueued) return -1;

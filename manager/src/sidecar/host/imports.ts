@@ -25,7 +25,8 @@ import { callForeignFunction } from "./foreign.ts";
 import { formatLogLine } from "./log.ts";
 import { InvalidMemoryAccessError } from "./memory.ts";
 import { decodePairs, encodePairs } from "./pairs.ts";
-import { getProperty, setProperty, type PropertyScope } from "./properties.ts";
+import { getPropertyAt, setPropertyAt, type PropertyScope } from "./properties.ts";
+import type { BodyBuffer } from "../http/body-buffer.ts";
 import { defaultSharedState } from "./shared-state.ts";
 import type { WasmVm } from "./vm.ts";
 import { createWasiImports } from "./wasi.ts";
@@ -37,19 +38,7 @@ const WHITESPACE = /[ \t\f\v\n\r]/g;
 /** Builds the import object for `vm` (env + both WASI namespaces). */
 export function buildImports(vm: WasmVm): WebAssembly.Imports {
   const env: Record<string, Fn> = {};
-  const wrap = (name: string, fn: Fn) => {
-    env[name] = (...args: unknown[]) => {
-      vm.hostCalls++;
-      vm.checkAllowed(name, false);
-      try {
-        return fn(...args);
-      } catch (e) {
-        if (e instanceof InvalidMemoryAccessError) return WasmResult.InvalidMemoryAccess;
-        throw e;
-      }
-    };
-  };
-  for (const [name, fn] of Object.entries(envFunctions(vm))) wrap(name, fn);
+  for (const [name, fn] of Object.entries(envFunctions(vm))) env[name] = guarded(vm, name, fn);
   if (vm.loaded.abiVersion !== "0.2.1") delete env["proxy_get_log_level"];
 
   const wasiRaw = createWasiImports({
@@ -70,6 +59,34 @@ export function buildImports(vm: WasmVm): WebAssembly.Imports {
   return { env, wasi_snapshot_preview1: wasi, wasi_unstable: wasi };
 }
 
+/**
+ * An env import as the guest calls it: counts the call, checks the VM phase (restricted
+ * callbacks trap), and turns an out-of-bounds guest pointer into InvalidMemoryAccess. The wrapper
+ * declares exactly the import's parameters (`fn.length`), so V8 calls it, and inlines `fn`, without
+ * an arguments array or an arity adaptation on every host call.
+ */
+function guarded(vm: WasmVm, name: string, fn: Fn): Fn {
+  const enter = (): void => {
+    vm.hostCalls++;
+    if (vm.phase !== "running") vm.checkAllowed(name, false);
+  };
+  const failed = (e: unknown): number => {
+    if (e instanceof InvalidMemoryAccessError) return WasmResult.InvalidMemoryAccess;
+    throw e;
+  };
+  type A = any;
+  switch (fn.length) {
+    case 0: return () => { enter(); try { return fn(); } catch (e) { return failed(e); } };
+    case 1: return (a: A) => { enter(); try { return fn(a); } catch (e) { return failed(e); } };
+    case 2: return (a: A, b: A) => { enter(); try { return fn(a, b); } catch (e) { return failed(e); } };
+    case 3: return (a: A, b: A, c: A) => { enter(); try { return fn(a, b, c); } catch (e) { return failed(e); } };
+    case 4: return (a: A, b: A, c: A, d: A) => { enter(); try { return fn(a, b, c, d); } catch (e) { return failed(e); } };
+    case 5: return (a: A, b: A, c: A, d: A, e5: A) => { enter(); try { return fn(a, b, c, d, e5); } catch (e) { return failed(e); } };
+    default:
+      return (...args: unknown[]) => { enter(); try { return fn(...args); } catch (e) { return failed(e); } };
+  }
+}
+
 function log(vm: WasmVm, ctx: Context | undefined, level: number, msg: string): void {
   if (level >= LogLevel.Error) vm.lastErrorLog = msg;
   const threshold = vm.env.logLevel ?? LogLevel.Info;
@@ -78,16 +95,46 @@ function log(vm: WasmVm, ctx: Context | undefined, level: number, msg: string): 
   vm.env.logger.log(level as LogLevel, formatLogLine(msg, parts));
 }
 
+/** The context's property scope, made once per context (its stream is read afresh on each call). */
 function propertyScope(vm: WasmVm, ctx: Context): PropertyScope {
-  const p = ctx.plugin;
-  return {
-    stream: ctx.streamInfo(),
-    plugin: { name: p.name, rootId: p.rootId, vmId: p.vmId },
-    node: vm.env.node,
-    isRootContext: ctx.isRoot,
-    clock: vm.env.clock,
-    declaredProperties: ctx.root.declaredProperties,
-  };
+  let scope = ctx.propertyScope;
+  if (scope === undefined) {
+    const p = ctx.plugin;
+    scope = {
+      stream: undefined,
+      plugin: { name: p.name, rootId: p.rootId, vmId: p.vmId },
+      node: vm.env.node,
+      isRootContext: ctx.isRoot,
+      clock: vm.env.clock,
+      declaredProperties: ctx.root.declaredProperties,
+    };
+    ctx.propertyScope = scope;
+  }
+  scope.stream = ctx.streamInfo();
+  return scope;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Envoy/cpp-host getBuffer for a read: a type above FOREIGN_FUNCTION_ARGS or no effective
+ * context -> BadArgument, no buffer -> NotFound (the status is returned as a number).
+ */
+function bufferOf(vm: WasmVm, type: number): BodyBuffer | WasmResult {
+  if (type >>> 0 > BufferType.ForeignFunctionArgs) return WasmResult.BadArgument;
+  const ctx = vm.effectiveContext();
+  if (!ctx) return WasmResult.BadArgument;
+  const ref = ctx.getBuffer(type);
+  return ref ? ref.buffer : WasmResult.NotFound;
+}
+
+/** `bufferOf` for an operation that needs to know whether the buffer is mutable. */
+function bufferRefOp(vm: WasmVm, type: number, fn: (ref: BufferRef) => number): number {
+  if (type >>> 0 > BufferType.ForeignFunctionArgs) return WasmResult.BadArgument;
+  const ctx = vm.effectiveContext();
+  if (!ctx) return WasmResult.BadArgument;
+  const ref = ctx.getBuffer(type);
+  return ref ? fn(ref) : WasmResult.NotFound;
 }
 
 function envFunctions(vm: WasmVm): Record<string, Fn> {
@@ -103,14 +150,6 @@ function envFunctions(vm: WasmVm): Record<string, Fn> {
     type > MapType.HttpCallResponseTrailers ? WasmResult.BadArgument : withCtx(fn);
   const mutated = (ctx: Context, type: number) => {
     if (type === MapType.RequestHeaders) ctx.clearRouteCache();
-  };
-  /** Envoy/cpp-host: a type above FOREIGN_FUNCTION_ARGS -> BadArgument; no buffer -> NotFound. */
-  const bufferOp = (type: number, fn: (ref: BufferRef) => number) => {
-    if (type >>> 0 > BufferType.ForeignFunctionArgs) return WasmResult.BadArgument;
-    return withCtx((ctx) => {
-      const ref = ctx.getBuffer(type);
-      return ref ? fn(ref) : WasmResult.NotFound;
-    });
   };
 
   return {
@@ -129,31 +168,41 @@ function envFunctions(vm: WasmVm): Record<string, Fn> {
     },
     proxy_set_tick_period_milliseconds: (ms: number) => withCtx((ctx) => ctx.root.setTickPeriod(ms)),
 
-    // ===== properties =====
-    proxy_get_property: (pp: number, pl: number, vpp: number, vlp: number) =>
-      withCtx((ctx) => {
-        const r = getProperty(str(pp, pl).split("\0"), propertyScope(vm, ctx));
-        if (r.result !== WasmResult.Ok) return r.result;
-        mem.writeOut(r.value ?? new Uint8Array(0), vpp, vlp);
-        return WasmResult.Ok;
-      }),
-    proxy_set_property: (pp: number, pl: number, vp: number, vl: number) =>
-      withCtx((ctx) => setProperty(str(pp, pl).split("\0"), mem.read(vp, vl), propertyScope(vm, ctx))),
+    // ===== properties (hot: written without per-call closures) =====
+    proxy_get_property: (pp: number, pl: number, vpp: number, vlp: number) => {
+      const ctx = vm.effectiveContext();
+      if (!ctx) return WasmResult.BadArgument;
+      const r = getPropertyAt(mem.readKey(pp, pl), propertyScope(vm, ctx));
+      if (r.result !== WasmResult.Ok) return r.result;
+      mem.writeOut(r.value ?? EMPTY, vpp, vlp);
+      return WasmResult.Ok;
+    },
+    proxy_set_property: (pp: number, pl: number, vp: number, vl: number) => {
+      const ctx = vm.effectiveContext();
+      if (!ctx) return WasmResult.BadArgument;
+      const path = mem.readKey(pp, pl);
+      return setPropertyAt(path, mem.read(vp, vl), propertyScope(vm, ctx), true);
+    },
 
     // ===== buffers =====
-    proxy_get_buffer_bytes: (type: number, start: number, max: number, dpp: number, dlp: number) =>
-      bufferOp(type, ({ buffer: buf }) => {
-        mem.writeOut(buf.slice(start >>> 0, max >>> 0), dpp, dlp);
-        return WasmResult.Ok;
-      }),
-    proxy_get_buffer_status: (type: number, lp: number, fp: number) =>
-      bufferOp(type, ({ buffer: buf }) => {
-        mem.writeU32(lp, buf.length);
-        mem.writeU32(fp, 0);
-        return WasmResult.Ok;
-      }),
+    proxy_get_buffer_bytes: (type: number, start: number, max: number, dpp: number, dlp: number) => {
+      const buf = bufferOf(vm, type);
+      if (typeof buf === "number") return buf;
+      const from = start >>> 0;
+      const size = max >>> 0;
+      // The whole buffer (the usual read of a chunk): its bytes without an intermediate copy.
+      mem.writeOut(from === 0 && size >= buf.length ? buf.toUint8Array() : buf.slice(from, size), dpp, dlp);
+      return WasmResult.Ok;
+    },
+    proxy_get_buffer_status: (type: number, lp: number, fp: number) => {
+      const buf = bufferOf(vm, type);
+      if (typeof buf === "number") return buf;
+      mem.writeU32(lp, buf.length);
+      mem.writeU32(fp, 0);
+      return WasmResult.Ok;
+    },
     proxy_set_buffer_bytes: (type: number, start: number, size: number, dp: number, dl: number) =>
-      bufferOp(type, ({ buffer: buf, mutable }) => {
+      bufferRefOp(vm, type, ({ buffer: buf, mutable }) => {
         // Envoy: string buffers (configuration, http_call body) and absent bodies are read-only.
         if (!mutable) return WasmResult.BadArgument;
         const data = mem.read(dp, dl);
@@ -191,16 +240,18 @@ function envFunctions(vm: WasmVm): Record<string, Fn> {
         mem.writeU32(sp, map.byteSize());
         return WasmResult.Ok;
       }),
-    proxy_get_header_map_value: (type: number, kp: number, kl: number, vpp: number, vlp: number) =>
-      mapOp(type, (ctx) => {
-        const map = ctx.getHeaderMap(type);
-        // In the access-log phase a missing map is NotFound (Envoy getHeaderMapValue).
-        if (!map) return ctx.accessLogPhase ? WasmResult.NotFound : WasmResult.BadArgument;
-        const value = map.get(str(kp, kl));
-        if (value === undefined) return WasmResult.NotFound;
-        mem.writeOutString(value, vpp, vlp);
-        return WasmResult.Ok;
-      }),
+    proxy_get_header_map_value: (type: number, kp: number, kl: number, vpp: number, vlp: number) => {
+      if (type > MapType.HttpCallResponseTrailers) return WasmResult.BadArgument;
+      const ctx = vm.effectiveContext();
+      if (!ctx) return WasmResult.BadArgument;
+      const map = ctx.getHeaderMap(type);
+      // In the access-log phase a missing map is NotFound (Envoy getHeaderMapValue).
+      if (!map) return ctx.accessLogPhase ? WasmResult.NotFound : WasmResult.BadArgument;
+      const value = map.get(mem.readKey(kp, kl));
+      if (value === undefined) return WasmResult.NotFound;
+      mem.writeOutString(value, vpp, vlp);
+      return WasmResult.Ok;
+    },
     proxy_add_header_map_value: (type: number, kp: number, kl: number, vp: number, vl: number) =>
       mapOp(type, (ctx) => {
         const map = ctx.getHeaderMap(type, true);
@@ -340,8 +391,10 @@ function envFunctions(vm: WasmVm): Record<string, Fn> {
       if (r.result === WasmResult.Ok) mem.writeU32(idPtr, r.id!);
       return r.result;
     },
-    proxy_increment_metric: (id: number, delta: bigint) => vm.metrics.increment(id >>> 0, BigInt(delta)),
-    proxy_record_metric: (id: number, value: bigint) => vm.metrics.record(id >>> 0, BigInt(value)),
+    proxy_increment_metric: (id: number, delta: bigint) =>
+      vm.metrics.increment(id >>> 0, typeof delta === "bigint" ? delta : BigInt(delta)),
+    proxy_record_metric: (id: number, value: bigint) =>
+      vm.metrics.record(id >>> 0, typeof value === "bigint" ? value : BigInt(value)),
     proxy_get_metric: (id: number, vp: number) => {
       const r = vm.metrics.get(id >>> 0);
       if (r.result === WasmResult.Ok) mem.writeU64(vp, r.value ?? 0n);

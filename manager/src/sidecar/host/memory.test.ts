@@ -78,4 +78,71 @@ describe("GuestMemory", () => {
     new Uint8Array(mem.buffer).set([0x61, 0xff, 0x62], 60000);
     expect(gm.readString(60000, 3)).toBe("a\ufffdb");
   });
+
+  it("writes bytes into memory the allocator grew (writeOut remakes its views after allocating)", () => {
+    const mem = new WebAssembly.Memory({ initial: 1 });
+    const gm = new GuestMemory(() => mem, () => mem.grow(1) * 65536);
+    gm.writeOut(new Uint8Array([5, 6, 7]), 8, 12);
+    expect([gm.readU32(8), gm.readU32(12)]).toEqual([65536, 3]);
+    expect([...new Uint8Array(mem.buffer, 65536, 3)]).toEqual([5, 6, 7]);
+  });
+
+  describe("readKey (interned names)", () => {
+    const setup = () => {
+      const mem = new WebAssembly.Memory({ initial: 1 });
+      const gm = new GuestMemory(() => mem, () => 0);
+      const put = (ptr: number, s: string | number[]) => {
+        const b = typeof s === "string" ? Buffer.from(s) : Uint8Array.from(s);
+        new Uint8Array(mem.buffer).set(b, ptr);
+        return b.length;
+      };
+      return { gm, put };
+    };
+
+    it("returns the text of the bytes, the same string for the same bytes wherever they are", () => {
+      const { gm, put } = setup();
+      const n = put(100, "content-type");
+      const a = gm.readKey(100, n);
+      expect(a).toBe("content-type");
+      put(300, "content-type");
+      expect(gm.readKey(300, n)).toBe(a);
+      for (const key of ["", "a", "ab", "abc", "abcd", "abcde", ":path", "xds\0listener_direction", "x".repeat(64)]) {
+        const len = put(1000, key);
+        expect(gm.readKey(1000, len)).toBe(key);
+        expect(gm.readKey(1000, len)).toBe(key);
+      }
+    });
+
+    it("reads the bytes as they are now: new bytes at a known pointer, a prefix, other lengths", () => {
+      const { gm, put } = setup();
+      put(100, "grpc-status");
+      expect(gm.readKey(100, 11)).toBe("grpc-status");
+      put(100, "grpc-statuz");
+      expect(gm.readKey(100, 11)).toBe("grpc-statuz");
+      expect(gm.readKey(100, 4)).toBe("grpc");
+      expect(gm.readKey(100, 5)).toBe("grpc-");
+    });
+
+    it("reads what it does not intern as readString does: non-ASCII, invalid UTF-8, more than 64 bytes", () => {
+      const { gm, put } = setup();
+      for (const key of ["héllo", "日本", "y".repeat(65), "z".repeat(500)]) {
+        const len = put(2000, key);
+        expect(gm.readKey(2000, len)).toBe(key);
+      }
+      put(2000, [0x61, 0xff, 0x62]);
+      expect(gm.readKey(2000, 3)).toBe("a\ufffdb");
+      expect(() => gm.readKey(65530, 10)).toThrow(InvalidMemoryAccessError);
+    });
+
+    it("stays exact past its bound: thousands of distinct names, every one read back", () => {
+      const { gm, put } = setup();
+      for (let round = 0; round < 2; round++) {
+        for (let i = 0; i < 3000; i++) {
+          const key = `k-${i}-${"q".repeat(i % 40)}`;
+          const len = put(4000, key);
+          expect(gm.readKey(4000, len)).toBe(key);
+        }
+      }
+    });
+  });
 });

@@ -12,6 +12,8 @@
  *   obtained from the guest allocator (malloc or proxy_on_memory_allocate). `writeOutString`
  *   does the same with a string's UTF-8 bytes, encoded in place.
  * - Views of the memory are cached and remade when the memory grows (see `at`).
+ * - `readKey` reads a short ASCII name (header name, property path) through a bounded table of
+ *   strings already seen, so a hot name costs a hash of its bytes and no new string.
  */
 export class InvalidMemoryAccessError extends Error {
   override readonly name = "InvalidMemoryAccessError";
@@ -25,6 +27,20 @@ function isAscii(s: string): boolean {
 }
 const encoder = new TextEncoder();
 
+/** An interned name: its text and its bytes as little-endian 32-bit words (zero-padded). */
+interface InternedKey {
+  text: string;
+  length: number;
+  words: Int32Array;
+}
+
+/** Names longer than this are read as plain strings (no interning). */
+const KEY_INTERN_MAX_LENGTH = 64;
+/** Distinct interned names kept; the table starts over when full (bounded whatever the guest sends). */
+const KEY_INTERN_MAX_ENTRIES = 512;
+/** Scratch for the words of the name being read. */
+const keyWords = new Int32Array(KEY_INTERN_MAX_LENGTH / 4);
+
 export class GuestMemory {
   /**
    * Views of the current memory buffer, made once and remade only when the buffer changed: a
@@ -34,6 +50,9 @@ export class GuestMemory {
   private buf: ArrayBuffer | undefined;
   private u8 = new Uint8Array(0);
   private dv = new DataView(new ArrayBuffer(0));
+
+  /** Interned short ASCII names by a hash of their bytes (a collision keeps the first). */
+  private readonly keys = new Map<number, InternedKey>();
 
   constructor(
     private readonly memory: () => WebAssembly.Memory,
@@ -80,6 +99,57 @@ export class GuestMemory {
     return decoder.decode(u8.subarray(p, p + l));
   }
 
+  /**
+   * `readString` for names the guest passes again and again (header names, property paths):
+   * a short ASCII name seen before comes back as the same string. The bytes are read as
+   * little-endian 32-bit words (typed-array reads of Wasm memory are slow byte by byte), hashed,
+   * and compared word for word with the interned entry; anything else is read as `readString`.
+   */
+  readKey(ptr: number, len: number): string {
+    const p = this.at(ptr, len);
+    const l = len >>> 0;
+    if (l > KEY_INTERN_MAX_LENGTH) return this.readString(ptr, len);
+    const dv = this.dv;
+    const words = keyWords;
+    const n = (l + 3) >>> 2;
+    let h = 0x811c9dc5 ^ l;
+    let ascii = 0;
+    const whole = l >>> 2;
+    for (let i = 0; i < whole; i++) {
+      const w = dv.getInt32(p + i * 4, true);
+      ascii |= w;
+      words[i] = w;
+      h = Math.imul(h ^ w, 0x01000193);
+    }
+    if (whole < n) {
+      let w = 0;
+      for (let i = whole * 4, shift = 0; i < l; i++, shift += 8) w |= this.u8[p + i]! << shift;
+      ascii |= w;
+      words[whole] = w;
+      h = Math.imul(h ^ w, 0x01000193);
+    }
+    if ((ascii & 0x80808080) !== 0) return this.readString(ptr, len);
+    h &= 0x3fffffff; // a small integer key (no heap number per lookup)
+    const known = this.keys.get(h);
+    if (known !== undefined && known.length === l) {
+      const kw = known.words;
+      let same = true;
+      for (let i = 0; i < n; i++) {
+        if (kw[i] !== words[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return known.text;
+    }
+    const text = this.readString(ptr, len);
+    if (known === undefined) {
+      if (this.keys.size >= KEY_INTERN_MAX_ENTRIES) this.keys.clear();
+      this.keys.set(h, { text, length: l, words: words.slice(0, n) });
+    }
+    return text;
+  }
+
   // `at` may replace the views, so it runs before they are read.
   write(ptr: number, bytes: Uint8Array): void {
     const p = this.at(ptr, bytes.length);
@@ -109,49 +179,48 @@ export class GuestMemory {
     // Check the out-params first so a bad pointer costs no allocation.
     this.at(ptrPtr, 4);
     this.at(lenPtr, 4);
-    if (bytes.length === 0) {
-      this.writeU32(ptrPtr, 0);
-      this.writeU32(lenPtr, 0);
-      return;
+    const n = bytes.length;
+    let ptr = 0;
+    if (n > 0) {
+      ptr = this.allocate(n) >>> 0;
+      if (ptr === 0) throw new InvalidMemoryAccessError("guest allocator returned 0");
+      // The allocator may have grown the memory: `at` remakes the views, so it runs first.
+      const p = this.at(ptr, n);
+      this.u8.set(bytes, p);
     }
-    const ptr = this.allocate(bytes.length) >>> 0;
-    if (ptr === 0) throw new InvalidMemoryAccessError("guest allocator returned 0");
-    this.write(ptr, bytes);
-    this.writeU32(ptrPtr, ptr);
-    this.writeU32(lenPtr, bytes.length);
+    this.putPair(ptrPtr, ptr, lenPtr, n);
   }
 
   /** `writeOut` of a string's UTF-8 bytes, encoded straight into guest memory. */
   writeOutString(value: string, ptrPtr: number, lenPtr: number): void {
     this.at(ptrPtr, 4);
     this.at(lenPtr, 4);
-    if (value.length <= 256 && isAscii(value)) {
-      const n = value.length;
-      if (n === 0) {
-        this.writeU32(ptrPtr, 0);
-        this.writeU32(lenPtr, 0);
-        return;
-      }
+    const n = value.length;
+    if (n === 0) {
+      this.putPair(ptrPtr, 0, lenPtr, 0);
+      return;
+    }
+    if (n <= 256 && isAscii(value)) {
       const ptr = this.allocate(n) >>> 0;
       if (ptr === 0) throw new InvalidMemoryAccessError("guest allocator returned 0");
       const p = this.at(ptr, n);
       const u8 = this.u8;
       for (let i = 0; i < n; i++) u8[p + i] = value.charCodeAt(i);
-      this.writeU32(ptrPtr, ptr);
-      this.writeU32(lenPtr, n);
+      this.putPair(ptrPtr, ptr, lenPtr, n);
       return;
     }
     const len = Buffer.byteLength(value, "utf8");
-    if (len === 0) {
-      this.writeU32(ptrPtr, 0);
-      this.writeU32(lenPtr, 0);
-      return;
-    }
     const ptr = this.allocate(len) >>> 0;
     if (ptr === 0) throw new InvalidMemoryAccessError("guest allocator returned 0");
     const p = this.at(ptr, len);
     encoder.encodeInto(value, this.u8.subarray(p, p + len));
-    this.writeU32(ptrPtr, ptr);
-    this.writeU32(lenPtr, len);
+    this.putPair(ptrPtr, ptr, lenPtr, len);
+  }
+
+  /** Writes a result's pointer and length to out-params already checked by `at` (views current). */
+  private putPair(ptrPtr: number, ptr: number, lenPtr: number, len: number): void {
+    const dv = this.dv;
+    dv.setUint32(ptrPtr >>> 0, ptr, true);
+    dv.setUint32(lenPtr >>> 0, len >>> 0, true);
   }
 }

@@ -25,9 +25,10 @@ const ID_INCREMENT = 4;
 const TYPE_MASK = 3;
 
 export class MetricsRegistry {
-  private readonly counters = new Map<number, Counter>();
-  private readonly gauges = new Map<number, Gauge>();
-  private readonly histograms = new Map<number, Histogram>();
+  // By id >>> 2 (ids are 4n + type): an increment is an array index, not a map lookup.
+  private readonly counters: Array<Counter | undefined> = [];
+  private readonly gauges: Array<Gauge | undefined> = [];
+  private readonly histograms: Array<Histogram | undefined> = [];
   private readonly lastId = [MetricType.Counter, MetricType.Gauge, MetricType.Histogram];
 
   constructor(private readonly stats: StatsStore) {}
@@ -38,13 +39,13 @@ export class MetricsRegistry {
     const id = (this.lastId[type]! += ID_INCREMENT);
     switch (type as MetricType) {
       case MetricType.Counter:
-        this.counters.set(id, this.stats.counter(statName));
+        this.counters[id >>> 2] = this.stats.counter(statName);
         break;
       case MetricType.Gauge:
-        this.gauges.set(id, this.stats.gauge(statName));
+        this.gauges[id >>> 2] = this.stats.gauge(statName);
         break;
       case MetricType.Histogram:
-        this.histograms.set(id, this.stats.histogram(statName));
+        this.histograms[id >>> 2] = this.stats.histogram(statName);
         break;
     }
     return { result: WasmResult.Ok, id };
@@ -53,14 +54,14 @@ export class MetricsRegistry {
   increment(id: number, delta: bigint): WasmResult {
     switch (typeOf(id)) {
       case MetricType.Counter: {
-        const c = this.counters.get(id);
+        const c = this.counters[id >>> 2];
         if (!c) return WasmResult.NotFound;
         if (delta <= 0n) return WasmResult.BadArgument;
         c.add(delta);
         return WasmResult.Ok;
       }
       case MetricType.Gauge: {
-        const g = this.gauges.get(id);
+        const g = this.gauges[id >>> 2];
         if (!g) return WasmResult.NotFound;
         if (delta > 0n) g.add(delta);
         else g.sub(-delta);
@@ -75,19 +76,19 @@ export class MetricsRegistry {
     const v = BigInt.asUintN(64, value);
     switch (typeOf(id)) {
       case MetricType.Counter: {
-        const c = this.counters.get(id);
+        const c = this.counters[id >>> 2];
         if (!c) return WasmResult.NotFound;
         c.add(v);
         return WasmResult.Ok;
       }
       case MetricType.Gauge: {
-        const g = this.gauges.get(id);
+        const g = this.gauges[id >>> 2];
         if (!g) return WasmResult.NotFound;
         g.set(v);
         return WasmResult.Ok;
       }
       case MetricType.Histogram: {
-        const h = this.histograms.get(id);
+        const h = this.histograms[id >>> 2];
         if (!h) return WasmResult.NotFound;
         h.record(v);
         return WasmResult.Ok;
@@ -100,11 +101,11 @@ export class MetricsRegistry {
   get(id: number): { result: WasmResult; value?: bigint } {
     switch (typeOf(id)) {
       case MetricType.Counter: {
-        const c = this.counters.get(id);
+        const c = this.counters[id >>> 2];
         return c ? { result: WasmResult.Ok, value: c.value() } : { result: WasmResult.NotFound };
       }
       case MetricType.Gauge: {
-        const g = this.gauges.get(id);
+        const g = this.gauges[id >>> 2];
         return g ? { result: WasmResult.Ok, value: g.value() } : { result: WasmResult.NotFound };
       }
       default:

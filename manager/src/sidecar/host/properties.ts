@@ -94,35 +94,66 @@ const uint = (v: number | bigint): Val => ({ k: "uint", v: BigInt(v) });
 const wrapper = (get: (key: string) => Val | undefined): Val => ({ k: "map", get });
 const encoder = new TextEncoder();
 
-export function getProperty(path: string[], scope: PropertyScope): { result: WasmResult; value?: Uint8Array } {
-  const segs = path.length > 1 && path[path.length - 1] === "" ? path.slice(0, -1) : path;
-  if (segs.length === 0) return { result: WasmResult.NotFound };
-  let value = topLevel(segs[0]!, scope);
-  for (const seg of segs.slice(1)) {
-    if (!value) break;
-    value = index(value, seg);
+/** Split NUL-joined paths, by path (bounded: the table starts over when full). */
+const splitPaths = new Map<string, string[]>();
+const SPLIT_PATHS_MAX = 512;
+/** Filter-state keys ("wasm." + path) by path, bounded the same way. */
+const stateKeys = new Map<string, string>();
+
+/** `getProperty` of a NUL-joined path as the guest passes it (its split is cached). */
+export function getPropertyAt(path: string, scope: PropertyScope): { result: WasmResult; value?: Uint8Array } {
+  let segs = splitPaths.get(path);
+  if (segs === undefined) {
+    segs = path.split("\0");
+    if (splitPaths.size >= SPLIT_PATHS_MAX) splitPaths.clear();
+    splitPaths.set(path, segs);
   }
+  return getProperty(segs, scope);
+}
+
+export function getProperty(path: readonly string[], scope: PropertyScope): { result: WasmResult; value?: Uint8Array } {
+  // A single trailing empty segment (a path ending in NUL) is ignored, as Envoy's loop does.
+  const n = path.length > 1 && path[path.length - 1] === "" ? path.length - 1 : path.length;
+  if (n === 0) return { result: WasmResult.NotFound };
+  let value = topLevel(path[0]!, scope);
+  for (let i = 1; i < n && value; i++) value = index(value, path[i]!);
   if (!value) return { result: WasmResult.NotFound };
   const bytes = serialize(value);
   return bytes ? { result: WasmResult.Ok, value: bytes } : { result: WasmResult.SerializationFailure };
 }
 
-export function setProperty(path: string[], value: Uint8Array, scope: PropertyScope): WasmResult {
+export function setProperty(path: readonly string[], value: Uint8Array, scope: PropertyScope): WasmResult {
+  return setPropertyAt(path.join("\0"), value, scope, false);
+}
+
+/**
+ * `setProperty` of a NUL-joined path as the guest passes it; `owned` when `value` is a copy
+ * the caller gives away (it is then stored without another copy).
+ */
+export function setPropertyAt(name: string, value: Uint8Array, scope: PropertyScope, owned: boolean): WasmResult {
   const s = scope.isRootContext ? undefined : scope.stream;
   if (!s) return WasmResult.NotFound;
-  const name = path.join("\0");
-  const key = WASM_STATE_PREFIX + name;
+  let key = stateKeys.get(name);
+  if (key === undefined) {
+    key = WASM_STATE_PREFIX + name;
+    if (stateKeys.size >= SPLIT_PATHS_MAX) stateKeys.clear();
+    stateKeys.set(name, key);
+  }
+  const bytes = owned ? value : value.slice();
   const existing = s.filterState.get(key);
   const pending = existing ? pendingDeclarations.get(existing) : undefined;
   if (existing && !pending) {
     if (existing.readOnly) return WasmResult.BadArgument;
-    s.filterState.set(key, { ...existing, bytes: value.slice() });
+    s.filterState.set(key, { ...existing, bytes });
     return WasmResult.Ok;
   }
-  const proto = pending ?? scope.declaredProperties?.get(name) ?? { readOnly: false, type: "bytes", span: 0 };
-  s.filterState.set(key, { bytes: value.slice(), type: proto.type, readOnly: proto.readOnly, span: proto.span });
+  const proto = pending ?? scope.declaredProperties?.get(name) ?? DEFAULT_PROTOTYPE;
+  s.filterState.set(key, { bytes, type: proto.type, readOnly: proto.readOnly, span: proto.span });
   return WasmResult.Ok;
 }
+
+/** A property set without a declaration: bytes, mutable, FilterChain span. */
+const DEFAULT_PROTOTYPE: PropertyPrototype = { readOnly: false, type: "bytes", span: 0 };
 
 function index(value: Val, seg: string): Val | undefined {
   switch (value.k) {
@@ -140,12 +171,12 @@ function index(value: Val, seg: string): Val | undefined {
   }
 }
 
+/** Scratch for 8-byte values; serialize returns a copy of it. */
+const eightBytes = new DataView(new ArrayBuffer(8));
+const eightBytesU8 = new Uint8Array(eightBytes.buffer);
+const eight = (_filled: DataView): Uint8Array => eightBytesU8.slice();
+
 function serialize(value: Val): Uint8Array | undefined {
-  const eight = (fill: (dv: DataView) => void) => {
-    const b = new Uint8Array(8);
-    fill(new DataView(b.buffer));
-    return b;
-  };
   switch (value.k) {
     case "string":
       return encoder.encode(value.v);
@@ -154,11 +185,14 @@ function serialize(value: Val): Uint8Array | undefined {
     case "int":
     case "ts":
     case "dur":
-      return eight((dv) => dv.setBigInt64(0, BigInt.asIntN(64, value.v), true));
+      eightBytes.setBigInt64(0, BigInt.asIntN(64, value.v), true);
+      return eight(eightBytes);
     case "uint":
-      return eight((dv) => dv.setBigUint64(0, BigInt.asUintN(64, value.v), true));
+      eightBytes.setBigUint64(0, BigInt.asUintN(64, value.v), true);
+      return eight(eightBytes);
     case "double":
-      return eight((dv) => dv.setFloat64(0, value.v, true));
+      eightBytes.setFloat64(0, value.v, true);
+      return eight(eightBytes);
     case "bool":
       return Uint8Array.of(value.v ? 1 : 0);
     case "null":

@@ -60,7 +60,11 @@ export class WasmVm {
   /** The last message the guest logged at error level or above (quoted in load errors). */
   lastErrorLog?: string;
   private instance!: WebAssembly.Instance;
+  /** The instance's exports by name (null: not a function), resolved once each. */
+  private readonly exportFns = new Map<string, Function | null>();
   private memoryExport?: WebAssembly.Memory;
+  /** The memory buffer the last cap check saw (detached once the memory grows). */
+  private checkedBuffer?: ArrayBuffer;
   private allocatorExport?: (size: number) => number;
   private nextId = 1;
   private httpCallSeq = 1;
@@ -146,11 +150,23 @@ export class WasmVm {
   }
 
   hasExport(name: string): boolean {
-    return typeof this.instance.exports[name] === "function";
+    return this.exportFn(name) !== null;
+  }
+
+  /** The exported function `name`, or null (looked up once: an instance's exports never change). */
+  private exportFn(name: string): Function | null {
+    let fn = this.exportFns.get(name);
+    if (fn === undefined) {
+      const e = this.instance.exports[name];
+      fn = typeof e === "function" ? e : null;
+      this.exportFns.set(name, fn);
+    }
+    return fn;
   }
 
   /** Throws RestrictedCallbackError if `fn` may not be called now (the throw traps the guest). */
   checkAllowed(fn: string, isWasi: boolean): void {
+    if (this.phase === "running") return;
     if (this.phase === "startup" && !isWasi && !STARTUP_ALLOWED.has(fn)) {
       throw new RestrictedCallbackError(fn, "start-up");
     }
@@ -214,14 +230,14 @@ export class WasmVm {
    */
   call(ctx: Context | null, name: string, ...args: number[]): number | undefined {
     if (this.failed) return undefined;
-    const fn = this.instance.exports[name];
-    if (typeof fn !== "function") return undefined;
+    const fn = this.exportFn(name);
+    if (fn === null) return undefined;
     const prevEffective = this.effectiveId;
     this.effectiveId = ctx?.id ?? 0;
     this.depth++;
     let result: unknown;
     try {
-      result = (fn as (...a: number[]) => unknown)(...args);
+      result = fn.apply(undefined, args);
     } catch (e) {
       this.fail(`${name} failed: ${(e as Error)?.message ?? String(e)}`, e);
       result = undefined;
@@ -229,9 +245,38 @@ export class WasmVm {
       this.depth--;
       this.effectiveId = prevEffective;
     }
+    return this.returned(result);
+  }
+
+  /**
+   * `call` with exactly three arguments (the stream callbacks' hot path: no rest array). An
+   * export declaring fewer parameters ignores the extra ones, as it does when called from `call`.
+   */
+  call3(ctx: Context, name: string, a: number, b: number, c: number): number | undefined {
+    if (this.failed) return undefined;
+    const fn = this.exportFn(name);
+    if (fn === null) return undefined;
+    const prevEffective = this.effectiveId;
+    this.effectiveId = ctx.id;
+    this.depth++;
+    let result: unknown;
+    try {
+      result = (fn as (a: number, b: number, c: number) => unknown)(a, b, c);
+    } catch (e) {
+      this.fail(`${name} failed: ${(e as Error)?.message ?? String(e)}`, e);
+      result = undefined;
+    } finally {
+      this.depth--;
+      this.effectiveId = prevEffective;
+    }
+    return this.returned(result);
+  }
+
+  /** After a guest call: the outermost one checks the memory cap and runs deferred actions. */
+  private returned(result: unknown): number | undefined {
     if (this.depth === 0) {
       this.checkMemoryCap();
-      this.runAfterActions();
+      if (this.afterActions.length > 0) this.runAfterActions();
     }
     if (result === undefined || this.failed) return undefined;
     return typeof result === "bigint" ? Number(result) : (result as number);
@@ -253,7 +298,13 @@ export class WasmVm {
 
   private checkMemoryCap(): void {
     if (this.failed) return;
-    if (this.exportedMemory().buffer.byteLength > MAX_GUEST_MEMORY_BYTES) {
+    // A non-shared memory detaches its old buffer when it grows: a buffer already checked and
+    // still attached means the size has not changed since (no native `buffer` read per call).
+    const seen = this.checkedBuffer;
+    if (seen !== undefined && seen.byteLength !== 0) return;
+    const buffer = this.exportedMemory().buffer;
+    this.checkedBuffer = buffer instanceof ArrayBuffer ? buffer : undefined;
+    if (buffer.byteLength > MAX_GUEST_MEMORY_BYTES) {
       this.fail("guest memory above the 1 GiB limit", undefined);
     }
   }
