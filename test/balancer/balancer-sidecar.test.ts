@@ -97,8 +97,10 @@ describe("session header mode (Istio persistent sessions)", () => {
     await load(client, 60); // endpoints discovered passively through explored and pinned RPCs
     const results = await load(client, 400);
     expect(results.every((r) => r.code === 0)).toBe(true);
-    // A fair share is 0.25; event-loop stalls on a loaded machine make fast backends spike now
-    // and then, so allow for some traffic to the slow one.
+    // A fair share is 0.25; the issue's own bar for a slow backend (benchmark scenario e) is half
+    // of it. Measured 0.75-2.5% (median 1.0%) over ten runs at load average 4. Client, sidecar
+    // and backends share one event loop here: at load averages of 9-16 a stall lands on the RPCs
+    // in flight, which are the fast backends', and spikes their estimates (12% and 18% seen).
     expect(share(results, "b3")).toBeLessThan(0.1);
     for (const r of results) expect(r.headers.get(SESSION_HEADER)).toEqual([]);
     const seen = fleet.flatMap((b) => b.lastMetadata.map((m) => m[SESSION_HEADER]).filter((v): v is string => v !== undefined));
