@@ -11,7 +11,9 @@
  */
 import * as abi from "./abi/imports";
 import { WasmResult, LogLevel, MapType, BufferType, StreamType, MetricType } from "./abi/imports";
-import { RET0, RET1, RET2, takeBuffer, takeString } from "./abi/memory";
+import { RET0, RET1, RET2, takeBuffer, takeString, armView, disarmView, releaseView, viewResultLength } from "./abi/memory";
+
+export { releaseView } from "./abi/memory";
 import { Headers, encodePairs, decodePairs } from "./pairs";
 
 export { HeaderPair, Headers, encodePairs, decodePairs, findHeader } from "./pairs";
@@ -45,6 +47,61 @@ function readBuffer(r: u32): ArrayBuffer | null {
 function readString(r: u32): string | null {
   if (done(r) != WasmResult.Ok) return null;
   return takeString(<usize>load<u32>(RET0), <usize>load<u32>(RET1));
+}
+
+// ===== views: results read in place (abi/memory.ts "Views") =====
+//
+// `get*View` make the same host call as their `get*` twins, but the result lands in the static
+// view block: no allocation, no garbage. On true, `viewPtr()` / `viewLen()` hold the bytes
+// (an empty value is (0, 0)) until `releaseView()` or the next view; read them before any other
+// host call.
+
+// @ts-ignore: decorator
+@lazy let viewP: usize = 0;
+// @ts-ignore: decorator
+@lazy let viewL: usize = 0;
+
+/** Start of the current view's bytes. */
+export function viewPtr(): usize { return viewP; }
+/** Length of the current view's bytes. */
+export function viewLen(): usize { return viewL; }
+
+function takeView(r: u32): bool {
+  disarmView();
+  viewP = 0;
+  viewL = 0;
+  if (done(r) != WasmResult.Ok) { releaseView(); return false; }
+  const ptr = <usize>load<u32>(RET0);
+  if (ptr == 0) return true;
+  const len = viewResultLength(ptr, <usize>load<u32>(RET1));
+  if (len < 0) return false;
+  viewP = ptr;
+  viewL = <usize>len;
+  return true;
+}
+
+/** `getHeaderMapValueBytes` as a view: true when the header is present. */
+export function getHeaderMapValueView(type: MapType, key: ArrayBuffer): bool {
+  store<u64>(RET0, 0);
+  store<u64>(RET1, 0);
+  armView();
+  return takeView(abi.proxy_get_header_map_value(type, changetype<usize>(key), <usize>key.byteLength, RET0, RET1));
+}
+
+/** `getBufferBytes` as a view: true when the buffer was readable (possibly empty). */
+export function getBufferBytesView(type: BufferType, start: u32, maxSize: u32): bool {
+  store<u64>(RET0, 0);
+  store<u64>(RET1, 0);
+  armView();
+  return takeView(abi.proxy_get_buffer_bytes(type, start, maxSize, RET0, RET1));
+}
+
+/** A property as a view; `path` is the UTF-8 path with NUL-separated segments. */
+export function getPropertyView(path: ArrayBuffer): bool {
+  store<u64>(RET0, 0);
+  store<u64>(RET1, 0);
+  armView();
+  return takeView(abi.proxy_get_property(changetype<usize>(path), <usize>path.byteLength, RET0, RET1));
 }
 
 // ===== logging, time, timers =====

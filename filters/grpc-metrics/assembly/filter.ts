@@ -19,7 +19,9 @@
  */
 import { HttpContext } from "../../sdk/context";
 import { BufferType, FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, MapType } from "../../sdk/abi/imports";
-import { getBufferBytes, getCurrentTimeNanoseconds, getHeaderMapValueBytes, incrementMetric } from "../../sdk/hostcalls";
+import {
+  getBufferBytesView, getCurrentTimeNanoseconds, getHeaderMapValueView, incrementMetric, releaseView, viewLen, viewPtr,
+} from "../../sdk/hostcalls";
 import { GrpcFrameParser, GRPC_STATUS_ABSENT, httpToGrpcStatus, parseGrpcStatusChars } from "../../sdk/grpc";
 import { SideMode } from "./config";
 import { listenerDirection, setFilterState } from "./host";
@@ -47,25 +49,39 @@ const CODE_UNKNOWN: i32 = 2;
 const NS_PER_MS: u64 = 1_000_000;
 
 /** "application/grpc" exactly, or followed by '+' (Envoy's hasGrpcContentType; gRPC-Web is not gRPC). */
-export function isGrpcContentType(v: ArrayBuffer | null): bool {
-  if (v === null) return false;
-  const n = v.byteLength;
+export function isGrpcContentTypeAt(p: usize, n: usize): bool {
   if (n < 16) return false;
-  const p = changetype<usize>(v);
   // "applicat" and "ion/grpc" as little-endian u64 words.
   if (load<u64>(p) != 0x74616369_6c707061 || load<u64>(p, 8) != 0x63707267_2f6e6f69) return false;
   return n == 16 || load<u8>(p, 16) == 0x2b;
 }
 
-/** A gRPC status value's code: 0..16, -1 when not a valid code, GRPC_STATUS_ABSENT when missing. */
-function statusOf(v: ArrayBuffer | null): i32 {
-  return v === null ? GRPC_STATUS_ABSENT : parseGrpcStatusChars<u8>(changetype<usize>(v), <usize>v.byteLength);
+/** `isGrpcContentType` of a value read into a buffer (null: no content-type). */
+export function isGrpcContentType(v: ArrayBuffer | null): bool {
+  return v !== null && isGrpcContentTypeAt(changetype<usize>(v), <usize>v.byteLength);
+}
+
+/**
+ * The grpc-status header of a map as a code: 0..16, -1 when not a valid code,
+ * GRPC_STATUS_ABSENT when missing. One host call; the value is read in place.
+ */
+function headerStatus(map: MapType): i32 {
+  const code = getHeaderMapValueView(map, KEY_GRPC_STATUS) ? parseGrpcStatusChars<u8>(viewPtr(), viewLen()) : GRPC_STATUS_ABSENT;
+  releaseView();
+  return code;
+}
+
+/** The response's `:status` when it is three digits, else 0. */
+function httpStatus(): i32 {
+  const present = getHeaderMapValueView(MapType.ResponseHeaders, KEY_STATUS);
+  const s = present ? httpStatusAt(viewPtr(), viewLen()) : 0;
+  releaseView();
+  return s;
 }
 
 /** A `:status` of three digits, else 0. */
-function httpStatusOf(v: ArrayBuffer | null): i32 {
-  if (v === null || v.byteLength != 3) return 0;
-  const p = changetype<usize>(v);
+function httpStatusAt(p: usize, n: usize): i32 {
+  if (n != 3) return 0;
   let s: i32 = 0;
   for (let i: usize = 0; i < 3; i++) {
     const d = <i32>load<u8>(p + i) - 0x30;
@@ -99,20 +115,22 @@ export class RpcStream extends HttpContext<GrpcMetricsRoot> {
   private finished: bool = false;
 
   onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
-    if (this.entry !== null || !isGrpcContentType(getHeaderMapValueBytes(MapType.RequestHeaders, KEY_CONTENT_TYPE))) {
-      return FilterHeadersStatus.Continue;
-    }
+    if (this.entry !== null) return FilterHeadersStatus.Continue;
+    const grpc = getHeaderMapValueView(MapType.RequestHeaders, KEY_CONTENT_TYPE) && isGrpcContentTypeAt(viewPtr(), viewLen());
+    releaseView();
+    if (!grpc) return FilterHeadersStatus.Continue;
     const root = this.root;
     const config = root.config;
-    const pathBytes = getHeaderMapValueBytes(MapType.RequestHeaders, KEY_PATH);
-    const entry = root.methods.lookup(pathBytes === null ? "" : String.UTF8.decode(pathBytes));
+    const methods = root.methods;
+    const entry = getHeaderMapValueView(MapType.RequestHeaders, KEY_PATH) ? methods.lookupBytes(viewPtr(), viewLen()) : methods.lookup("");
+    releaseView();
     let side = SIDE_SERVER;
     if (config.side == SideMode.Client) side = SIDE_CLIENT;
     else if (config.side == SideMode.Auto && listenerDirection() == 2) side = SIDE_CLIENT;
     let target = "";
     if (this.stats.needsTarget(side)) {
-      const a = getHeaderMapValueBytes(MapType.RequestHeaders, KEY_AUTHORITY);
-      target = a === null ? "" : String.UTF8.decode(a);
+      if (getHeaderMapValueView(MapType.RequestHeaders, KEY_AUTHORITY)) target = String.UTF8.decodeUnsafe(viewPtr(), viewLen());
+      releaseView();
     }
     const series = this.stats.series(entry.group, side, entry.type, target);
     this.entry = entry;
@@ -131,7 +149,7 @@ export class RpcStream extends HttpContext<GrpcMetricsRoot> {
   onRequestBody(bodySize: u32, endOfStream: bool): FilterDataStatus {
     if (this.entry === null || this.finished || bodySize == 0) return FilterDataStatus.Continue;
     let parser = this.request;
-    if (parser === null) { parser = new GrpcFrameParser(); this.request = parser; }
+    if (parser === null) { parser = this.root.takeParser(); this.request = parser; }
     feed(parser, BufferType.RequestBody, bodySize);
     return FilterDataStatus.Continue;
   }
@@ -145,7 +163,7 @@ export class RpcStream extends HttpContext<GrpcMetricsRoot> {
     if (this.entry === null || this.finished) return FilterDataStatus.Continue;
     if (bodySize > 0) {
       let parser = this.response;
-      if (parser === null) { parser = new GrpcFrameParser(); this.response = parser; }
+      if (parser === null) { parser = this.root.takeParser(); this.response = parser; }
       feed(parser, BufferType.ResponseBody, bodySize);
     }
     if (endOfStream) this.endResponse();
@@ -155,7 +173,7 @@ export class RpcStream extends HttpContext<GrpcMetricsRoot> {
   onResponseTrailers(numTrailers: u32): FilterTrailersStatus {
     if (this.entry === null || this.finished) return FilterTrailersStatus.Continue;
     this.trailersSeen = true;
-    this.trailerCode = statusOf(getHeaderMapValueBytes(MapType.ResponseTrailers, KEY_GRPC_STATUS));
+    this.trailerCode = headerStatus(MapType.ResponseTrailers);
     this.endResponse();
     return FilterTrailersStatus.Continue;
   }
@@ -175,9 +193,9 @@ export class RpcStream extends HttpContext<GrpcMetricsRoot> {
     if (!this.responseDone) return CODE_CANCELLED;
     let code = this.trailerCode;
     if (code == GRPC_STATUS_ABSENT && mapsReadable) {
-      code = statusOf(getHeaderMapValueBytes(MapType.ResponseHeaders, KEY_GRPC_STATUS));
+      code = headerStatus(MapType.ResponseHeaders);
       if (code == GRPC_STATUS_ABSENT) {
-        const http = httpStatusOf(getHeaderMapValueBytes(MapType.ResponseHeaders, KEY_STATUS));
+        const http = httpStatus();
         if (http > 0) code = httpToGrpcStatus(http);
       }
     }
@@ -202,6 +220,10 @@ export class RpcStream extends HttpContext<GrpcMetricsRoot> {
     else series.finish(code, ms, respMsgs, reqMsgs, respBytes, reqBytes);
     entry.learn(reqMsgs, respMsgs);
     if ((req !== null && req.error) || (resp !== null && resp.error)) incrementMetric(this.stats.frameErrors, 1);
+    // The stream reads no more bodies (`finished`): its parsers serve the next RPCs.
+    const root = this.root;
+    if (req !== null) { this.request = null; root.releaseParser(req); }
+    if (resp !== null) { this.response = null; root.releaseParser(resp); }
   }
 }
 
@@ -212,7 +234,7 @@ const READ_AHEAD: u32 = 1024;
  * Feeds the current body chunk (`size` bytes under Continue) to `parser`, reading only what the
  * counts need: payload bytes of a message already started are skipped without a host call (a
  * 16 KiB DATA frame in the middle of a large message costs nothing), and from a prefix on at most
- * READ_AHEAD bytes are read at a time.
+ * READ_AHEAD bytes are read at a time, in place (the SDK's view block: no allocation).
  */
 function feed(parser: GrpcFrameParser, type: BufferType, size: u32): void {
   let offset: u32 = 0;
@@ -225,9 +247,10 @@ function feed(parser: GrpcFrameParser, type: BufferType, size: u32): void {
       continue;
     }
     const want = size - offset < READ_AHEAD ? size - offset : READ_AHEAD;
-    const bytes = getBufferBytes(type, offset, want);
-    if (bytes === null || bytes.byteLength == 0) return;
-    parser.feedBuffer(bytes);
-    offset += <u32>bytes.byteLength;
+    const read = getBufferBytesView(type, offset, want) ? <u32>viewLen() : 0;
+    if (read == 0) { releaseView(); return; }
+    parser.feed(viewPtr(), <usize>read);
+    releaseView();
+    offset += read;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The two host calls grpc-metrics makes on every RPC that the SDK's hostcalls only offer with a
  * per-call path array (`getPropertyU64(["xds", "listener_direction"])`, `setProperty([...], v)`):
- * here the property paths are encoded once, so the per-RPC cost is the host call alone. Same
+ * here the property paths are encoded once, and the value is read in place (the SDK's view
+ * block), so the per-RPC cost is the host call alone. Same
  * error policy as filters/sdk/hostcalls.ts: a failure returns a fallback, never aborts.
  *
  * Property paths are NUL-separated segments (proxy-wasm ABI, Envoy Context::getProperty); a
@@ -9,22 +10,16 @@
  * (CelStateKeyPrefix + path), readable in CEL as `filter_state['wasm.grpc_method']`.
  */
 import * as abi from "../../sdk/abi/imports";
-import { RET0, RET1, takeBuffer } from "../../sdk/abi/memory";
+import { getPropertyView, releaseView, viewLen, viewPtr } from "../../sdk/hostcalls";
 
 // @ts-ignore: decorator
 @lazy const LISTENER_DIRECTION: ArrayBuffer = String.UTF8.encode("xds\0listener_direction");
 
 /** Envoy's TrafficDirection of the stream's listener: 0 unspecified, 1 INBOUND, 2 OUTBOUND (0 if unavailable). */
 export function listenerDirection(): i64 {
-  store<u32>(RET0, 0);
-  store<u32>(RET1, 0);
-  const p = LISTENER_DIRECTION;
-  if (abi.proxy_get_property(changetype<usize>(p), <usize>p.byteLength, RET0, RET1) != abi.WasmResult.Ok) return 0;
-  const ptr = <usize>load<u32>(RET0);
-  const len = <usize>load<u32>(RET1);
-  if (ptr == 0) return 0;
-  const value = takeBuffer(ptr, len);
-  return value.byteLength >= 8 ? load<i64>(changetype<usize>(value)) : 0;
+  const v = getPropertyView(LISTENER_DIRECTION) && viewLen() >= 8 ? load<i64>(viewPtr()) : 0;
+  releaseView();
+  return v;
 }
 
 /** Sets the filter state "wasm.<key>" (key and value already UTF-8); returns the host's result. */

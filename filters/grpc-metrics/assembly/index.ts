@@ -14,9 +14,12 @@ import { Config, parseConfig, configError } from "./config";
 import { MethodTable } from "./methods";
 import { Stats } from "./stats";
 import { RpcStream } from "./filter";
+import { GrpcFrameParser } from "../../sdk/grpc";
 export * from "../../sdk/abi/exports";
 
 const COLLECT_INTERVAL: u32 = 1024;
+/** Frame parsers kept for reuse (two per RPC in flight are taken; the rest are collected). */
+const PARSER_POOL_LIMIT: i32 = 64;
 
 export class GrpcMetricsRoot extends RootContext {
   config: Config = new Config();
@@ -38,6 +41,21 @@ export class GrpcMetricsRoot extends RootContext {
     setCollectInterval(COLLECT_INTERVAL);
     logDebug("grpc-metrics: configured");
     return true;
+  }
+
+  private parsers: Array<GrpcFrameParser> = new Array<GrpcFrameParser>();
+
+  /** A frame parser in its initial state (a finished RPC's, reset, or a new one). */
+  takeParser(): GrpcFrameParser {
+    const pool = this.parsers;
+    return pool.length > 0 ? pool.pop() : new GrpcFrameParser();
+  }
+
+  /** Gives back a parser no stream uses any more. */
+  releaseParser(parser: GrpcFrameParser): void {
+    if (this.parsers.length >= PARSER_POOL_LIMIT) return;
+    parser.reset();
+    this.parsers.push(parser);
   }
 
   createHttpContext(contextId: u32): HttpContextBase | null {

@@ -9,7 +9,8 @@
  *  - A malformed path is grpc_service="unknown", grpc_method="unknown" (counted, never dropped).
  *  - Entries are cached by path: every tracked method, and up to OTHER_CACHE_LIMIT other paths;
  *    beyond that an other path is resolved on each RPC (bounded memory whatever the client sends).
- *    A lookup of a cached path hashes the string once and allocates nothing.
+ *    A lookup of a cached path hashes the string once and allocates nothing; `lookupBytes` finds
+ *    a cached path from its UTF-8 bytes (FNV-1a hash, then a byte comparison) without decoding.
  *  - RPC types: a configured type wins; otherwise the type an entry has learned from its finished
  *    RPCs (bit 0: more than one request message, bit 1: more than one response message; bits
  *    only get set). An RPC takes its entry's type when it starts.
@@ -24,6 +25,8 @@ const OTHER_CACHE_LIMIT: i32 = 4096;
 export class MethodEntry {
   /** Type bits learned from finished RPCs. */
   learned: i32 = 0;
+  /** The `:path` bytes this entry is found by in the byte index (null: not indexed). */
+  pathBytes: ArrayBuffer | null = null;
   constructor(public readonly group: LabelGroup, public readonly configuredType: i32, public readonly other: bool) {}
 
   /** The type an RPC of this method starts with. */
@@ -40,6 +43,8 @@ export class MethodTable {
   /** Distinct methods with series of their own. */
   tracked: i32 = 0;
   private entries: Map<string, MethodEntry> = new Map<string, MethodEntry>();
+  /** Cached entries by the FNV-1a hash of their path's bytes (a colliding path is not indexed). */
+  private byBytes: Map<u32, MethodEntry> = new Map<u32, MethodEntry>();
   private cachedOther: i32 = 0;
 
   private readonly otherGroup: LabelGroup = new LabelGroup("other", "other", false);
@@ -58,6 +63,27 @@ export class MethodTable {
   static maxGroups(config: Config): i32 {
     const allow = config.allow;
     return config.maxMethods * 2 + (allow === null ? 0 : allow.length) + 2;
+  }
+
+  /** `lookup` of a `:path` given as UTF-8 bytes at `ptr` (the same entry `lookup` returns). */
+  lookupBytes(ptr: usize, len: usize): MethodEntry {
+    const hash = fnv1a(ptr, len);
+    const byBytes = this.byBytes;
+    if (byBytes.has(hash)) {
+      const e = byBytes.get(hash);
+      const key = changetype<ArrayBuffer>(e.pathBytes);
+      if (<usize>key.byteLength == len && memory.compare(changetype<usize>(key), ptr, len) == 0) return e;
+    }
+    const path = String.UTF8.decodeUnsafe(ptr, len);
+    const e = this.lookup(path);
+    // Index only what the path table keeps (so the index is bounded the same way), once per entry.
+    if (e.pathBytes === null && !byBytes.has(hash) && this.entries.has(path)) {
+      const key = new ArrayBuffer(<i32>len);
+      memory.copy(changetype<usize>(key), ptr, len);
+      e.pathBytes = key;
+      byBytes.set(hash, e);
+    }
+    return e;
   }
 
   lookup(path: string): MethodEntry {
@@ -96,4 +122,11 @@ export class MethodTable {
     const key = "\0" + service;
     return this.entries.has(key) ? this.entries.get(key).group : this.otherGroup;
   }
+}
+
+/** FNV-1a (32-bit) of `len` bytes at `ptr`. */
+function fnv1a(ptr: usize, len: usize): u32 {
+  let h: u32 = 0x811c9dc5;
+  for (let i: usize = 0; i < len; i++) h = (h ^ <u32>load<u8>(ptr + i)) * 0x01000193;
+  return h;
 }

@@ -250,6 +250,27 @@ describe("paths", () => {
     expect(total(f.env, "grpc_server_handled_total", { grpc_service: "unknown", grpc_method: "unknown", grpc_code: "Unimplemented" })).toBe(1n);
     expect(filterState(s, "grpc_method")).toBe("unknown");
   });
+
+  it("reads values longer than the SDK's 1 KiB view block: a 3,000-byte method, a 2,000-byte content-type", async () => {
+    const f = await loadFilter();
+    const method = "M".repeat(3000);
+    const contentType = "application/grpc+" + "p".repeat(2000);
+    for (let i = 0; i < 3; i++) {
+      const s = open(f.plugin);
+      s.sendRequestHeaders(requestHeaders(`/a.B/${method}`).map(([k, v]) => [k, k === "content-type" ? contentType : v] as [string, string]));
+      s.sendRequestBody(frames([5]), true);
+      s.sendResponseHeaders(OK_HEADERS);
+      s.sendResponseBody(frames([1500, 1500]));
+      s.sendResponseTrailers([["grpc-status", "0"]]);
+      s.complete();
+      expect(filterState(s, "grpc_method")).toBe(method);
+    }
+    // The label value is the method truncated to the SDK's 128 characters (filters/sdk/metrics.ts).
+    const label = method.slice(0, 128);
+    expect(total(f.env, "grpc_server_handled_total", { grpc_service: "a.B", grpc_method: label, grpc_code: "OK" })).toBe(3n);
+    expect(total(f.env, "grpc_server_msg_sent_bytes_total", { grpc_method: label })).toBe(9000n);
+    expect(total(f.env, "grpc_server_msg_received_total", { grpc_method: label })).toBe(3n);
+  });
 });
 
 describe("sides", () => {
