@@ -95,8 +95,9 @@ describe("a file where a folder is expected, and the reverse", () => {
     expectOneLine(await run(["build", "noop", "--out", path.join(file, "sub")]), `--out ${path.join(file, "sub")}: ${file} is a file, not a folder`);
   }, 60_000);
 
-  it("dashboard --out FILE", async () => {
+  it("dashboard --out FILE, with and without --check", async () => {
     expectOneLine(await run(["dashboard", "--out", file]), `--out ${file}: is a file, expected a folder`);
+    expectOneLine(await run(["dashboard", "--check", "--out", file]), `--out ${file}: is a file, expected a folder`);
   }, 30_000);
 
   it("render -o FILE and render -f FOLDER", async () => {
@@ -196,6 +197,21 @@ describe("permission denied", () => {
     expectOneLine(await run(["build", "noop", "--out", path.join(readOnly, "out")], as), `--out ${path.join(readOnly, "out")}: cannot write in ${readOnly}: permission denied`);
     expectOneLine(await run(["dashboard", "--out", readOnly], as), `--out ${readOnly}: cannot write in it: permission denied`);
   }, 120_000);
+});
+
+describe("a reader that stops early", () => {
+  it("`policy hash ... | head -1`: exit 0, nothing on stderr", async () => {
+    const child = spawn(process.execPath, [BIN, "policy", "hash", "api-key"], { stdio: ["pipe", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    child.stdin.end(Array.from({ length: 20_000 }, (_, i) => `key-${i}\n`).join(""));
+    const first = await new Promise<string>((resolve) => child.stdout.once("data", (d: Buffer) => resolve(d.toString())));
+    child.stdout.destroy();
+    expect(first).toMatch(/^[0-9a-f]{64}\n/);
+    expect(await exited).toBe(0);
+    expect(stderr).toBe("");
+  }, 60_000);
 });
 
 describe("--verbose and DEBUG", () => {

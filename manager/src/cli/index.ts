@@ -24,21 +24,32 @@ async function registerCommands(program: Command): Promise<void> {
   }
 }
 
+/** Prints a failure on one line (the stack too when asked for) and exits 1. */
+function fail(err: unknown, verbose: boolean): never {
+  process.stderr.write(`meshwasm: ${describeFailure(err).line}\n`);
+  if (verbose || debugRequested(process.env)) process.stderr.write(`${verboseDetail(err)}\n`);
+  process.exit(1);
+}
+
 async function main(): Promise<void> {
   const program = new Command();
   program
     .name("meshwasm")
     .description("gRPC-aware Envoy Wasm filters: build, run locally, publish, deploy")
     .option("--verbose", "on failure, also print the stack trace (as DEBUG=meshwasm does)");
+  const verbose = () => program.opts().verbose === true;
+  // A reader that stops early (`meshwasm ... | head`) ends the output, not in an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (e: NodeJS.ErrnoException) => (e.code === "EPIPE" ? process.exit(0) : fail(e, verbose())));
+  }
+  // Failures outside the command's own promise (an event handler, a timer) get the same one line.
+  process.on("uncaughtException", (err) => fail(err, verbose()));
   try {
     await registerCommands(program);
     await program.parseAsync(process.argv);
   } catch (err) {
     if (err instanceof ExitError) process.exit(err.code);
-    const failure = describeFailure(err);
-    process.stderr.write(`meshwasm: ${failure.line}\n`);
-    if (program.opts().verbose === true || debugRequested(process.env)) process.stderr.write(`${verboseDetail(err)}\n`);
-    process.exit(1);
+    fail(err, verbose());
   }
 }
 

@@ -2,7 +2,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkInputFile, checkOutputFile, checkOutputFolder } from "./path-checks.ts";
+import { checkInputFile, checkInputFolder, checkOutputFile, checkOutputFolder } from "./path-checks.ts";
 
 let dir: string;
 let file: string;
@@ -61,5 +61,14 @@ describe("checkInputFile", () => {
     const secret = path.join(dir, "secret.yaml");
     await writeFile(secret, "x", { mode: 0o000 });
     await expect(checkInputFile("-f", secret)).rejects.toThrow(`-f ${secret}: cannot read it: permission denied`);
+  });
+});
+
+describe("checkInputFolder", () => {
+  it("accepts an existing folder; names a missing one, a file, and a path through a file", async () => {
+    await expect(checkInputFolder("--out", dir)).resolves.toBeUndefined();
+    await expect(checkInputFolder("--out", path.join(dir, "nope"))).rejects.toThrow(`--out ${path.join(dir, "nope")}: no such folder`);
+    await expect(checkInputFolder("--out", file)).rejects.toThrow(`--out ${file}: is a file, expected a folder`);
+    await expect(checkInputFolder("--out", path.join(file, "x"))).rejects.toThrow(`--out ${path.join(file, "x")}: no such folder (a part of the path is a file)`);
   });
 });

@@ -92,3 +92,20 @@ export async function checkInputFile(flag: string, given: string): Promise<void>
     throw denied(flag, given, "read", file, (e as NodeJS.ErrnoException).code ?? "EACCES");
   }
 }
+
+/** `given` is an existing folder that can be listed. */
+export async function checkInputFolder(flag: string, given: string): Promise<void> {
+  const dir = path.resolve(given);
+  const found = await lookup(dir);
+  if ("missing" in found) throw new UserError(`${flag} ${given}: no such folder`);
+  if ("code" in found) {
+    if (found.code === "ENOTDIR") throw new UserError(`${flag} ${given}: no such folder (a part of the path is a file)`);
+    throw denied(flag, given, "access", dir, found.code);
+  }
+  if (!found.stats.isDirectory()) throw new UserError(`${flag} ${given}: is a file, expected a folder`);
+  try {
+    await access(dir, constants.R_OK | constants.X_OK);
+  } catch (e) {
+    throw denied(flag, given, "read", dir, (e as NodeJS.ErrnoException).code ?? "EACCES");
+  }
+}

@@ -22,6 +22,7 @@ export async function runDashboardCommand(opts: DashboardCommandOptions): Promis
   const dir = opts.out ? resolve(opts.out) : fileURLToPath(DEFAULT_OUT);
   const files = renderDashboardFiles();
   if (opts.check) {
+    if (opts.out) await (await import("../path-checks.ts")).checkInputFolder("--out", opts.out);
     const stale: string[] = [];
     for (const f of files) {
       const current = await readFile(join(dir, f.name), "utf8").catch(() => undefined);
