@@ -5,6 +5,7 @@
  * adds <= 1 ms at p50 on loopback; the SDK adds <= ~15 KiB to a filter. Goals (issue 8,
  * grpc-metrics): <= 2 µs per unary RPC above noop in the host, <= 0.2 µs per extra stream
  * message, the optimized module <= 40 KiB; the same counting on the Go proxy-wasm SDK as a peer.
+ * Goals (issue 10, grpc-auth): auth-bench.ts.
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
@@ -14,6 +15,7 @@ import { runHostBench } from "./host-bench.ts";
 import { buildGoPeer } from "./go-peer.ts";
 import { perExtraMessage, runGrpcHostBench, STREAM_MESSAGES, type GrpcHostCase } from "./grpc-metrics-bench.ts";
 import { failures, runSidecarBench, type SidecarBenchRow } from "./sidecar-bench.ts";
+import { authBenchOptions, formatAuthSection, runAuthBench } from "./auth-bench.ts";
 
 const quick = process.argv.includes("--quick");
 const buildDir = join(REPO_ROOT, "build");
@@ -116,6 +118,9 @@ async function main(): Promise<void> {
     rounds: quick ? 3 : 9,
     goPeer: "error" in goPeer ? undefined : goPeer.wasm,
   });
+  process.stdout.write("host: grpc-auth, unary RPCs per identity kind and policy size...\n");
+  const authOptions = authBenchOptions(quick);
+  const auth = await runAuthBench(buildDir, authOptions);
   process.stdout.write("sidecar: unary RPCs direct and through the sidecar...\n");
   const sidecar = await runSidecarBench(buildDir, {
     warmupRpcs: quick ? 1000 : 5000,
@@ -165,6 +170,7 @@ async function main(): Promise<void> {
     verdict(sidecar[1]!, direct),
     "",
     ...grpcMetricsSection(grpc, goNote, sidecar),
+    ...formatAuthSection(auth, authOptions),
     "## Module sizes (release builds)",
     "",
     table(["module", "bytes"], sizes.map((m) => [m.name, fmt(m.size)])),
