@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../errors.ts";
-import { debugRequested, describeFailure, verboseDetail } from "./failure.ts";
+import { debugRequested, describeFailure, reasonOf, verboseDetail } from "./failure.ts";
 
 let dir: string;
 beforeAll(async () => {
@@ -65,6 +65,13 @@ describe("describeFailure", () => {
     expect(r.line).toBe("internal error: TypeError: Cannot read properties of undefined (reading 'x') (a defect of meshwasm; rerun with --verbose for the stack trace)");
     expect(describeFailure("a string").line).toMatch(/^internal error: thrown value a string /);
     expect(describeFailure(Object.assign(new Error("odd"), { code: "ENOTACODE" })).expected).toBe(false);
+  });
+});
+
+describe("reasonOf", () => {
+  it("words an errno code, and keeps the first line of any other message", async () => {
+    expect(reasonOf(await thrown(readFile(dir)))).toBe("is a folder, not a file (EISDIR)");
+    expect(reasonOf(new Error("bad\nmore"))).toBe("bad");
   });
 });
 

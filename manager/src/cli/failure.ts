@@ -80,6 +80,13 @@ function systemErrorIn(e: unknown): SystemErrorLike | undefined {
   return undefined;
 }
 
+/** The reason of a failed file or network operation in words, with its code: "permission denied (EACCES)". */
+export function reasonOf(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && Object.hasOwn(REASONS, code)) return `${REASONS[code]} (${code})`;
+  return e instanceof Error ? e.message.split("\n")[0]! : String(e);
+}
+
 /** One line for a system error: operation, where, reason, code. */
 export function describeSystemError(e: SystemErrorLike): string {
   const where = e.path !== undefined

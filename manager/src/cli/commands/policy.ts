@@ -60,7 +60,7 @@ async function filterWasm(file: string | undefined): Promise<Uint8Array | undefi
   try {
     return new Uint8Array(await readFile(file));
   } catch (e) {
-    throw new UserError(`--module ${file}: cannot read the module: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UserError(`--module ${file}: cannot read the module: ${(await import("../failure.ts")).reasonOf(e)}`);
   }
 }
 
@@ -75,7 +75,7 @@ async function test(file: string, opts: { cases: string; module?: string }): Pro
   try {
     text = await readFile(opts.cases, "utf8");
   } catch (e) {
-    throw new UserError(`${opts.cases}: cannot read the cases: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UserError(`--cases ${opts.cases}: cannot read the cases: ${(await import("../failure.ts")).reasonOf(e)}`);
   }
   const results = await runCases(policy, parseCases(text, opts.cases, policy), await filterWasm(opts.module));
   process.stdout.write(formatResults(results, opts.cases) + "\n");

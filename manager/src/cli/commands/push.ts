@@ -32,7 +32,7 @@ export async function runPushCommand(filter: string, target: string, opts: PushC
     try {
       wasm = new Uint8Array(await readFile(filter));
     } catch (e) {
-      throw new UserError(`cannot read ${filter}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new UserError(`cannot read ${filter}: ${(await import("../failure.ts")).reasonOf(e)}`);
     }
     const name = path.basename(filter, ".wasm");
     if (!oci.hasWasmMagic(wasm)) throw new UserError(`${filter}: not a Wasm module (it does not start with the \\0asm magic); nothing was pushed`);
