@@ -119,6 +119,12 @@ export class Context {
     }
   }
 
+  /** `getBuffer(type)?.buffer`: the hot read path, which needs no BufferRef object. */
+  getBufferForRead(type: BufferType): BodyBuffer | null {
+    const ref = this.getBuffer(type);
+    return ref ? ref.buffer : null;
+  }
+
   /** True while proxy_on_log runs (Envoy's access-log phase: reads see the logged maps). */
   get accessLogPhase(): boolean {
     return false;

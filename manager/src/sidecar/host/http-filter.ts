@@ -95,6 +95,11 @@ class StreamContext extends Context {
     return body ? { buffer: body, mutable: true } : super.getBuffer(type);
   }
 
+  override getBufferForRead(type: BufferType): BodyBuffer | null {
+    const body = type === BufferType.RequestBody ? this.filter.requestBody : type === BufferType.ResponseBody ? this.filter.responseBody : null;
+    return body ?? super.getBufferForRead(type);
+  }
+
   override continueStream(type: StreamType): WasmResult {
     if (type === StreamType.HttpRequest) this.filter.requestContinue("decode");
     else if (type === StreamType.HttpResponse) this.filter.requestContinue("encode");

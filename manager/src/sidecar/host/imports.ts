@@ -124,8 +124,7 @@ function bufferOf(vm: WasmVm, type: number): BodyBuffer | WasmResult {
   if (type >>> 0 > BufferType.ForeignFunctionArgs) return WasmResult.BadArgument;
   const ctx = vm.effectiveContext();
   if (!ctx) return WasmResult.BadArgument;
-  const ref = ctx.getBuffer(type);
-  return ref ? ref.buffer : WasmResult.NotFound;
+  return ctx.getBufferForRead(type) ?? WasmResult.NotFound;
 }
 
 /** `bufferOf` for an operation that needs to know whether the buffer is mutable. */

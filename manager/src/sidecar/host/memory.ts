@@ -163,7 +163,7 @@ export class GuestMemory {
 
   writeU64(ptr: number, value: bigint): void {
     const p = this.at(ptr, 8);
-    this.dv.setBigUint64(p, BigInt.asUintN(64, value), true);
+    this.dv.setBigUint64(p, value, true); // ToBigUint64 wraps modulo 2^64 as asUintN would
   }
 
   readU32(ptr: number): number {

@@ -115,8 +115,11 @@ export function getProperty(path: readonly string[], scope: PropertyScope): { re
   // A single trailing empty segment (a path ending in NUL) is ignored, as Envoy's loop does.
   const n = path.length > 1 && path[path.length - 1] === "" ? path.length - 1 : path.length;
   if (n === 0) return { result: WasmResult.NotFound };
-  let value = topLevel(path[0]!, scope);
-  for (let i = 1; i < n && value; i++) value = index(value, path[i]!);
+  const first = path[0]!;
+  // xds.<key> directly: the same value topLevel("xds") then index() give, without the wrapper.
+  let value =
+    n === 2 && first === "xds" ? xdsField(scope, scope.isRootContext ? undefined : scope.stream, path[1]!) : topLevel(first, scope);
+  for (let i = first === "xds" && n === 2 ? 2 : 1; i < n && value; i++) value = index(value, path[i]!);
   if (!value) return { result: WasmResult.NotFound };
   const bytes = serialize(value);
   return bytes ? { result: WasmResult.Ok, value: bytes } : { result: WasmResult.SerializationFailure };
@@ -464,24 +467,27 @@ function upstream(s: StreamInfo): Val {
 }
 
 function xds(scope: PropertyScope, s: StreamInfo | undefined): Val {
-  return wrapper((key) => {
-    if (key === "node") return nodeMessage(scope.node ?? {});
-    if (!s) return undefined;
-    switch (key) {
-      case "cluster_name":
-        return s.clusterName === undefined ? undefined : str(s.clusterName);
-      case "route_name":
-        return str(s.routeName ?? "");
-      case "virtual_host_name":
-        return s.virtualHostName === undefined ? undefined : str(s.virtualHostName);
-      case "listener_direction":
-        return s.xds.listenerDirection === undefined ? undefined : int(s.xds.listenerDirection);
-      case "filter_chain_name":
-        return s.xds.filterChainName === undefined ? undefined : str(s.xds.filterChainName);
-      default:
-        return undefined;
-    }
-  });
+  return wrapper((key) => xdsField(scope, s, key));
+}
+
+/** xds.<key> (getProperty reaches it directly for two-segment xds paths: no wrapper per call). */
+function xdsField(scope: PropertyScope, s: StreamInfo | undefined, key: string): Val | undefined {
+  if (key === "node") return nodeMessage(scope.node ?? {});
+  if (!s) return undefined;
+  switch (key) {
+    case "cluster_name":
+      return s.clusterName === undefined ? undefined : str(s.clusterName);
+    case "route_name":
+      return str(s.routeName ?? "");
+    case "virtual_host_name":
+      return s.virtualHostName === undefined ? undefined : str(s.virtualHostName);
+    case "listener_direction":
+      return s.xds.listenerDirection === undefined ? undefined : int(s.xds.listenerDirection);
+    case "filter_chain_name":
+      return s.xds.filterChainName === undefined ? undefined : str(s.xds.filterChainName);
+    default:
+      return undefined;
+  }
 }
 
 /** envoy.config.core.v3.Node with id (1) and cluster (2). */
