@@ -24,7 +24,11 @@ describe("the gRPC dashboard", () => {
     expect(vars[0]!.query).toBe("prometheus");
     for (const v of vars.slice(1)) expect({ multi: v.multi, includeAll: v.includeAll, allValue: v.allValue }).toEqual({ multi: true, includeAll: true, allValue: ".*" });
     // each variable narrows by the ones before it
-    expect(vars[4]!.query).toBe('label_values(grpc_server_started_total{namespace=~"$namespace",app=~"$workload",grpc_service=~"$service"}, grpc_method)');
+    expect(vars[4]!.query).toBe('label_values({__name__=~"grpc_server_started_total|grpc_client_started_total",namespace=~"$namespace",app=~"$workload",grpc_service=~"$service"}, grpc_method)');
+    // a workload is listed when it exports any meshwasm family, so a pure caller (balancer, client metrics) is too
+    expect(vars[2]!.query).toBe(
+      'label_values({__name__=~"grpc_server_started_total|grpc_client_started_total|grpc_balancer_picks_total|grpc_auth_decisions_total",namespace=~"$namespace"}, app)',
+    );
   });
 
   it("has the rows in order, the last two the Auth and Balancer rows (their panels are tested with each row)", () => {

@@ -66,10 +66,18 @@ export const QUERIES = {
   topByErrors: `topk(10, sum by (grpc_service, grpc_method, grpc_code) (increase(${METRICS.handled}${selector([serverErrors])}[$__range])))`,
 };
 
+/**
+ * The families a workload running any meshwasm filter exports: grpc-metrics' server and client
+ * sides, grpc-balancer (on callers) and grpc-auth, so a pure caller is listed too.
+ */
+const WORKLOAD_FAMILIES = `__name__=~"grpc_server_started_total|grpc_client_started_total|grpc_balancer_picks_total|grpc_auth_decisions_total"`;
+/** The families that carry grpc_service and grpc_method for both sides of an RPC. */
+const METHOD_FAMILIES = `__name__=~"grpc_server_started_total|grpc_client_started_total"`;
+
 /** Variable queries: each narrows by the variables before it. */
 export const VARIABLE_QUERIES = {
-  namespace: `label_values(${METRICS.started}, ${SCRAPE_LABELS.namespace})`,
-  workload: `label_values(${METRICS.started}{${SCRAPE_LABELS.namespace}=~"$namespace"}, ${SCRAPE_LABELS.workload})`,
-  service: `label_values(${METRICS.started}{${SCRAPE_LABELS.namespace}=~"$namespace",${SCRAPE_LABELS.workload}=~"$workload"}, grpc_service)`,
-  method: `label_values(${METRICS.started}{${SCRAPE_LABELS.namespace}=~"$namespace",${SCRAPE_LABELS.workload}=~"$workload",grpc_service=~"$service"}, grpc_method)`,
+  namespace: `label_values({${WORKLOAD_FAMILIES}}, ${SCRAPE_LABELS.namespace})`,
+  workload: `label_values({${WORKLOAD_FAMILIES},${SCRAPE_LABELS.namespace}=~"$namespace"}, ${SCRAPE_LABELS.workload})`,
+  service: `label_values({${METHOD_FAMILIES},${SCRAPE_LABELS.namespace}=~"$namespace",${SCRAPE_LABELS.workload}=~"$workload"}, grpc_service)`,
+  method: `label_values({${METHOD_FAMILIES},${SCRAPE_LABELS.namespace}=~"$namespace",${SCRAPE_LABELS.workload}=~"$workload",grpc_service=~"$service"}, grpc_method)`,
 };
