@@ -17,6 +17,8 @@ import type { Scenario } from "./scenarios.ts";
 export interface PolicyRun {
   policy: Policy;
   rpcs: Rpc[];
+  /** grpc-balancer only: RPCs it directed to the subject backend during its window (its picks counter). */
+  directedToSubject?: number;
 }
 
 export interface Verdict {

@@ -119,4 +119,7 @@ async function main(): Promise<void> {
   log("written to test/bench/balancer/RESULTS.md and test/bench/balancer/latency.svg");
 }
 
+// Stopped from the terminal: exit through process.exit so that the sidecar child is stopped too
+// (the backend process exits when its IPC channel closes).
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
 await main();

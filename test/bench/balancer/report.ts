@@ -103,6 +103,31 @@ export function scenarioSection(s: Scenario, r: ScenarioRun): string[] {
       "",
     );
   }
+  if (s.id === "a") {
+    const b9 = backendIndex(s, s.subject!);
+    lines.push(
+      "Tail without the slow backend (the machine's own noise floor): p99 of the RPCs served by the other backends: " +
+        r.runs.map((run) => `${POLICY_LABELS[run.policy]} ${fixed(summarize(run.rpcs.filter((x) => x.backend !== b9), s.deadlineMs).p99)} ms`).join("; ") +
+        ".",
+      "",
+    );
+  }
+  const directed = r.runs.filter((run) => run.directedToSubject !== undefined);
+  if (s.subject && directed.length) {
+    const e = backendIndex(s, s.subject);
+    const [from, to] = s.window ?? [0, s.seconds];
+    lines.push(
+      `Where ${s.subject}'s RPCs ${s.window ? "in the window " : ""}came from: ` +
+        directed
+          .map((run) => {
+            const got = between(run.rpcs, from, to).filter((x) => x.backend === e).length;
+            return `${POLICY_LABELS[run.policy]}: ${got} received, ${run.directedToSubject} directed by the filter (its picks counter)`;
+          })
+          .join("; ") +
+        "; the rest were RPCs the filter left to Envoy's LEAST_REQUEST (its explore share).",
+      "",
+    );
+  }
   lines.push(`Status codes: ${r.runs.map((run) => `${POLICY_LABELS[run.policy]}: ${codeCounts(run.rpcs)}`).join("; ")}.`, "");
   for (const v of verdicts(s, r.runs)) lines.push(`- Goal (${s.id}), ${POLICY_LABELS[v.policy]}: ${v.verdict.text}.`);
   lines.push(

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import type { Policy } from "../../balancer/support/bootstrap.ts";
 import { steady, type Rpc } from "./analysis.ts";
 import { BackendProcess } from "./backends.ts";
-import type { PolicyRun } from "./goals.ts";
+import { isBalancer, type PolicyRun } from "./goals.ts";
 import { runOpenLoop } from "./load.ts";
 import { countFor, unitFor } from "./schedule.ts";
 import type { Scenario } from "./scenarios.ts";
@@ -27,12 +27,19 @@ export interface ScenarioRun {
   decisions: Record<string, number>;
 }
 
-/** grpc_balancer_rpcs_total per decision from the sidecar's /stats/prometheus. */
-async function decisions(adminPort: number): Promise<Record<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${adminPort}/stats/prometheus`)).text();
+const prometheus = async (adminPort: number) => (await fetch(`http://127.0.0.1:${adminPort}/stats/prometheus`)).text();
+
+/** grpc_balancer_rpcs_total per decision. */
+function decisions(text: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const m of text.matchAll(/^grpc_balancer_rpcs_total\{decision="(\w+)"\} (\d+)$/gm)) out[m[1]!] = Number(m[2]);
   return out;
+}
+
+/** grpc_balancer_picks_total (RPCs the filter directed) of `cluster` to 127.0.0.1:`port`. */
+function picks(text: string, cluster: string, port: number): number {
+  const m = new RegExp(`^grpc_balancer_picks_total\\{cluster="${cluster}",endpoint="127\\.0\\.0\\.1_${port}"\\} (\\d+)$`, "m").exec(text);
+  return m ? Number(m[1]) : 0;
 }
 
 /** user + system CPU seconds of a process, from /proc (Linux); NaN elsewhere. */
@@ -90,12 +97,19 @@ export async function runScenario(s: Scenario, policies: Policy[], filter: Recor
       const warmupMs = LEAD_IN_S * 1000;
       const before = { generator: ownCpuS(), backends: cpuSeconds(backends.pid), sidecar: cpuSeconds(sidecar.pid) };
       const wallStart = performance.now();
+      // Directed picks of the subject backend over its window (or the measured part), per listener.
+      const [from, to] = s.window ?? [0, s.seconds];
+      const snapshots: string[] = [];
+      const snapshot = async () => void snapshots.push(await prometheus(sidecar.adminPort));
       const load = await runOpenLoop({
         ports: sidecar.ports,
         schedule: { ratePerSec: s.ratePerSec, lanes: policies.length, count: perLane },
         deadlineMs: s.deadlineMs,
         methodOf: (k) => (unitFor(7, k) < s.heavyShare ? "Heavy" : "Light"),
-        actions: s.changes.map((c) => ({ atMs: warmupMs + c.atS * 1000, run: () => backends.change(c) })),
+        actions: [
+          ...s.changes.map((c) => ({ atMs: warmupMs + c.atS * 1000, run: () => backends.change(c) })),
+          ...(s.subject ? [{ atMs: warmupMs + from * 1000, run: snapshot }, { atMs: warmupMs + to * 1000 - 1, run: snapshot }] : []),
+        ],
         drainMs: s.deadlineMs + 5000,
       });
       const wallS = (performance.now() - wallStart) / 1000;
@@ -105,7 +119,8 @@ export async function runScenario(s: Scenario, policies: Policy[], filter: Recor
         sidecar: cpuSeconds(sidecar.pid) - before.sidecar,
       };
       const received = (await backends.request({ op: "collect" })).received!;
-      const decided = await decisions(sidecar.adminPort);
+      const decided = decisions(await prometheus(sidecar.adminPort));
+      const subjectPort = s.subject ? ports[s.backends.findIndex((b) => b.name === s.subject)]! : 0;
       const runs = policies.map((policy, lane) => {
         const rec = load.lanes[lane]!;
         const rpcs: Rpc[] = [];
@@ -120,7 +135,9 @@ export async function runScenario(s: Scenario, policies: Policy[], filter: Recor
             backend: received[lane * perLane + k]!,
           });
         }
-        return { policy, rpcs };
+        const cluster = policy.toLowerCase();
+        const directedToSubject = snapshots.length === 2 && isBalancer(policy) ? picks(snapshots[1]!, cluster, subjectPort) - picks(snapshots[0]!, cluster, subjectPort) : undefined;
+        return { policy, rpcs, directedToSubject };
       });
       return { runs, maxSendLagMs: load.maxSendLagMs, cpuS, wallS, decisions: decided, warmup: { ...warm, seconds: warm.rounds * s.warmupS } };
     } finally {

@@ -4,11 +4,11 @@
  * the load. Every time is in seconds from the start of the measured part (after the warm-up).
  *
  * Scale: Linkerd's "Beyond Round Robin" setup (11 servers at a 167 ms median, one forced to 2 s
- * for the middle of the run, 1000 RPC/s) brought to one shared two-core machine: a 100 ms median
- * (±10% uniform jitter), the bad backend 10× slower, 100 RPC/s per policy (about 10 RPCs in
- * flight, one per backend), a 2 s deadline on every RPC (above the slow backend's latency, so
+ * for the middle of the run, 1000 RPC/s) brought to one shared two-core machine: a 200 ms median
+ * (±10% uniform jitter), the bad backend 10× slower (2 s), 50 RPC/s per policy (about 10 RPCs
+ * in flight, one per backend), a 4 s deadline on every RPC (above the slow backend's latency, so
  * percentiles are not cut off at the deadline). The backends sleep on timers, so their CPU cost
- * does not grow with the latency.
+ * does not grow with the latency, and the load stays low enough for a machine running other work.
  */
 
 export type Method = "Light" | "Heavy";
@@ -52,10 +52,10 @@ export interface Scenario {
   healthCheckMs?: number;
 }
 
-export const BASE_MS = 100;
+export const BASE_MS = 200;
 export const JITTER = 0.1;
-export const DEADLINE_MS = 2000;
-export const RATE = 100;
+export const DEADLINE_MS = 4000;
+export const RATE = 50;
 
 const fleet = (n: number, lightMs = BASE_MS, heavyMs = BASE_MS * 20): BackendSpec[] =>
   Array.from({ length: n }, (_, i) => ({ name: `b${i}`, lightMs, heavyMs, jitter: JITTER }));
@@ -66,40 +66,40 @@ export interface ScenarioOptions {
 
 /** The five scenarios; `quick` shortens them (a smoke run, not for the committed results). */
 export function scenarios(o: ScenarioOptions): Scenario[] {
-  // Full: 90 s runs (9,000 RPCs per policy); quick: a quarter of the time at half the rate.
+  // Full: 120 s runs (6,000 RPCs per policy); quick: a quarter of the time at half the rate.
   const t = (s: number) => (o.quick ? s / 4 : s);
   const rate = o.quick ? RATE / 2 : RATE;
   const warmupS = o.quick ? 3 : 5;
   const common = { warmupS, ratePerSec: rate, deadlineMs: DEADLINE_MS };
-  const differentMs = [40, 50, 60, 70, 80, 100, 120, 140, 170, 200];
+  const differentMs = [80, 100, 120, 140, 160, 200, 240, 280, 340, 400];
   return [
     {
       id: "a",
       title: "10 backends; b9 10× slower for the middle third",
       backends: fleet(10),
       ...common,
-      seconds: t(90),
+      seconds: t(120),
       heavyShare: 0,
       changes: [
-        { atS: t(30), backend: "b9", set: { multiplier: 10 } },
-        { atS: t(60), backend: "b9", set: { multiplier: 1 } },
+        { atS: t(40), backend: "b9", set: { multiplier: 10 } },
+        { atS: t(80), backend: "b9", set: { multiplier: 1 } },
       ],
       subject: "b9",
-      window: [t(30), t(60)],
+      window: [t(40), t(80)],
     },
     {
       id: "b",
       title: "10 backends; b9 fails fast with UNAVAILABLE for the middle third",
       backends: fleet(10),
       ...common,
-      seconds: t(90),
+      seconds: t(120),
       heavyShare: 0,
       changes: [
-        { atS: t(30), backend: "b9", set: { failing: true } },
-        { atS: t(60), backend: "b9", set: { failing: false } },
+        { atS: t(40), backend: "b9", set: { failing: true } },
+        { atS: t(80), backend: "b9", set: { failing: false } },
       ],
       subject: "b9",
-      window: [t(30), t(60)],
+      window: [t(40), t(80)],
     },
     {
       id: "c",
@@ -124,10 +124,10 @@ export function scenarios(o: ScenarioOptions): Scenario[] {
     },
     {
       id: "e",
-      title: "two methods (Light 10 ms, Heavy 200 ms: 20×), half the RPCs each; b9 5× slower for both",
-      backends: fleet(10, 10, 200).map((b) => (b.name === "b9" ? { ...b, multiplier: 5 } : b)),
+      title: "two methods (Light 20 ms, Heavy 400 ms: 20×), half the RPCs each; b9 5× slower for both",
+      backends: fleet(10, 20, 400).map((b) => (b.name === "b9" ? { ...b, multiplier: 5 } : b)),
       ...common,
-      seconds: t(90),
+      seconds: t(120),
       heavyShare: 0.5,
       changes: [],
       subject: "b9",

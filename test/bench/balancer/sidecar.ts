@@ -74,12 +74,15 @@ export async function startBenchSidecar(opts: {
     cwd: REPO_ROOT,
     stdio: ["pipe", "pipe", "pipe"],
   });
+  const killOnExit = () => child.kill("SIGTERM"); // no orphaned sidecar if the bench is stopped
+  process.once("exit", killOnExit);
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
     if (process.env.BENCH_TRACE) process.stderr.write(d);
   });
   const stop = async () => {
+    process.off("exit", killOnExit);
     if (child.exitCode === null) {
       await new Promise<void>((done) => {
         child.once("exit", () => done());
