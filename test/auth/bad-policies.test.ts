@@ -260,6 +260,147 @@ const CASES: Case[] = [
       `${F}:12:21: spec.rules[0].from.sourceIps[0]: expected an IPv4 or IPv6 address or CIDR (e.g. 10.0.0.0/8, 2001:db8::/32)`,
     ],
   },
+  // ===== accepted but without effect =====
+  {
+    name: "message on an ALLOW rule",
+    text: spec(`  rules:\n    - name: r\n      action: ALLOW\n      methods: ["*"]\n      message: "ask the platform team"\n`),
+    expected: [`${F}:10:16: spec.rules[0].message: message is sent only by DENY rules; a call no ALLOW rule admits is denied by _default, whose message cannot be set (spec.denialMessages: generic shortens it): to send this text, deny those calls with a DENY rule that has it`],
+  },
+  {
+    name: "message on an AUDIT rule",
+    text: spec(`  rules:\n    - name: r\n      action: AUDIT\n      methods: ["*"]\n      message: "audited"\n`),
+    expected: [`${F}:10:16: spec.rules[0].message: message is sent only by DENY rules; an AUDIT rule never denies (it only logs and counts)`],
+  },
+  {
+    name: "message on a DENY rule under denialMessages: generic",
+    text: spec(`  denialMessages: generic\n  rules:\n    - name: r\n      action: DENY\n      methods: ["/a.B/C"]\n      message: "closed"\n`),
+    expected: [`${F}:11:16: spec.rules[0].message: spec.denialMessages is generic, so a denial sends only "permission denied": this message would never be sent (remove it, or set denialMessages: rule)`],
+  },
+  {
+    name: "audiences on a jwtAuthn provider",
+    text: spec(`  credentials:\n    jwt:\n      providers:\n        - name: mesh\n          issuer: https://issuer.example.com\n          audiences: [inventory]\n          jwtAuthn: { payloadInMetadata: payload }\n${RULE}`),
+    expected: [`${F}:11:22: spec.credentials.jwt.providers[0].audiences: jwt_authn checks aud for this provider and the filter does not re-check it: list the audiences in the RequestAuthentication (jwt_authn's provider audiences)`],
+  },
+  {
+    name: "clockSkewSeconds on a jwtAuthn provider",
+    text: spec(`  credentials:\n    jwt:\n      providers:\n        - name: mesh\n          issuer: https://issuer.example.com\n          clockSkewSeconds: 30\n          jwtAuthn: {}\n${RULE}`),
+    expected: [`${F}:11:29: spec.credentials.jwt.providers[0].clockSkewSeconds: jwt_authn checks exp and nbf for this provider, with its own clock_skew_seconds (default 60), and the filter does not re-check them: leave clockSkewSeconds out`],
+  },
+  {
+    name: "requireExpiration on a jwtAuthn provider",
+    text: spec(`  credentials:\n    jwt:\n      providers:\n        - name: mesh\n          issuer: https://issuer.example.com\n          requireExpiration: false\n          jwtAuthn: {}\n${RULE}`),
+    expected: [`${F}:11:30: spec.credentials.jwt.providers[0].requireExpiration: jwt_authn checks exp for this provider (its require_expiration) and the filter does not re-check it: leave requireExpiration out`],
+  },
+  {
+    name: "empty audiences on an inline provider",
+    text: spec(`  credentials:\n    jwt:\n      providers:\n        - name: idp\n          issuer: https://idp\n          audiences: []\n          jwks: { keys: [{ kty: OKP, crv: Ed25519, x: ${ED_X} }] }\n${RULE}`),
+    expected: [`${F}:11:22: spec.credentials.jwt.providers[0].audiences: must not be empty: leave audiences out to accept any aud`],
+  },
+  {
+    name: "jwt.cacheSize when every provider is verified by jwt_authn",
+    text: spec(`  credentials:\n    jwt:\n      cacheSize: 512\n      providers:\n        - name: mesh\n          issuer: https://issuer.example.com\n          jwtAuthn: {}\n${RULE}`),
+    expected: [`${F}:8:18: spec.credentials.jwt.cacheSize: has no effect: only tokens the filter verifies (providers with jwks) are cached, and every provider here is verified by Envoy's jwt_authn`],
+  },
+  {
+    name: "jwt.forward with stripCredentials: false",
+    text: spec(`  stripCredentials: false\n  credentials:\n    jwt:\n      forward: true\n      providers:\n        - name: mesh\n          issuer: https://issuer.example.com\n          jwtAuthn: {}\n${RULE}`),
+    expected: [`${F}:9:16: spec.credentials.jwt.forward: has no effect: spec.stripCredentials is false, so the JWT header is forwarded whatever forward says`],
+  },
+  {
+    name: "stripCredentials without credentials",
+    text: spec(`  stripCredentials: false\n${RULE}`),
+    expected: [`${F}:6:21: spec.stripCredentials: has no effect: no credentials are declared (spec.credentials), so the filter strips no header (a header Envoy's jwt_authn reads is governed by its forwardOriginalToken)`],
+  },
+  {
+    name: "empty from",
+    text: spec(`  rules:\n    - name: r\n      action: ALLOW\n      methods: ["*"]\n      from: {}\n`),
+    expected: [`${F}:10:13: spec.rules[0].from: empty: name at least one identity condition, or leave from out (a rule without from matches every caller)`],
+  },
+  {
+    name: "the same method twice in a rule",
+    text: spec(`  rules:\n    - name: r\n      action: ALLOW\n      methods: ["/a.B/C", "/a.B/C"]\n`),
+    expected: [`${F}:9:27: spec.rules[0].methods[1]: the same entry as spec.rules[0].methods[0]: a repeated entry has no effect`],
+  },
+  {
+    name: "a method inside a wider pattern of the same rule",
+    text: spec(`  rules:\n    - name: r\n      action: ALLOW\n      methods: ["/shop.v1.Cart/Get", "/shop.*"]\n`),
+    expected: [`${F}:9:17: spec.rules[0].methods[0]: has no effect: spec.rules[0].methods[1] ("/shop.*") already matches everything this entry matches`],
+  },
+  {
+    name: "a principal inside a wildcard of the same rule",
+    text: spec(`  rules:\n    - name: r\n      action: ALLOW\n      methods: ["*"]\n      from:\n        principals: ["cluster.local/ns/shop/sa/*", "spiffe://cluster.local/ns/shop/sa/web"]\n`),
+    expected: [`${F}:11:52: spec.rules[0].from.principals[1]: has no effect: spec.rules[0].from.principals[0] ("spiffe://cluster.local/ns/shop/sa/*") already matches everything this entry matches`],
+  },
+  {
+    name: "a CIDR inside a shorter prefix of the same rule",
+    text: spec(`  rules:\n    - name: r\n      action: ALLOW\n      methods: ["*"]\n      from:\n        sourceIps: ["10.1.0.0/16", "10.0.0.0/8"]\n`),
+    expected: [`${F}:11:21: spec.rules[0].from.sourceIps[0]: has no effect: spec.rules[0].from.sourceIps[1] ("10.0.0.0/8") already matches everything this entry matches`],
+  },
+  {
+    name: "the same API key twice in a rule",
+    text: spec(`  credentials:\n    apiKeys:\n      keys:\n        - name: ci\n          sha256: ${KEY}\n  rules:\n    - name: r\n      action: ALLOW\n      methods: ["*"]\n      from:\n        apiKeys: [ci, ci]\n`),
+    expected: [`${F}:16:23: spec.rules[0].from.apiKeys[1]: the same entry as spec.rules[0].from.apiKeys[0]: a repeated entry has no effect`],
+  },
+  {
+    name: "the same scope twice",
+    text: spec(`  credentials:\n    jwt:\n      providers:\n        - name: idp\n          issuer: https://idp\n          jwtAuthn: {}\n  rules:\n    - name: r\n      action: ALLOW\n      methods: ["*"]\n      from:\n        jwt: { scopes: [orders.read, orders.read] }\n`),
+    expected: [`${F}:17:38: spec.rules[0].from.jwt.scopes[1]: the same entry as spec.rules[0].from.jwt.scopes[0]: a repeated entry has no effect`],
+  },
+  {
+    name: "a header value with a line feed",
+    text: spec(`  rules:\n    - name: r\n      action: ALLOW\n      methods: ["*"]\n      when:\n        headers:\n          - { name: x-env, values: ["prod\\n"] }\n`),
+    expected: [`${F}:12:37: spec.rules[0].when.headers[0].values[0]: a header value cannot contain NUL, CR or LF (RFC 9113 §8.2.1): this condition could never hold`],
+  },
+  {
+    name: "a prefix that extends another of the same condition",
+    text: spec(`  rules:\n    - name: r\n      action: ALLOW\n      methods: ["*"]\n      when:\n        headers:\n          - { name: x-tenant, prefixes: [acme-, acme-eu-] }\n`),
+    expected: [`${F}:12:49: spec.rules[0].when.headers[0].prefixes[1]: has no effect: spec.rules[0].when.headers[0].prefixes[0] already matches everything this entry matches`],
+  },
+  {
+    name: "a header required absent and present in one rule",
+    text: spec(`  rules:\n    - name: r\n      action: ALLOW\n      methods: ["*"]\n      when:\n        headers:\n          - { name: x-env, present: false }\n          - { name: x-env, values: [prod] }\n`),
+    expected: [`${F}:13:13: spec.rules[0].when.headers[1]: no request can meet this condition and spec.rules[0].when.headers[0] together (both on header "x-env", and every condition must hold): the rule could never match`],
+  },
+  {
+    name: "two value lists on one header with no value in common",
+    text: spec(`  rules:\n    - name: r\n      action: ALLOW\n      methods: ["*"]\n      when:\n        headers:\n          - { name: x-env, values: [prod] }\n          - { name: x-env, values: [staging] }\n`),
+    expected: [`${F}:13:13: spec.rules[0].when.headers[1]: no request can meet this condition and spec.rules[0].when.headers[0] together (both on header "x-env", and every condition must hold): the rule could never match`],
+  },
+  {
+    name: "two prefix lists on one header that no value can start with together",
+    text: spec(`  rules:\n    - name: r\n      action: ALLOW\n      methods: ["*"]\n      when:\n        headers:\n          - { name: x-tenant, prefixes: [acme-] }\n          - { name: x-tenant, prefixes: [beta-] }\n`),
+    expected: [`${F}:13:13: spec.rules[0].when.headers[1]: no request can meet this condition and spec.rules[0].when.headers[0] together (both on header "x-tenant", and every condition must hold): the rule could never match`],
+  },
+  {
+    name: "the same header condition twice",
+    text: spec(`  rules:\n    - name: r\n      action: ALLOW\n      methods: ["*"]\n      when:\n        headers:\n          - { name: x-env, values: [prod] }\n          - { name: x-env, values: [prod] }\n`),
+    expected: [`${F}:13:13: spec.rules[0].when.headers[1]: the same condition as spec.rules[0].when.headers[0]: a repeated condition has no effect`],
+  },
+  {
+    name: "present: true beside a value condition on the same header",
+    text: spec(`  rules:\n    - name: r\n      action: ALLOW\n      methods: ["*"]\n      when:\n        headers:\n          - { name: x-env, present: true }\n          - { name: x-env, prefixes: [prod] }\n`),
+    expected: [`${F}:12:13: spec.rules[0].when.headers[0]: has no effect: spec.rules[0].when.headers[1] already requires header "x-env"`],
+  },
+  {
+    name: ":path required absent",
+    text: spec(`  rules:\n    - name: r\n      action: DENY\n      methods: ["*"]\n      when:\n        headers:\n          - { name: ":path", present: false }\n`),
+    expected: [`${F}:12:39: spec.rules[0].when.headers[0].present: every request the rules see has :path: this condition could never hold`],
+  },
+  {
+    name: "an ALLOW rule's method under an unconditional DENY rule",
+    text: spec(`  rules:\n    - name: r\n      action: ALLOW\n      methods: ["/shop.v1.Cart/*", "/other.Svc/Get"]\n    - name: lockdown\n      action: DENY\n      methods: ["/shop.*"]\n`),
+    expected: [`${F}:9:17: spec.rules[0].methods[0]: no call to this method reaches rule "r": rule "lockdown" (spec.rules[1]) has no conditions and decides every call to it first (DENY rules are evaluated before ALLOW rules)`],
+  },
+  {
+    name: "an ALLOW rule after an unconditional ALLOW rule on its methods",
+    text: spec(`  credentials:\n    apiKeys:\n      keys:\n        - name: ci\n          sha256: ${KEY}\n  rules:\n    - name: health-open\n      action: ALLOW\n      methods: ["*"]\n    - name: ci-only\n      action: ALLOW\n      methods: ["/shop.v1.Cart/Checkout"]\n      from: { apiKeys: [ci] }\n`),
+    expected: [`${F}:17:17: spec.rules[1].methods[0]: no call to this method reaches rule "ci-only": rule "health-open" (spec.rules[0]) has no conditions and decides every call to it first (it comes first and ALLOW rules are evaluated in order)`],
+  },
+  {
+    name: "a DENY rule after an unconditional DENY rule on its methods",
+    text: spec(`  rules:\n    - name: no-admin\n      action: DENY\n      methods: ["/shop.v1.Admin/*"]\n    - name: no-admin-reset\n      action: DENY\n      methods: ["/shop.v1.Admin/Reset"]\n      message: "reset is disabled"\n`),
+    expected: [`${F}:12:17: spec.rules[1].methods[0]: no call to this method reaches rule "no-admin-reset": rule "no-admin" (spec.rules[0]) has no conditions and decides every call to it first (it comes first and DENY rules are evaluated in order)`],
+  },
   // ===== gRFC A43 JSON =====
   {
     name: "A43: invalid JSON",
@@ -329,6 +470,63 @@ describe("bad policies", () => {
       expect((e as Error).message).toBe(`${c.expected[0]} (and ${c.expected.length - 1} more)`);
       expect((e as Error).message).not.toContain("\n");
     }
+  });
+
+  it("accepts what has an effect in the combinations next to those refused", () => {
+    const text = spec(`  stripCredentials: false
+  credentials:
+    apiKeys:
+      keys:
+        - name: ci
+          sha256: ${KEY}
+    jwt:
+      cacheSize: 64
+      providers:
+        - name: idp
+          issuer: https://idp
+          audiences: [svc]
+          jwks: { keys: [{ kty: OKP, crv: Ed25519, x: ${ED_X} }] }
+        - name: mesh
+          issuer: https://mesh
+          spaceDelimitedClaims: [scp]
+          jwtAuthn: {}
+  rules:
+    - name: staged-deny
+      action: DENY
+      dryRun: true
+      methods: ["/shop.v1.Admin/*"]
+      message: "admin is closed"
+    - name: admin-from-ci
+      action: DENY
+      methods: ["/shop.v1.Admin/*"]
+      from: { apiKeys: [ci] }
+    - name: admin-reset
+      action: DENY
+      methods: ["/shop.v1.Admin/Reset"]
+    - name: no-export
+      action: DENY
+      methods: ["/shop.v1.Cart/Export"]
+    - name: open-later
+      action: ALLOW
+      dryRun: true
+      methods: ["*"]
+    - name: cart-acme
+      action: ALLOW
+      methods: ["/shop.v1.Cart/*"]
+      when:
+        headers:
+          - { name: x-tenant, prefixes: [acme-] }
+          - { name: x-tenant, values: [acme-eu, beta] }
+          - { name: x-debug, present: false }
+    - name: audit-export
+      action: AUDIT
+      methods: ["/shop.v1.Cart/Export"]
+`);
+    const { policy } = loadPolicy(text, F);
+    expect(policy.rules.map((r) => r.name)).toEqual(["staged-deny", "admin-from-ci", "admin-reset", "no-export", "open-later", "cart-acme", "audit-export"]);
+    expect(policy.rules[0]!.message).toBe("admin is closed");
+    expect(policy.stripCredentials).toBe(false);
+    expect(policy.credentials.jwt?.cacheSize).toBe(64);
   });
 
   it("never echoes a secret-bearing value", () => {

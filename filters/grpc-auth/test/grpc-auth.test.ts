@@ -7,7 +7,7 @@ import { pbkdf2Sync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compilePolicy, hashApiKey } from "../../../manager/src/policy/index.ts";
 import { PolicyRunner, type AuthCall } from "../../../manager/src/policy/wasm-runner.ts";
-import { authWasm, counter, decisions, runnerFor } from "./harness.ts";
+import { authWasm, counter, decisions, policyOf, runnerFor } from "./harness.ts";
 import { ED, ED_OTHER, fixturePolicyYaml, ISS, SECRETS } from "./fixture.ts";
 import { b64u, eddsa, hs256 } from "./tokens.ts";
 
@@ -217,7 +217,9 @@ describe("methods, dry run and non-gRPC requests", () => {
 
 describe("policy options", () => {
   it("generic messages hide the rule; a rule's message replaces the default; stripCredentials false forwards credentials", async () => {
-    const { runner } = await runnerFor(`apiVersion: meshwasm.io/v1alpha1
+    // `policy check` refuses a rule message under denialMessages: generic (it would never be sent);
+    // the filter must still let generic win in a hand-written pluginConfig that has both.
+    const generic = JSON.parse(compilePolicy(policyOf(`apiVersion: meshwasm.io/v1alpha1
 kind: GrpcAuthPolicy
 metadata: { name: opts }
 spec:
@@ -225,9 +227,11 @@ spec:
   stripCredentials: false
   credentials: { apiKeys: { keys: [{ name: k, sha256: ${hashApiKey("key-1")} }] } }
   rules:
-    - { name: deny-x, action: DENY, methods: ["/a.B/X"], message: "X is closed" }
+    - { name: deny-x, action: DENY, methods: ["/a.B/X"] }
     - { name: allow, action: ALLOW, methods: ["/a.B/*"], from: { apiKeys: [k] } }
-`);
+`))) as { rules: Array<Record<string, unknown>> };
+    generic.rules[0]!.message = "X is closed";
+    const runner = await PolicyRunner.create(JSON.stringify(generic), { wasm: await authWasm() });
     expect(runner.run({ path: "/a.B/X" })).toMatchObject({ code: 7, message: "permission denied", rule: "deny-x" });
     expect(runner.run({ path: "/a.B/Y" })).toMatchObject({ code: 16, message: "unauthenticated" });
     expect(runner.run({ path: "/a.B/Y", metadata: [["x-api-key", "key-1"]] }).forwarded).toContainEqual(["x-api-key", "key-1"]);

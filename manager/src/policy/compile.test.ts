@@ -18,13 +18,13 @@ spec:
     passwords: { users: [{ name: u, hash: "${PASSWORD_HASH}" }] }
   rules:
     - { name: d, action: DENY, methods: ["/a.B/C"], from: { principals: ["cluster.local/ns/x/sa/*"] } }
-    - { name: a, action: ALLOW, methods: ["/a.*", "*"], from: { apiKeys: [k], sourceIps: ["10.0.0.0/8"] }, when: { headers: [{ name: x-e, prefixes: [p] }] } }
+    - { name: a, action: ALLOW, methods: ["/a.*", "/b.C/*"], from: { apiKeys: [k], sourceIps: ["10.0.0.0/8"] }, when: { headers: [{ name: x-e, prefixes: [p] }] } }
 `;
 const B = `kind: GrpcAuthPolicy
 spec:
   rules:
     - { methods: ["/a.B/C"], action: DENY, from: { principals: ["spiffe://cluster.local/ns/x/sa/*"] }, name: d }
-    - { when: { headers: [{ prefixes: [p], name: x-e }] }, from: { sourceIps: ["10.0.0.0/8"], apiKeys: [k] }, methods: ["/a.*", "*"], action: ALLOW, name: a }
+    - { when: { headers: [{ prefixes: [p], name: x-e }] }, from: { sourceIps: ["10.0.0.0/8"], apiKeys: [k] }, methods: ["/a.*", "/b.C/*"], action: ALLOW, name: a }
   credentials:
     passwords: { users: [{ hash: "${PASSWORD_HASH}", name: u }] }
     apiKeys: { keys: [{ sha256: ${KEY_HASH}, name: k }] }
@@ -57,7 +57,7 @@ describe("compilePolicy", () => {
   it("writes principals, methods and CIDRs in canonical form", () => {
     const cfg = JSON.parse(compilePolicy(loadPolicy(A, "a.yaml").policy)) as { rules: Array<Record<string, unknown>> };
     expect(cfg.rules[0]).toMatchObject({ principals: ["spiffe://cluster.local/ns/x/sa/*"], methods: ["/a.B/C"] });
-    expect(cfg.rules[1]).toMatchObject({ methods: ["/a.*", "*"], source_ips: ["10.0.0.0/8"], headers: [{ name: "x-e", prefixes: ["p"] }] });
+    expect(cfg.rules[1]).toMatchObject({ methods: ["/a.*", "/b.C/*"], source_ips: ["10.0.0.0/8"], headers: [{ name: "x-e", prefixes: ["p"] }] });
   });
 });
 
@@ -66,7 +66,7 @@ describe("gRFC A43 input", () => {
     name: "authz",
     deny_rules: [{ name: "deny-admin", request: { paths: ["/pkg.Admin/*"] }, source: { principals: ["spiffe://td/ns/dev/*"] } }],
     allow_rules: [
-      { name: "reads", request: { paths: ["/pkg.Store/Get", "/pkg.*"], headers: [{ key: "x-tenant", values: ["acme", "beta*"] }] } },
+      { name: "reads", request: { paths: ["/other.Store/Get", "/pkg.*"], headers: [{ key: "x-tenant", values: ["acme", "beta*"] }] } },
       { name: "anyone-health", request: { paths: ["/grpc.health.v1.Health/Check"] } },
       { name: "peers", source: { principals: ["*"] } },
     ],
@@ -83,7 +83,7 @@ spec:
   auditLog: all
   rules:
     - { name: deny-admin, action: DENY, methods: ["/pkg.Admin/*"], from: { principals: ["spiffe://td/ns/dev/sa/*"] } }
-    - { name: reads, action: ALLOW, methods: ["/pkg.Store/Get", "/pkg.*"], when: { headers: [{ name: x-tenant, values: [acme] }] } }
+    - { name: reads, action: ALLOW, methods: ["/other.Store/Get", "/pkg.*"], when: { headers: [{ name: x-tenant, values: [acme] }] } }
     - { name: anyone-health, action: ALLOW, methods: ["/grpc.health.v1.Health/Check"] }
     - { name: peers, action: ALLOW, methods: ["*"], from: { principals: ["*"] } }
 `;

@@ -118,13 +118,22 @@ function readJwks(m: MapReader, issues: Issues): JwkKey[] | undefined {
   return keys;
 }
 
+/** Provider fields the filter applies only to tokens it verifies itself (README "Limits"). */
+const INLINE_ONLY: Record<string, string> = {
+  audiences: "jwt_authn checks aud for this provider and the filter does not re-check it: list the audiences in the RequestAuthentication (jwt_authn's provider audiences)",
+  clockSkewSeconds: "jwt_authn checks exp and nbf for this provider, with its own clock_skew_seconds (default 60), and the filter does not re-check them: leave clockSkewSeconds out",
+  requireExpiration: "jwt_authn checks exp for this provider (its require_expiration) and the filter does not re-check it: leave requireExpiration out",
+};
+
 function readProvider(p: MapReader, issues: Issues): JwtProvider | undefined {
   const inline = p.has("jwks");
   const viaEnvoy = p.has("jwtAuthn");
   p.unknown(["name", "issuer", "audiences", "clockSkewSeconds", "requireExpiration", "spaceDelimitedClaims", "jwks", "jwtAuthn"]);
   const issuer = p.string("issuer", true);
   if (issuer === "") p.fail("issuer", "must not be empty");
-  const audiences = (p.strings("audiences") ?? []).map((a) => a.value);
+  const audienceItems = p.strings("audiences");
+  if (audienceItems?.length === 0) p.fail("audiences", "must not be empty: leave audiences out to accept any aud");
+  const audiences = (audienceItems ?? []).map((a) => a.value);
   const clockSkewSeconds = p.integer("clockSkewSeconds", 0, 3600) ?? 60;
   const requireExpiration = p.boolean("requireExpiration") ?? true;
   const spaceDelimitedClaims = (p.strings("spaceDelimitedClaims") ?? DEFAULT_SPACE_DELIMITED.map((value) => ({ value }))).map((s) => s.value);
@@ -134,6 +143,7 @@ function readProvider(p: MapReader, issues: Issues): JwtProvider | undefined {
   }
   const base = { name: p.string("name") ?? "", issuer: issuer ?? "", audiences, clockSkewSeconds, requireExpiration, spaceDelimitedClaims };
   if (viaEnvoy) {
+    for (const [field, why] of Object.entries(INLINE_ONLY)) if (p.has(field)) p.fail(field, why);
     const j = p.map("jwtAuthn", true);
     if (!j) return undefined;
     j.unknown(["payloadInMetadata"]);
@@ -145,7 +155,7 @@ function readProvider(p: MapReader, issues: Issues): JwtProvider | undefined {
   return keys ? { ...base, keys } : undefined;
 }
 
-function readJwt(m: MapReader, issues: Issues): NonNullable<Credentials["jwt"]> {
+function readJwt(m: MapReader, stripCredentials: boolean, issues: Issues): NonNullable<Credentials["jwt"]> {
   m.unknown(["fromHeader", "forward", "maxTokenBytes", "cacheSize", "providers"]);
   let header = DEFAULT_JWT_HEADER;
   let prefix = DEFAULT_JWT_PREFIX;
@@ -157,9 +167,16 @@ function readJwt(m: MapReader, issues: Issues): NonNullable<Credentials["jwt"]> 
     if (!/^[\x21-\x7e ]*$/.test(prefix)) from.fail("prefix", "expected visible ASCII characters and spaces");
   }
   const forward = m.boolean("forward") ?? false;
+  if (m.has("forward") && !stripCredentials) m.fail("forward", "has no effect: spec.stripCredentials is false, so the JWT header is forwarded whatever forward says");
   const maxTokenBytes = m.integer("maxTokenBytes", 64, LIMITS.maxTokenBytesLimit) ?? LIMITS.defaultMaxTokenBytes;
   const cacheSize = m.integer("cacheSize", 0, 65536) ?? 256;
   const providers = namedItems<JwtProvider>(m, "providers", issues, (p) => readProvider(p, issues));
+  const written = m.node.entries.find((e) => e.key === "providers")?.value;
+  const onlyJwtAuthn = written?.kind === "seq" && written.items.length > 0 &&
+    written.items.every((n) => n.kind === "map" && n.entries.some((e) => e.key === "jwtAuthn") && !n.entries.some((e) => e.key === "jwks"));
+  if (m.has("cacheSize") && onlyJwtAuthn) {
+    m.fail("cacheSize", "has no effect: only tokens the filter verifies (providers with jwks) are cached, and every provider here is verified by Envoy's jwt_authn");
+  }
   const issuers = new Map<string, string>();
   for (const prov of providers) {
     if (issuers.has(prov.issuer)) prov.at.fail("issuer", `issuer already used by provider "${issuers.get(prov.issuer)}"`);
@@ -168,7 +185,8 @@ function readJwt(m: MapReader, issues: Issues): NonNullable<Credentials["jwt"]> 
   return { header, prefix, forward, maxTokenBytes, cacheSize, providers: providers.map(({ at: _, ...p }) => p) };
 }
 
-export function readCredentials(spec: MapReader, issues: Issues): Credentials {
+/** `spec.credentials`; `stripCredentials` is the policy's (it decides whether jwt.forward means anything). */
+export function readCredentials(spec: MapReader, stripCredentials: boolean, issues: Issues): Credentials {
   const m = spec.map("credentials");
   if (!m) return {};
   m.unknown(["apiKeys", "passwords", "jwt"]);
@@ -178,7 +196,7 @@ export function readCredentials(spec: MapReader, issues: Issues): Credentials {
   const p = m.map("passwords");
   if (p) out.passwords = readPasswords(p, issues);
   const j = m.map("jwt");
-  if (j) out.jwt = readJwt(j, issues);
+  if (j) out.jwt = readJwt(j, stripCredentials, issues);
   // One header, one credential.
   const owners = new Map<string, string>();
   const claim = (header: string | undefined, what: string, reader: MapReader | undefined, field: string) => {
