@@ -10,9 +10,14 @@
  * messages, one per body chunk (one DATA frame each, as Envoy's codec hands them over). Rounds
  * alternate between the cases after a common warm-up; the result is the median of the rounds'
  * CPU time per RPC (process.cpuUsage: robust to a busy machine, where wall time is not).
+ *
+ * Run alone (the grpc-metrics section of `npm run bench`, same cases and rounds, nothing written):
+ *   tsx test/bench/grpc-metrics-bench.ts [--quick] [--go] [--build DIR]
+ * after `meshwasm build grpc-metrics noop`; `--go` also builds and measures the Go SDK peer.
  */
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { PassThroughFilter, type StreamFilter } from "../../manager/src/sidecar/http/filter.ts";
 import { createPlugin, createTestEnvironment, TestStream, testPluginConfig, type Plugin } from "../../manager/src/sidecar/host/index.ts";
 
@@ -133,3 +138,31 @@ export async function runGrpcHostBench(buildDir: string, opts: GrpcHostBenchOpti
 export function perExtraMessage(c: GrpcHostCase): number {
   return (c.streamNs - c.unaryNs) / (STREAM_MESSAGES - 1);
 }
+
+/** Options of `npm run bench` for this section (`quick`: the --quick run). */
+export function grpcHostBenchOptions(quick: boolean): Omit<GrpcHostBenchOptions, "goPeer"> {
+  return { unaryPerRound: quick ? 500 : 2000, streamsPerRound: quick ? 20 : 60, rounds: quick ? 3 : 9 };
+}
+
+async function runAlone(argv: string[]): Promise<void> {
+  const { REPO_ROOT } = await import("../../manager/src/build/compile.ts");
+  const at = argv.indexOf("--build");
+  const buildDir = at >= 0 && argv[at + 1] ? resolve(argv[at + 1]!) : join(REPO_ROOT, "build");
+  let goPeer: Uint8Array | undefined;
+  if (argv.includes("--go")) {
+    const { buildGoPeer } = await import("./go-peer.ts");
+    const built = await buildGoPeer();
+    if ("error" in built) process.stdout.write(`Go SDK peer: not measured: ${built.error}\n`);
+    else goPeer = built.wasm;
+  }
+  const cases = await runGrpcHostBench(buildDir, { ...grpcHostBenchOptions(argv.includes("--quick")), goPeer });
+  const noop = cases.find((c) => c.name === "noop")!;
+  const n = (x: number) => Math.round(x).toLocaleString("en-US");
+  const rows = cases.map((c) =>
+    [c.name, n(c.unaryNs), c.hostCalls === undefined ? "" : n(c.unaryNs - noop.unaryNs), n(perExtraMessage(c)),
+      c.hostCalls === undefined ? "" : n(perExtraMessage(c) - perExtraMessage(noop)), String(c.hostCalls ?? ""), c.size === undefined ? "" : n(c.size)].join(" | "),
+  );
+  process.stdout.write(["filter | ns per unary RPC | added ns | ns per extra message | added ns | host calls per RPC | module bytes", ...rows].join("\n") + "\n");
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) await runAlone(process.argv.slice(2));

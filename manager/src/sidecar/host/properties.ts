@@ -100,6 +100,10 @@ const SPLIT_PATHS_MAX = 512;
 /** Filter-state keys ("wasm." + path) by path, bounded the same way. */
 const stateKeys = new Map<string, string>();
 
+/** The value-less results, shared (callers only read them). */
+const NOT_FOUND: { result: WasmResult } = Object.freeze({ result: WasmResult.NotFound });
+const SERIALIZATION_FAILURE: { result: WasmResult } = Object.freeze({ result: WasmResult.SerializationFailure });
+
 /** `getProperty` of a NUL-joined path as the guest passes it (its split is cached). */
 export function getPropertyAt(path: string, scope: PropertyScope): { result: WasmResult; value?: Uint8Array } {
   let segs = splitPaths.get(path);
@@ -114,15 +118,15 @@ export function getPropertyAt(path: string, scope: PropertyScope): { result: Was
 export function getProperty(path: readonly string[], scope: PropertyScope): { result: WasmResult; value?: Uint8Array } {
   // A single trailing empty segment (a path ending in NUL) is ignored, as Envoy's loop does.
   const n = path.length > 1 && path[path.length - 1] === "" ? path.length - 1 : path.length;
-  if (n === 0) return { result: WasmResult.NotFound };
+  if (n === 0) return NOT_FOUND;
   const first = path[0]!;
   // xds.<key> directly: the same value topLevel("xds") then index() give, without the wrapper.
   let value =
     n === 2 && first === "xds" ? xdsField(scope, scope.isRootContext ? undefined : scope.stream, path[1]!) : topLevel(first, scope);
   for (let i = first === "xds" && n === 2 ? 2 : 1; i < n && value; i++) value = index(value, path[i]!);
-  if (!value) return { result: WasmResult.NotFound };
+  if (!value) return NOT_FOUND;
   const bytes = serialize(value);
-  return bytes ? { result: WasmResult.Ok, value: bytes } : { result: WasmResult.SerializationFailure };
+  return bytes ? { result: WasmResult.Ok, value: bytes } : SERIALIZATION_FAILURE;
 }
 
 export function setProperty(path: readonly string[], value: Uint8Array, scope: PropertyScope): WasmResult {
