@@ -56,9 +56,6 @@ export class Context {
 
   readonly root: RootContext;
 
-  /** Property lookups' scope, made at this context's first property call (imports.ts). */
-  propertyScope?: PropertyScope;
-
   get isRoot(): boolean {
     return this.root === (this as unknown as RootContext);
   }
@@ -187,6 +184,12 @@ export class RootContext extends Context {
   configuring = false;
   /** Properties declared through the declare_property foreign function (Envoy state_prototypes_). */
   readonly declaredProperties = new Map<string, PropertyPrototype>();
+  /**
+   * Property scopes made at the first property call (imports.ts): one for this root, one shared
+   * by its streams (a call sets the stream it acts on; lookups never re-enter the guest).
+   */
+  rootScope?: PropertyScope;
+  streamScope?: PropertyScope;
 
   constructor(vm: WasmVm, id: number, readonly identity: PluginIdentity) {
     super(vm, id, undefined);

@@ -95,20 +95,26 @@ function log(vm: WasmVm, ctx: Context | undefined, level: number, msg: string): 
   vm.env.logger.log(level as LogLevel, formatLogLine(msg, parts));
 }
 
-/** The context's property scope, made once per context (its stream is read afresh on each call). */
+/**
+ * The property scope of `ctx`: made once per root for the root and once for all its streams
+ * (everything but the stream is the root's), with the calling context's stream set on each call.
+ */
 function propertyScope(vm: WasmVm, ctx: Context): PropertyScope {
-  let scope = ctx.propertyScope;
+  const root = ctx.root;
+  const isRoot = ctx.isRoot;
+  let scope = isRoot ? root.rootScope : root.streamScope;
   if (scope === undefined) {
-    const p = ctx.plugin;
+    const p = root.identity;
     scope = {
       stream: undefined,
       plugin: { name: p.name, rootId: p.rootId, vmId: p.vmId },
       node: vm.env.node,
-      isRootContext: ctx.isRoot,
+      isRootContext: isRoot,
       clock: vm.env.clock,
-      declaredProperties: ctx.root.declaredProperties,
+      declaredProperties: root.declaredProperties,
     };
-    ctx.propertyScope = scope;
+    if (isRoot) root.rootScope = scope;
+    else root.streamScope = scope;
   }
   scope.stream = ctx.streamInfo();
   return scope;
