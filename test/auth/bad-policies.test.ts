@@ -62,6 +62,11 @@ const CASES: Case[] = [
     expected: [`${F}:4:3: metadata.name: missing, expected a string`],
   },
   {
+    name: "a label that is not a string",
+    text: HEAD.replace("  name: p\n", "  name: p\n  labels: { team: shop, tier: 2 }\n") + RULE,
+    expected: [`${F}:5:31: metadata.labels.tier: expected a string, got number`],
+  },
+  {
     name: "unknown top-level field",
     text: HEAD + RULE + "status: {}\n",
     expected: [`${F}:10:1: status: unknown field (known: apiVersion, kind, metadata, spec)`],

@@ -17,7 +17,7 @@ import { API_VERSION, KIND, LIMITS, formatMethodPattern, formatPrincipal, type C
 import { decidedFirstBy, headerConditionsSatisfiable, methodCovers, principalCovers, cidrCovers, prefixCovers, redundantEntries, sameValue } from "./no-effect.ts";
 import { checkHeaderName, checkName, parseCidr, parseMethodPattern, parsePrincipalPattern } from "./patterns.ts";
 import { credentialHeaders, readCredentials } from "./read-credentials.ts";
-import { Issues, MapReader, parseSource, type SourceNode } from "./source.ts";
+import { Issues, keyPath, MapReader, parseSource, readString, type SourceNode } from "./source.ts";
 
 interface At<T> {
   value: T;
@@ -302,6 +302,11 @@ export function readPolicy(root: SourceNode, file: string): Policy {
     if (name && !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(name)) meta.fail("name", "expected a DNS-1123 subdomain (lower-case letters, digits, '-', '.')");
     namespace = meta.string("namespace");
     if (namespace !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) meta.fail("namespace", "expected a DNS-1123 label");
+    // Kubernetes-style metadata for people and tools; not compiled, but well-formed.
+    for (const key of ["labels", "annotations"]) {
+      const m = meta.map(key);
+      for (const e of m?.node.entries ?? []) readString(e.value, keyPath(m!.path, e.key), issues);
+    }
   }
   const spec = top.map("spec", true);
   if (!spec) {
