@@ -104,7 +104,11 @@ const stateKeys = new Map<string, string>();
 const NOT_FOUND: { result: WasmResult } = Object.freeze({ result: WasmResult.NotFound });
 const SERIALIZATION_FAILURE: { result: WasmResult } = Object.freeze({ result: WasmResult.SerializationFailure });
 
-/** `getProperty` of a NUL-joined path as the guest passes it (its split is cached). */
+/**
+ * `getProperty` of a NUL-joined path as the guest passes it (its split is cached). An 8-byte
+ * value is returned in a shared scratch array, valid until the next lookup: the caller copies it
+ * into guest memory at once.
+ */
 export function getPropertyAt(path: string, scope: PropertyScope): { result: WasmResult; value?: Uint8Array } {
   let segs = splitPaths.get(path);
   if (segs === undefined) {
@@ -112,10 +116,14 @@ export function getPropertyAt(path: string, scope: PropertyScope): { result: Was
     if (splitPaths.size >= SPLIT_PATHS_MAX) splitPaths.clear();
     splitPaths.set(path, segs);
   }
-  return getProperty(segs, scope);
+  return lookup(segs, scope, true);
 }
 
 export function getProperty(path: readonly string[], scope: PropertyScope): { result: WasmResult; value?: Uint8Array } {
+  return lookup(path, scope, false);
+}
+
+function lookup(path: readonly string[], scope: PropertyScope, scratch: boolean): { result: WasmResult; value?: Uint8Array } {
   // A single trailing empty segment (a path ending in NUL) is ignored, as Envoy's loop does.
   const n = path.length > 1 && path[path.length - 1] === "" ? path.length - 1 : path.length;
   if (n === 0) return NOT_FOUND;
@@ -125,7 +133,7 @@ export function getProperty(path: readonly string[], scope: PropertyScope): { re
     n === 2 && first === "xds" ? xdsField(scope, scope.isRootContext ? undefined : scope.stream, path[1]!) : topLevel(first, scope);
   for (let i = first === "xds" && n === 2 ? 2 : 1; i < n && value; i++) value = index(value, path[i]!);
   if (!value) return NOT_FOUND;
-  const bytes = serialize(value);
+  const bytes = serialize(value, scratch);
   return bytes ? { result: WasmResult.Ok, value: bytes } : SERIALIZATION_FAILURE;
 }
 
@@ -181,9 +189,9 @@ function index(value: Val, seg: string): Val | undefined {
 /** Scratch for 8-byte values; serialize returns a copy of it. */
 const eightBytes = new DataView(new ArrayBuffer(8));
 const eightBytesU8 = new Uint8Array(eightBytes.buffer);
-const eight = (_filled: DataView): Uint8Array => eightBytesU8.slice();
 
-function serialize(value: Val): Uint8Array | undefined {
+/** `scratch`: an 8-byte value may be returned in the shared scratch array (top level only). */
+function serialize(value: Val, scratch = false): Uint8Array | undefined {
   switch (value.k) {
     case "string":
       return encoder.encode(value.v);
@@ -192,14 +200,14 @@ function serialize(value: Val): Uint8Array | undefined {
     case "int":
     case "ts":
     case "dur":
-      eightBytes.setBigInt64(0, BigInt.asIntN(64, value.v), true);
-      return eight(eightBytes);
+      eightBytes.setBigInt64(0, value.v, true); // ToBigInt64 wraps as BigInt.asIntN(64) would
+      return scratch ? eightBytesU8 : eightBytesU8.slice();
     case "uint":
-      eightBytes.setBigUint64(0, BigInt.asUintN(64, value.v), true);
-      return eight(eightBytes);
+      eightBytes.setBigUint64(0, value.v, true); // ToBigUint64 wraps as BigInt.asUintN(64) would
+      return scratch ? eightBytesU8 : eightBytesU8.slice();
     case "double":
       eightBytes.setFloat64(0, value.v, true);
-      return eight(eightBytes);
+      return scratch ? eightBytesU8 : eightBytesU8.slice();
     case "bool":
       return Uint8Array.of(value.v ? 1 : 0);
     case "null":
