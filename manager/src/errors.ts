@@ -10,7 +10,7 @@ export class UserError extends Error {
   }
 }
 
-/** A broken internal invariant: printed with its stack. */
+/** A broken internal invariant: printed on one line as an internal error; `--verbose` or DEBUG=meshwasm adds its stack. */
 export class InternalError extends Error {
   override readonly name = "InternalError";
 }
