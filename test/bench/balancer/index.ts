@@ -1,11 +1,12 @@
 /**
- * `npm run bench:balancer [-- --quick] [-- --policies P,...] [-- --scenarios a,b,...]`: the
+ * `npm run bench:balancer [-- --quick] [--policies P,...] [--scenarios a,b,...] [--explore-share X]`: the
  * grpc-balancer benchmark (issue "grpc-balancer", section Benchmark). Every scenario of
  * scenarios.ts runs all policies at once through one local sidecar (one listener per policy over
  * the same grpc-js backends), under open-loop load; prints each scenario's tables and the goal
  * verdicts as it goes and, on a full run, writes test/bench/balancer/RESULTS.md and the p99
- * latency-over-time plot test/bench/balancer/latency.svg. `--quick` is a short smoke run that
- * writes nothing.
+ * latency-over-time plot test/bench/balancer/latency.svg. `--quick` is a short smoke run;
+ * `--explore-share` overrides the filter's explore_share (an investigation); runs with either, or
+ * with a subset of scenarios or policies, write nothing.
  */
 import { writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
@@ -52,10 +53,16 @@ async function main(): Promise<void> {
   const only = parseList("--scenarios", option("--scenarios"), ["a", "b", "c", "d", "e"] as const);
   const selected = scenarios({ quick }).filter((s) => !only || only.includes(s.id));
   const filter = await deployedFilterConfig();
+  const explore = option("--explore-share");
+  if (explore !== undefined) {
+    const v = Number(explore);
+    if (!(v >= 0 && v <= 1)) throw new Error(`--explore-share: expected a number in [0, 1], got "${explore}"`);
+    filter.explore_share = v;
+  }
   const loadAtStart = loadavg();
   const started = performance.now();
   const log = (line: string) => process.stdout.write(`${line}\n`);
-  log(`grpc-balancer benchmark: ${selected.length} scenario(s), policies ${policies.join(", ")}${quick ? " (quick)" : ""}`);
+  log(`grpc-balancer benchmark: ${selected.length} scenario(s), policies ${policies.join(", ")}${quick ? " (quick)" : ""}, filter ${JSON.stringify(filter)}`);
   const done: Array<{ s: Scenario; r: ScenarioRun }> = [];
   const sections: string[] = [];
   for (const s of selected) {
@@ -72,7 +79,7 @@ async function main(): Promise<void> {
   );
   const goals = ["## Goals on this run", "", "| scenario | policy | verdict | measured |", "| --- | --- | --- | --- |", ...summary, ""];
   log(`\n${goals.join("\n")}\nwall time ${minutes.toFixed(1)} min`);
-  if (quick || only || policies.length !== ALL_POLICIES.length) {
+  if (quick || only || explore !== undefined || policies.length !== ALL_POLICIES.length) {
     log("(partial or quick run: RESULTS.md and latency.svg not written)");
     return;
   }
@@ -91,9 +98,12 @@ async function main(): Promise<void> {
     "How it is measured:",
     "",
     "- Open-loop load: each policy's RPCs leave on a fixed schedule (every 1/rate s, the policies interleaved) from one",
-    "  @grpc/grpc-js client per policy (one HTTP/2 connection to its listener), whatever the earlier RPCs are doing.",
+    "  gRPC client per policy (node:http2, one HTTP/2 connection to its listener; see h2-client.ts for why not grpc-js),",
+    "  whatever the earlier RPCs are doing.",
     "  Latency runs from the *scheduled* send time, so a late send or queueing shows in it (no coordinated omission);",
     "  every RPC has a deadline of the scheduled time + the scenario's deadline. \"Success\" is status OK within it.",
+    "- Warm-up: rounds of the same load until one shows every policy keeping up (all RPCs OK, p99 within twice the",
+    "  slowest backend's latency + 250 ms, sends on time; at most 12 rounds), then 2 s of unmeasured lead-in.",
     "- Backends: @grpc/grpc-js servers on 127.0.0.1 in a process of their own, latency injected with timers (median",
     "  per method × multiplier, ±10% uniform jitter); the sidecar and the load generator each run in their own process.",
     "- Shares count the RPCs where a backend received them (each RPC carries its id), so RPCs that then missed their",
