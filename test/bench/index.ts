@@ -13,11 +13,13 @@ import { join } from "node:path";
 import { REPO_ROOT } from "../../manager/src/build/compile.ts";
 import { runHostBench } from "./host-bench.ts";
 import { buildGoPeer } from "./go-peer.ts";
-import { perExtraMessage, runGrpcHostBench, STREAM_MESSAGES, type GrpcHostCase } from "./grpc-metrics-bench.ts";
+import { grpcHostBenchOptions, perExtraMessage, runGrpcHostBench, STREAM_MESSAGES, type GrpcHostCase } from "./grpc-metrics-bench.ts";
 import { failures, runSidecarBench, type SidecarBenchRow } from "./sidecar-bench.ts";
 import { authBenchOptions, formatAuthSection, runAuthBench } from "./auth-bench.ts";
 
 const quick = process.argv.includes("--quick");
+/** `--only=grpc-metrics`: measure and print that section alone (RESULTS.md is not written). */
+const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
 const buildDir = join(REPO_ROOT, "build");
 
 interface Manifest {
@@ -100,6 +102,7 @@ function grpcMetricsSection(cases: GrpcHostCase[], goNote: string, sidecar: Side
 }
 
 async function main(): Promise<void> {
+  if (only !== undefined && only !== "grpc-metrics") throw new Error(`--only=${only}: the only section that runs alone is grpc-metrics`);
   const loadAtStart = loadavg()[0]!;
   const manifest = JSON.parse(await readFile(join(buildDir, "manifest.json"), "utf8")) as Manifest;
   const sizes = manifest.modules.filter((m) => m.variant === "release");
@@ -110,14 +113,16 @@ async function main(): Promise<void> {
   process.stdout.write(`  ${goNote}\n`);
 
   process.stdout.write("host: streams through the proxy-wasm host...\n");
-  const host = await runHostBench(buildDir, quick ? 2000 : 20000);
+  const host = only === "grpc-metrics" ? [] : await runHostBench(buildDir, quick ? 2000 : 20000);
   process.stdout.write("host: grpc-metrics, unary RPCs and 100-message streams...\n");
   const grpc = await runGrpcHostBench(buildDir, {
-    unaryPerRound: quick ? 500 : 2000,
-    streamsPerRound: quick ? 20 : 60,
-    rounds: quick ? 3 : 9,
+    ...grpcHostBenchOptions(quick),
     goPeer: "error" in goPeer ? undefined : goPeer.wasm,
   });
+  if (only === "grpc-metrics") {
+    process.stdout.write(`\n${grpcMetricsSection(grpc, goNote, []).join("\n")}\n`);
+    return;
+  }
   process.stdout.write("host: grpc-auth, unary RPCs per identity kind and policy size...\n");
   const authOptions = authBenchOptions(quick);
   const auth = await runAuthBench(buildDir, authOptions);
