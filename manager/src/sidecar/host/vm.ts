@@ -48,8 +48,41 @@ export interface VmOptions {
   source: string;
 }
 
+/**
+ * The VM's contexts by id, keeping the effective context (the one host calls act on) resolved:
+ * `effective` is always `get(effectiveId)`, updated when either changes, so a host call reads a
+ * field instead of looking the id up.
+ */
+export class ContextTable extends Map<number, Context> {
+  /** The effective context's id (0: the VM itself, no context). */
+  effectiveId = 0;
+  effective: Context | undefined = undefined;
+
+  setEffective(id: number): void {
+    this.effectiveId = id;
+    this.effective = super.get(id);
+  }
+
+  override set(id: number, ctx: Context): this {
+    super.set(id, ctx);
+    if (id === this.effectiveId) this.effective = ctx;
+    return this;
+  }
+
+  override delete(id: number): boolean {
+    const removed = super.delete(id);
+    if (id === this.effectiveId) this.effective = undefined;
+    return removed;
+  }
+
+  override clear(): void {
+    super.clear();
+    this.effective = undefined;
+  }
+}
+
 export class WasmVm {
-  readonly contexts = new Map<number, Context>();
+  readonly contexts = new ContextTable();
   readonly memory: GuestMemory;
   readonly metrics: MetricsRegistry;
   failed = false;
@@ -71,7 +104,6 @@ export class WasmVm {
   private grpcCallSeq = 1;
   private grpcStreamSeq = 1;
   private depth = 0;
-  private effectiveId = 0;
   private afterActions: Array<() => void> = [];
   private failListeners: Array<(err: Error) => void> = [];
 
@@ -213,12 +245,12 @@ export class WasmVm {
 
   /** The context host calls act on now (the calling one unless set_effective_context changed it). */
   effectiveContext(): Context | undefined {
-    return this.contexts.get(this.effectiveId);
+    return this.contexts.effective;
   }
 
   setEffectiveContext(id: number): boolean {
     if (!this.contexts.has(id)) return false;
-    this.effectiveId = id;
+    this.contexts.setEffective(id);
     return true;
   }
 
@@ -232,8 +264,8 @@ export class WasmVm {
     if (this.failed) return undefined;
     const fn = this.exportFn(name);
     if (fn === null) return undefined;
-    const prevEffective = this.effectiveId;
-    this.effectiveId = ctx?.id ?? 0;
+    const prevEffective = this.contexts.effectiveId;
+    this.contexts.setEffective(ctx?.id ?? 0);
     this.depth++;
     let result: unknown;
     try {
@@ -243,7 +275,7 @@ export class WasmVm {
       result = undefined;
     } finally {
       this.depth--;
-      this.effectiveId = prevEffective;
+      this.contexts.setEffective(prevEffective);
     }
     return this.returned(result);
   }
@@ -256,8 +288,8 @@ export class WasmVm {
     if (this.failed) return undefined;
     const fn = this.exportFn(name);
     if (fn === null) return undefined;
-    const prevEffective = this.effectiveId;
-    this.effectiveId = ctx.id;
+    const prevEffective = this.contexts.effectiveId;
+    this.contexts.setEffective(ctx.id);
     this.depth++;
     let result: unknown;
     try {
@@ -267,7 +299,7 @@ export class WasmVm {
       result = undefined;
     } finally {
       this.depth--;
-      this.effectiveId = prevEffective;
+      this.contexts.setEffective(prevEffective);
     }
     return this.returned(result);
   }
