@@ -13,6 +13,7 @@ import { JsonObject, JsonValue } from "../../sdk/json";
 import { VALID } from "./credentials";
 import { RequestHeaders } from "./headers";
 import { Identities } from "./identity";
+import { names } from "./names";
 import { ClaimCondition, Config, HeaderCondition, PrincipalPattern, Rule } from "./model";
 
 export const MATCH: i32 = 0;
@@ -23,7 +24,8 @@ export const FAIL_CLAIM: i32 = 4;
 export const FAIL_PRINCIPAL: i32 = 5;
 export const FAIL_SOURCE_IP: i32 = 6;
 export const FAIL_HEADER: i32 = 7;
-export const FAIL_NAMES: Array<string> = ["matched", "API key", "user", "JWT", "JWT claim", "peer principal", "source IP", "request header"];
+/** What each result names in the trace, by MATCH / FAIL_* value. */
+export const FAIL_NAMES: Array<string> = names("matched|API key|user|JWT|JWT claim|peer principal|source IP|request header");
 
 function listed(list: StaticArray<i32>, i: i32): bool {
   if (list.length == 0) return true; // "*": any valid one

@@ -6,7 +6,11 @@
  */
 import { ConfigArray, ConfigObject, pathWithIndex } from "../../sdk/json";
 import { base64UrlDecode, Ed25519PublicKey, HmacSha256Key } from "../../sdk/crypto/index";
-import { ALG_EDDSA, ALG_HS256, ApiKeyStore, Config, JwtKey, JwtProvider, JwtSettings, UserStore } from "./model";
+import { ALG_EDDSA, ALG_HS256, ALG_NAMES, ApiKeyStore, Config, JwtKey, JwtProvider, JwtSettings, UserStore } from "./model";
+import {
+  API_KEY, API_KEYS, ApiKeyField, ApiKeysField, JWT, JWT_AUTHN, JwtAuthnField, JwtField, KEY, KeyField, PASSWORDS,
+  PasswordsField, PROVIDER, ProviderField, USER, UserField,
+} from "./fields";
 
 const NAME_LIMIT = 63;
 
@@ -67,30 +71,31 @@ export function readHeader(o: ConfigObject, key: string, fallback: string): stri
   return v;
 }
 
-function readName(o: ConfigObject): string {
-  const name = o.requiredString("name");
-  if (name.length == 0 || name.length > NAME_LIMIT) o.fail("name", INVALID);
+/** The `name` field (the first field of every table that has one). */
+function readName(o: ConfigObject, key: string): string {
+  const name = o.requiredString(key);
+  if (name.length == 0 || name.length > NAME_LIMIT) o.fail(key, INVALID);
   return name;
 }
 
 export function readApiKeys(o: ConfigObject, config: Config): void {
-  o.unknownFields(["header", "keys"]);
-  const header = readHeader(o, "header", "x-api-key");
+  o.unknownFields(API_KEYS);
+  const header = readHeader(o, API_KEYS[ApiKeysField.header], "x-api-key");
   const store = new ApiKeyStore(config.names.add(header), header);
-  const keys = o.requiredArray("keys");
+  const keys = o.requiredArray(API_KEYS[ApiKeysField.keys]);
   const n = keys === null ? 0 : keys.length;
   const hashes = new StaticArray<u8>(n * 32);
   for (let i = 0; keys !== null && i < n; i++) {
     const k = keys.object(i);
     if (k === null) continue;
-    k.unknownFields(["name", "sha256"]);
-    store.names.push(readName(k));
-    const hex = k.requiredString("sha256");
-    if (hex.length != 64) { k.fail("sha256", INVALID); continue; }
+    k.unknownFields(API_KEY);
+    store.names.push(readName(k, API_KEY[ApiKeyField.name]));
+    const hex = k.requiredString(API_KEY[ApiKeyField.sha256]);
+    if (hex.length != 64) { k.fail(API_KEY[ApiKeyField.sha256], INVALID); continue; }
     for (let j = 0; j < 32; j++) {
       const hi = hexNibble(hex.charCodeAt(j * 2));
       const lo = hexNibble(hex.charCodeAt(j * 2 + 1));
-      if (hi < 0 || lo < 0) { k.fail("sha256", INVALID); break; }
+      if (hi < 0 || lo < 0) { k.fail(API_KEY[ApiKeyField.sha256], INVALID); break; }
       unchecked(hashes[i * 32 + j] = <u8>((hi << 4) | lo));
     }
   }
@@ -110,26 +115,26 @@ export function readApiKeys(o: ConfigObject, config: Config): void {
 }
 
 export function readPasswords(o: ConfigObject, config: Config): void {
-  o.unknownFields(["username_header", "password_header", "cache_size", "users"]);
-  const uh = readHeader(o, "username_header", "username");
-  const ph = readHeader(o, "password_header", "password");
+  o.unknownFields(PASSWORDS);
+  const uh = readHeader(o, PASSWORDS[PasswordsField.username_header], "username");
+  const ph = readHeader(o, PASSWORDS[PasswordsField.password_header], "password");
   const store = new UserStore(config.names.add(uh), config.names.add(ph), uh, ph);
-  store.cacheSize = intField(o, "cache_size", 1024, 0, 65536);
-  const users = o.requiredArray("users");
+  store.cacheSize = intField(o, PASSWORDS[PasswordsField.cache_size], 1024, 0, 65536);
+  const users = o.requiredArray(PASSWORDS[PasswordsField.users]);
   for (let i = 0; users !== null && i < users.length; i++) {
     const u = users.object(i);
     if (u === null) continue;
-    u.unknownFields(["name", "iterations", "salt", "hash"]);
-    const name = readName(u);
-    if (store.names.has(name)) u.fail("name", DUPLICATE);
+    u.unknownFields(USER);
+    const name = readName(u, USER[UserField.name]);
+    if (store.names.has(name)) u.fail(USER[UserField.name], DUPLICATE);
     store.names.set(name, store.list.length);
     store.list.push(name);
-    store.iterations.push(intField(u, "iterations", 1, 1, 10_000_000, true));
-    const salt = base64Url(u.requiredString("salt"));
-    if (salt === null || salt.byteLength == 0) u.fail("salt", INVALID);
+    store.iterations.push(intField(u, USER[UserField.iterations], 1, 1, 10_000_000, true));
+    const salt = base64Url(u.requiredString(USER[UserField.salt]));
+    if (salt === null || salt.byteLength == 0) u.fail(USER[UserField.salt], INVALID);
     store.salts.push(salt === null ? new ArrayBuffer(0) : salt);
-    const hash = base64Url(u.requiredString("hash"));
-    if (hash === null || hash.byteLength != 32) u.fail("hash", INVALID);
+    const hash = base64Url(u.requiredString(USER[UserField.hash]));
+    if (hash === null || hash.byteLength != 32) u.fail(USER[UserField.hash], INVALID);
     store.hashes.push(hash === null ? new ArrayBuffer(0) : hash);
   }
   config.users = store;
@@ -138,18 +143,18 @@ export function readPasswords(o: ConfigObject, config: Config): void {
 function readKey(keys: ConfigArray, i: i32, provider: JwtProvider): void {
   const k = keys.object(i);
   if (k === null) return;
-  k.unknownFields(["alg", "kid", "k", "x"]);
-  const alg = k.requiredEnum("alg", ["HS256", "EdDSA"]);
-  const kid = k.has("kid") ? k.requiredString("kid") : null;
+  k.unknownFields(KEY);
+  const alg = k.requiredEnum(KEY[KeyField.alg], ALG_NAMES);
+  const kid = k.has(KEY[KeyField.kid]) ? k.requiredString(KEY[KeyField.kid]) : null;
   const key = new JwtKey(kid, alg);
   if (alg == ALG_HS256) {
-    const secret = base64Url(k.requiredString("k"));
-    if (secret === null || secret.byteLength < 32) { k.fail("k", INVALID); return; }
+    const secret = base64Url(k.requiredString(KEY[KeyField.k]));
+    if (secret === null || secret.byteLength < 32) { k.fail(KEY[KeyField.k], INVALID); return; }
     key.hmac = HmacSha256Key.from(secret);
   } else if (alg == ALG_EDDSA) {
-    const x = base64Url(k.requiredString("x"));
+    const x = base64Url(k.requiredString(KEY[KeyField.x]));
     const pk = x !== null ? Ed25519PublicKey.parse(x, 0, x.byteLength) : null;
-    if (pk === null || !pk.canonical) { k.fail("x", INVALID); return; }
+    if (pk === null || !pk.canonical) { k.fail(KEY[KeyField.x], INVALID); return; }
     key.ed25519 = pk;
   } else {
     return;
@@ -158,42 +163,43 @@ function readKey(keys: ConfigArray, i: i32, provider: JwtProvider): void {
 }
 
 export function readJwt(o: ConfigObject, config: Config): void {
-  o.unknownFields(["header", "prefix", "forward", "max_token_bytes", "cache_size", "providers"]);
-  const header = readHeader(o, "header", "authorization");
+  o.unknownFields(JWT);
+  const header = readHeader(o, JWT[JwtField.header], "authorization");
   const jwt = new JwtSettings(config.names.add(header), header);
-  const prefix = String.UTF8.encode(o.optionalString("prefix", "Bearer "));
+  const prefix = String.UTF8.encode(o.optionalString(JWT[JwtField.prefix], "Bearer "));
   const pp = changetype<usize>(prefix);
   for (let i = 0; i < prefix.byteLength; i++) {
     const c = load<u8>(pp + <usize>i);
     if (c >= 0x41 && c <= 0x5a) store<u8>(pp + <usize>i, c + 0x20);
   }
   jwt.prefix = prefix;
-  jwt.forward = o.optionalBool("forward", false);
-  jwt.maxTokenBytes = intField(o, "max_token_bytes", 8192, 64, 65536);
-  jwt.cacheSize = intField(o, "cache_size", 256, 0, 65536);
-  const providers = o.requiredArray("providers");
+  jwt.forward = o.optionalBool(JWT[JwtField.forward], false);
+  jwt.maxTokenBytes = intField(o, JWT[JwtField.max_token_bytes], 8192, 64, 65536);
+  jwt.cacheSize = intField(o, JWT[JwtField.cache_size], 256, 0, 65536);
+  const providers = o.requiredArray(JWT[JwtField.providers]);
   for (let i = 0; providers !== null && i < providers.length; i++) {
     const p = providers.object(i);
     if (p === null) continue;
-    p.unknownFields(["name", "issuer", "audiences", "clock_skew_seconds", "require_exp", "space_delimited_claims", "keys", "jwt_authn"]);
-    const provider = new JwtProvider(readName(p), p.requiredString("issuer"));
-    if (jwt.byIssuer.has(provider.issuer)) p.fail("issuer", DUPLICATE);
+    p.unknownFields(PROVIDER);
+    const provider = new JwtProvider(readName(p, PROVIDER[ProviderField.name]), p.requiredString(PROVIDER[ProviderField.issuer]));
+    if (jwt.byIssuer.has(provider.issuer)) p.fail(PROVIDER[ProviderField.issuer], DUPLICATE);
     jwt.byIssuer.set(provider.issuer, jwt.providers.length);
-    provider.audiences = p.optionalStringArray("audiences");
-    provider.clockSkew = <f64>intField(p, "clock_skew_seconds", 60, 0, 3600);
-    provider.requireExp = p.optionalBool("require_exp", true);
-    provider.spaceDelimited = p.optionalStringArray("space_delimited_claims");
-    const authn = p.optionalObject("jwt_authn");
+    provider.audiences = p.optionalStringArray(PROVIDER[ProviderField.audiences]);
+    provider.clockSkew = <f64>intField(p, PROVIDER[ProviderField.clock_skew_seconds], 60, 0, 3600);
+    provider.requireExp = p.optionalBool(PROVIDER[ProviderField.require_exp], true);
+    provider.spaceDelimited = p.optionalStringArray(PROVIDER[ProviderField.space_delimited_claims]);
+    const authn = p.optionalObject(PROVIDER[ProviderField.jwt_authn]);
+    const keysKey = PROVIDER[ProviderField.keys];
     if (authn !== null) {
-      authn.unknownFields(["payload_in_metadata"]);
-      const key = authn.optionalString("payload_in_metadata", "payload");
+      authn.unknownFields(JWT_AUTHN);
+      const key = authn.optionalString(JWT_AUTHN[JwtAuthnField.payload_in_metadata], "payload");
       provider.metadataKey = key;
       if (!jwt.metadataKeys.includes(key)) jwt.metadataKeys.push(key);
-      if (p.has("keys")) p.fail("keys", INVALID);
+      if (p.has(keysKey)) p.fail(keysKey, INVALID);
     } else {
-      const keys = p.requiredArray("keys");
+      const keys = p.requiredArray(keysKey);
       for (let k = 0; keys !== null && k < keys.length; k++) readKey(keys, k, provider);
-      if (keys !== null && keys.length == 0) p.fail("keys", EMPTY);
+      if (keys !== null && keys.length == 0) p.fail(keysKey, EMPTY);
     }
     jwt.providers.push(provider);
   }

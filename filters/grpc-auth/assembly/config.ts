@@ -12,16 +12,15 @@ import { ConfigObject, ConfigReader } from "../../sdk/json";
 import { parseCidr, Cidr } from "./ip";
 import { DUPLICATE, EMPTY, failAt, intField, INVALID, readApiKeys, readHeader, readJwt, readPasswords, UNKNOWN } from "./config-credentials";
 import {
-  ACTION_ALLOW, ACTION_AUDIT, ClaimCondition, Config, HeaderCondition, JwtCondition, KIND_API_KEY, KIND_JWT,
+  ACTION_ALLOW, ACTION_AUDIT, ACTION_NAMES, ClaimCondition, Config, HeaderCondition, JwtCondition, KIND_API_KEY, KIND_JWT,
   KIND_PRINCIPAL, KIND_USER, PrincipalPattern, Rule,
 } from "./model";
 import { MethodPattern, parseMethodPattern } from "./methods";
 import { spiffeParts } from "./spiffe";
+import {
+  AUDIT_LOGS, CLAIM, ClaimField, DENIAL_MESSAGES, HEADER, HeaderField, RULE, RULE_JWT, RuleField, RuleJwtField, TOP, TopField,
+} from "./fields";
 
-const FIELDS: Array<string> = ["version", "policy", "denial_messages", "audit_log", "strip_credentials", "filter_state",
-  "max_method_series", "rules", "api_keys", "passwords", "jwt"];
-const RULE_FIELDS: Array<string> = ["name", "action", "dry_run", "methods", "message", "principals", "jwt", "api_keys",
-  "users", "source_ips", "headers"];
 
 let lastError = "";
 /** Why the last parseConfig returned null: the first error, and how many more. */
@@ -44,30 +43,30 @@ export function parseConfig(bytes: ArrayBuffer): ParsedConfig | null {
 }
 
 function readRoot(root: ConfigObject, config: Config, methods: Array<Array<MethodPattern>>): void {
-  root.unknownFields(FIELDS);
-  if (intField(root, "version", 0, 1, 1, true) != 1) return;
-  config.policy = root.optionalString("policy", "");
-  config.genericMessages = root.optionalEnum("denial_messages", ["rule", "generic"], 0) == 1;
-  config.auditLog = root.optionalEnum("audit_log", ["none", "denials", "allows", "all"], 1);
-  config.stripCredentials = root.optionalBool("strip_credentials", true);
-  config.filterState = root.optionalBool("filter_state", true);
-  config.maxMethodSeries = intField(root, "max_method_series", 1000, 1, 100000);
+  root.unknownFields(TOP);
+  if (intField(root, TOP[TopField.version], 0, 1, 1, true) != 1) return;
+  config.policy = root.optionalString(TOP[TopField.policy], "");
+  config.genericMessages = root.optionalEnum(TOP[TopField.denial_messages], DENIAL_MESSAGES, 0) == 1;
+  config.auditLog = root.optionalEnum(TOP[TopField.audit_log], AUDIT_LOGS, 1);
+  config.stripCredentials = root.optionalBool(TOP[TopField.strip_credentials], true);
+  config.filterState = root.optionalBool(TOP[TopField.filter_state], true);
+  config.maxMethodSeries = intField(root, TOP[TopField.max_method_series], 1000, 1, 100000);
   config.pathIndex = config.names.add(":path");
   config.contentTypeIndex = config.names.add("content-type");
-  const keys = root.optionalObject("api_keys");
+  const keys = root.optionalObject(TOP[TopField.api_keys]);
   if (keys !== null) readApiKeys(keys, config);
-  const users = root.optionalObject("passwords");
+  const users = root.optionalObject(TOP[TopField.passwords]);
   if (users !== null) readPasswords(users, config);
-  const jwt = root.optionalObject("jwt");
+  const jwt = root.optionalObject(TOP[TopField.jwt]);
   if (jwt !== null) readJwt(jwt, config);
-  const rules = root.requiredArray("rules");
-  if (rules !== null && rules.length == 0) root.fail("rules", EMPTY);
+  const rules = root.requiredArray(TOP[TopField.rules]);
+  if (rules !== null && rules.length == 0) root.fail(TOP[TopField.rules], EMPTY);
   const names = new Map<string, i32>();
   for (let i = 0; rules !== null && i < rules.length; i++) {
     const o = rules.object(i);
     if (o === null) continue;
     const rule = readRule(o, config);
-    if (names.has(rule.name)) o.fail("name", DUPLICATE);
+    if (names.has(rule.name)) o.fail(RULE[RuleField.name], DUPLICATE);
     names.set(rule.name, i);
     config.rules.push(rule);
     methods.push(readMethods(o));
@@ -81,14 +80,14 @@ function readRoot(root: ConfigObject, config: Config, methods: Array<Array<Metho
 
 function readMethods(o: ConfigObject): Array<MethodPattern> {
   const out = new Array<MethodPattern>();
-  const list = o.requiredArray("methods");
+  const list = o.requiredArray(RULE[RuleField.methods]);
   for (let i = 0; list !== null && i < list.length; i++) {
     if (!list.value(i).isString()) { list.string(i); continue; }
     const p = parseMethodPattern(list.string(i));
     if (p === null) list.fail(i, INVALID);
     else out.push(p);
   }
-  if (list !== null && list.length == 0) o.fail("methods", EMPTY);
+  if (list !== null && list.length == 0) o.fail(RULE[RuleField.methods], EMPTY);
   return out;
 }
 
@@ -117,32 +116,32 @@ function parsePrincipal(text: string): PrincipalPattern | null {
 }
 
 function readJwtCondition(o: ConfigObject, config: Config): JwtCondition | null {
-  const j = o.optionalObject("jwt");
+  const j = o.optionalObject(RULE[RuleField.jwt]);
   if (j === null) return null;
-  j.unknownFields(["providers", "claims"]);
+  j.unknownFields(RULE_JWT);
   const cond = new JwtCondition();
   const settings = config.jwt;
-  if (settings === null) { o.fail("jwt", UNKNOWN); return cond; }
+  if (settings === null) { o.fail(RULE[RuleField.jwt], UNKNOWN); return cond; }
   const names = new Array<string>();
   for (let i = 0; i < settings.providers.length; i++) names.push(settings.providers[i].name);
-  const providers = j.optionalStringArray("providers");
+  const providers = j.optionalStringArray(RULE_JWT[RuleJwtField.providers]);
   const out = new StaticArray<i32>(providers.length);
   for (let i = 0; i < providers.length; i++) {
     const at = names.indexOf(providers[i]);
-    if (at < 0) failAt(j, "providers", i, UNKNOWN);
+    if (at < 0) failAt(j, RULE_JWT[RuleJwtField.providers], i, UNKNOWN);
     unchecked(out[i] = at);
   }
   cond.providers = out;
-  const claims = j.optionalArray("claims");
+  const claims = j.optionalArray(RULE_JWT[RuleJwtField.claims]);
   for (let i = 0; claims !== null && i < claims.length; i++) {
     const c = claims.object(i);
     if (c === null) continue;
-    c.unknownFields(["path", "any_of", "all_of"]);
-    const path = c.requiredStringArray("path");
-    const all = c.has("all_of");
-    if (all == c.has("any_of")) { c.fail("any_of", INVALID); continue; }
-    const values = c.requiredStringArray(all ? "all_of" : "any_of");
-    if (path === null || values === null || path.length == 0 || values.length == 0) { c.fail("path", INVALID); continue; }
+    c.unknownFields(CLAIM);
+    const path = c.requiredStringArray(CLAIM[ClaimField.path]);
+    const all = c.has(CLAIM[ClaimField.all_of]);
+    if (all == c.has(CLAIM[ClaimField.any_of])) { c.fail(CLAIM[ClaimField.any_of], INVALID); continue; }
+    const values = c.requiredStringArray(CLAIM[all ? ClaimField.all_of : ClaimField.any_of]);
+    if (path === null || values === null || path.length == 0 || values.length == 0) { c.fail(CLAIM[ClaimField.path], INVALID); continue; }
     const p = new StaticArray<string>(path.length);
     for (let k = 0; k < path.length; k++) unchecked(p[k] = path[k]);
     cond.claims.push(new ClaimCondition(p, all, values));
@@ -151,37 +150,37 @@ function readJwtCondition(o: ConfigObject, config: Config): JwtCondition | null 
 }
 
 function readHeaders(o: ConfigObject, config: Config, rule: Rule): void {
-  const list = o.optionalArray("headers");
+  const list = o.optionalArray(RULE[RuleField.headers]);
   for (let i = 0; list !== null && i < list.length; i++) {
     const h = list.object(i);
     if (h === null) continue;
-    h.unknownFields(["name", "values", "prefixes", "present"]);
-    const name = readHeader(h, "name", "x");
+    h.unknownFields(HEADER);
+    const name = readHeader(h, HEADER[HeaderField.name], "x");
     const cond = new HeaderCondition(config.names.add(name), name);
-    if (h.has("present")) cond.presence = h.requiredBool("present") ? 1 : 0;
-    const values = h.optionalStringArray("values");
+    if (h.has(HEADER[HeaderField.present])) cond.presence = h.requiredBool(HEADER[HeaderField.present]) ? 1 : 0;
+    const values = h.optionalStringArray(HEADER[HeaderField.values]);
     for (let k = 0; k < values.length; k++) cond.values.push(String.UTF8.encode(values[k]));
-    const prefixes = h.optionalStringArray("prefixes");
+    const prefixes = h.optionalStringArray(HEADER[HeaderField.prefixes]);
     for (let k = 0; k < prefixes.length; k++) cond.prefixes.push(String.UTF8.encode(prefixes[k]));
     const compares = cond.values.length + cond.prefixes.length > 0;
-    if ((cond.presence >= 0) == compares) h.fail("name", INVALID);
+    if ((cond.presence >= 0) == compares) h.fail(HEADER[HeaderField.name], INVALID);
     rule.headers.push(cond);
   }
 }
 
 function readRule(o: ConfigObject, config: Config): Rule {
-  o.unknownFields(RULE_FIELDS);
-  const rule = new Rule(o.requiredString("name"));
-  if (rule.name.length == 0 || rule.name.charCodeAt(0) == 0x5f) o.fail("name", INVALID);
-  rule.action = o.requiredEnum("action", ["ALLOW", "DENY", "AUDIT"]);
-  rule.dryRun = o.optionalBool("dry_run", false);
-  if (o.has("message")) rule.message = o.requiredString("message");
-  if (o.has("principals")) {
-    const list = o.requiredStringArray("principals");
+  o.unknownFields(RULE);
+  const rule = new Rule(o.requiredString(RULE[RuleField.name]));
+  if (rule.name.length == 0 || rule.name.charCodeAt(0) == 0x5f) o.fail(RULE[RuleField.name], INVALID);
+  rule.action = o.requiredEnum(RULE[RuleField.action], ACTION_NAMES);
+  rule.dryRun = o.optionalBool(RULE[RuleField.dry_run], false);
+  if (o.has(RULE[RuleField.message])) rule.message = o.requiredString(RULE[RuleField.message]);
+  if (o.has(RULE[RuleField.principals])) {
+    const list = o.requiredStringArray(RULE[RuleField.principals]);
     const out = new Array<PrincipalPattern>();
     for (let i = 0; list !== null && i < list.length; i++) {
       const p = parsePrincipal(list[i]);
-      if (p === null) failAt(o, "principals", i, INVALID);
+      if (p === null) failAt(o, RULE[RuleField.principals], i, INVALID);
       else out.push(p);
     }
     rule.principals = out;
@@ -190,22 +189,22 @@ function readRule(o: ConfigObject, config: Config): Rule {
   rule.jwt = readJwtCondition(o, config);
   if (rule.jwt !== null) rule.required |= KIND_JWT;
   const keys = config.apiKeys;
-  rule.apiKeys = indices(o, "api_keys", keys !== null ? keys.names : null);
+  rule.apiKeys = indices(o, RULE[RuleField.api_keys], keys !== null ? keys.names : null);
   if (rule.apiKeys !== null) rule.required |= KIND_API_KEY;
   const users = config.users;
-  rule.users = indices(o, "users", users !== null ? users.list : null);
+  rule.users = indices(o, RULE[RuleField.users], users !== null ? users.list : null);
   if (rule.users !== null) rule.required |= KIND_USER;
-  if (o.has("source_ips")) {
-    const list = o.requiredStringArray("source_ips");
+  if (o.has(RULE[RuleField.source_ips])) {
+    const list = o.requiredStringArray(RULE[RuleField.source_ips]);
     const out = new Array<Cidr>();
     for (let i = 0; list !== null && i < list.length; i++) {
       const c = parseCidr(list[i]);
-      if (c === null) failAt(o, "source_ips", i, INVALID);
+      if (c === null) failAt(o, RULE[RuleField.source_ips], i, INVALID);
       else out.push(c);
     }
     rule.sourceIps = out;
   }
   readHeaders(o, config, rule);
-  if (rule.action == ACTION_AUDIT && rule.dryRun) o.fail("dry_run", INVALID);
+  if (rule.action == ACTION_AUDIT && rule.dryRun) o.fail(RULE[RuleField.dry_run], INVALID);
   return rule;
 }

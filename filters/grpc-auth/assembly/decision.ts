@@ -18,7 +18,7 @@
 import { RequestHeaders } from "./headers";
 import { Identities } from "./identity";
 import { matchRule, MATCH } from "./conditions";
-import { Config, Rule } from "./model";
+import { ACTION_NAMES, Config, Rule } from "./model";
 import { RuleList } from "./methods";
 import { logDebug } from "../../sdk/hostcalls";
 import { FAIL_NAMES } from "./conditions";
@@ -49,7 +49,7 @@ export class Decision {
 }
 
 function trace(rule: Rule, result: i32): void {
-  logDebug("grpc-auth: trace: rule \"" + rule.name + "\" " + (rule.action == 1 ? "DENY" : rule.action == 0 ? "ALLOW" : "AUDIT") +
+  logDebug("grpc-auth: trace: rule \"" + rule.name + "\" " + ACTION_NAMES[rule.action] +
     (rule.dryRun ? " (dry run)" : "") + ": " + (result == MATCH ? "matched" : "not matched: " + FAIL_NAMES[result]));
 }
 

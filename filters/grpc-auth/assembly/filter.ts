@@ -25,6 +25,7 @@ import { setFilterState, STATE_PRINCIPAL, STATE_RULE } from "./host";
 import { AUDIT_ALL, AUDIT_ALLOWS, AUDIT_DENIALS, RULE_AUTHN, RULE_DEFAULT, RULE_MALFORMED } from "./model";
 import { DECISION_ALLOWED, DECISION_AUDITED, DECISION_DENIED, DECISION_SHADOW_DENIED } from "./stats";
 import { GrpcAuthRoot } from "./index";
+import { names } from "./names";
 
 /** Printable ASCII (no quotes or backslashes), other characters as '?', at most 256. */
 function printable(s: string): string {
@@ -97,7 +98,7 @@ export class AuthStream extends HttpContext<GrpcAuthRoot> {
 
   private traceCredentials(): void {
     const id = this.root.identities;
-    const states = ["absent", "valid", "invalid"];
+    const states = names("absent|valid|invalid");
     logDebug("grpc-auth: trace: credentials: api key " + states[id.apiKey.state] + ", username/password " + states[id.user.state] +
       ", JWT " + states[id.jwtState]);
   }

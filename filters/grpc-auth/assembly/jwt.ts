@@ -30,7 +30,8 @@ import {
   base64UrlDecode, constantTimeEqualsUnchecked, hmacSha256Into, keyedDigestAvailable, keyedHash64,
 } from "../../sdk/crypto/index";
 import { incrementMetric } from "../../sdk/hostcalls";
-import { ALG_EDDSA, ALG_HS256, JwtKey, JwtProvider, JwtSettings } from "./model";
+import { names } from "./names";
+import { ALG_HS256, ALG_NAMES, JwtKey, JwtProvider, JwtSettings } from "./model";
 
 export const R_OK: i32 = 0;
 export const R_DUPLICATE: i32 = 1;
@@ -45,9 +46,10 @@ export const R_NOT_YET_VALID: i32 = 9;
 export const R_AUDIENCE: i32 = 10;
 export const R_BAD_SIGNATURE: i32 = 11;
 export const R_NOT_VERIFIED: i32 = 12;
-export const JWT_REASONS: Array<string> = ["", "duplicate header", "malformed", "oversized", "unknown issuer",
-  "unsupported algorithm", "unknown key", "missing exp", "expired", "not yet valid", "audience not allowed",
-  "bad signature", "not verified by jwt_authn"];
+/** The reasons' words by R_* value. */
+export const JWT_REASONS: Array<string> = names("|duplicate header|malformed|oversized|unknown issuer|" +
+  "unsupported algorithm|unknown key|missing exp|expired|not yet valid|audience not allowed|bad signature|" +
+  "not verified by jwt_authn");
 
 const CLAIM_ABSENT: i32 = 0;
 const CLAIM_NUMBER: i32 = 1;
@@ -150,7 +152,7 @@ export function inspectToken(settings: JwtSettings, buf: ArrayBuffer, off: i32, 
   const provider = settings.providers[info.provider];
   info.claims = payload;
   if (provider.metadataKey !== null) { info.viaMetadata = true; return info; }
-  const a = alg == "HS256" ? ALG_HS256 : alg == "EdDSA" ? ALG_EDDSA : -1;
+  const a = ALG_NAMES.indexOf(alg);
   if (a < 0) { info.before = R_UNSUPPORTED_ALG; return info; }
   const keys = new Array<JwtKey>();
   for (let i = 0; i < provider.keys.length; i++) {

@@ -6,11 +6,13 @@
 import { HmacSha256Key, Ed25519PublicKey } from "../../sdk/crypto/index";
 import { Cidr } from "./ip";
 import { HeaderNames } from "./headers";
+import { names } from "./names";
 
 export const ACTION_ALLOW: i32 = 0;
 export const ACTION_DENY: i32 = 1;
 export const ACTION_AUDIT: i32 = 2;
-export const ACTION_NAMES: Array<string> = ["ALLOW", "DENY", "AUDIT"];
+/** Action names by ACTION_* value (the configuration's `action` values). */
+export const ACTION_NAMES: Array<string> = names("ALLOW|DENY|AUDIT");
 
 /** Credential kinds, as bits (a rule's `required` mask, a request's `absent` mask). */
 export const KIND_PRINCIPAL: u32 = 1;
@@ -25,6 +27,8 @@ export const AUDIT_ALL: i32 = 3;
 
 export const ALG_HS256: i32 = 0;
 export const ALG_EDDSA: i32 = 1;
+/** JWS `alg` names by ALG_* value. */
+export const ALG_NAMES: Array<string> = names("HS256|EdDSA");
 
 /** Pseudo-rule names (decisions no user rule made); user rule names cannot start with "_". */
 export const RULE_DEFAULT = "_default";

@@ -20,16 +20,17 @@
 import { MetricType } from "../../sdk/abi/imports";
 import { defineMetric, incrementMetric } from "../../sdk/hostcalls";
 import { MetricFamily } from "../../sdk/metrics";
+import { names } from "./names";
 
 export const DECISION_ALLOWED: i32 = 0;
 export const DECISION_DENIED: i32 = 1;
 export const DECISION_SHADOW_DENIED: i32 = 2;
 export const DECISION_AUDITED: i32 = 3;
-const DECISION_NAMES: Array<string> = ["allowed", "denied", "shadow_denied", "audited"];
+const DECISION_NAMES: Array<string> = names("allowed|denied|shadow_denied|audited");
 
 /** grpc-go code names of the three codes a decision has. */
 function codeSlot(code: i32): i32 { return code == 7 ? 1 : code == 16 ? 2 : 0; }
-const CODE_NAMES: Array<string> = ["OK", "PermissionDenied", "Unauthenticated"];
+const CODE_NAMES: Array<string> = names("OK|PermissionDenied|Unauthenticated");
 
 export class Stats {
   readonly decisions: MetricFamily;

@@ -16,9 +16,6 @@
  */
 import { addressOf, inRange } from "./bytes";
 
-const STANDARD_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 /** Decode tables: 128 entries per alphabet, 0xff = not in the alphabet. Filled on first use. */
 // @ts-ignore: decorator
 @lazy const DECODE: usize = memory.data(256, 16);
@@ -27,12 +24,23 @@ const URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
 // @ts-ignore: decorator
 @lazy let tablesReady = false;
 
+/**
+ * The character of value i (0..63): A-Z, a-z, 0-9, then '+' '/' (standard) or '-' '_' (url).
+ * Computed rather than read from alphabet strings, which would cost the module more than this.
+ */
+function alphabetChar(i: u32, url: bool): u32 {
+  if (i < 26) return 0x41 + i;
+  if (i < 52) return 0x61 - 26 + i;
+  if (i < 62) return 0x30 - 52 + i;
+  return i == 62 ? (url ? 0x2d : 0x2b) : (url ? 0x5f : 0x2f);
+}
+
 function ensureTables(): void {
   if (tablesReady) return;
   memory.fill(DECODE, 0xff, 256);
-  for (let i = 0; i < 64; i++) {
-    const s = STANDARD_ALPHABET.charCodeAt(i);
-    const u = URL_ALPHABET.charCodeAt(i);
+  for (let i: u32 = 0; i < 64; i++) {
+    const s = alphabetChar(i, false);
+    const u = alphabetChar(i, true);
     store<u8>(DECODE + <usize>s, <u8>i);
     store<u8>(DECODE + 128 + <usize>u, <u8>i);
     store<u8>(ENCODE + <usize>i, <u8>s);
