@@ -47,9 +47,7 @@ export const R_AUDIENCE: i32 = 10;
 export const R_BAD_SIGNATURE: i32 = 11;
 export const R_NOT_VERIFIED: i32 = 12;
 /** The reasons' words by R_* value. */
-export const JWT_REASONS: Array<string> = names("|duplicate header|malformed|oversized|unknown issuer|" +
-  "unsupported algorithm|unknown key|missing exp|expired|not yet valid|audience not allowed|bad signature|" +
-  "not verified by jwt_authn");
+export const JWT_REASONS: Array<string> = names("|duplicate header|malformed|oversized|unknown issuer|unsupported algorithm|unknown key|missing exp|expired|not yet valid|audience not allowed|bad signature|not verified by jwt_authn");
 
 const CLAIM_ABSENT: i32 = 0;
 const CLAIM_NUMBER: i32 = 1;
