@@ -79,7 +79,7 @@ export class ConfigReader {
   summary(): string {
     if (this.count <= 1) return this.firstError();
     const more = this.count - 1;
-    return this.firstError() + " (and " + more.toString() + (more == 1 ? " more error)" : " more errors)");
+    return this.firstError() + " (and " + more.toString() + " more error" + (more == 1 ? ")" : "s)");
   }
 
   // ===== checks on one value; ConfigObject and ConfigArray call these with the value's path =====
@@ -188,7 +188,7 @@ export class ConfigObject {
   /** The value of a required field; records "missing, expected <what>" when absent. */
   private required(key: string, what: string): JsonValue | null {
     const v = this.json.get(key);
-    if (v === null) this.fail(key, "missing, expected " + what);
+    if (v === null) this.fail(key, "missing" + ", expected " + what); // parts shared with other messages
     return v;
   }
 

@@ -21,7 +21,7 @@
  */
 import { jsonNumberToF64 } from "./number";
 import { JsonObject, JsonValue } from "./value";
-import { pathWithIndex, pathWithKey } from "./path";
+import { hexDigit, pathWithIndex, pathWithKey } from "./path";
 
 /** Default limit on nested arrays and objects. */
 export const JSON_MAX_DEPTH: i32 = 128;
@@ -64,6 +64,14 @@ class Frame {
   constructor(public readonly value: JsonValue, public readonly items: Array<JsonValue> | null,
               public readonly object: JsonObject | null) {}
 }
+
+// ===== message parts =====
+// Messages are composed from shared parts: each distinct string literal costs a module ~23 bytes
+// besides its text, and a filter carries every message of the parser.
+const END = "unexpected end of input";
+const IN_STRING = " in a string";
+const EXPECTED = ", expected ";
+const A_DIGIT = "a digit ";
 
 // ===== string scratch: UTF-16 code units of the string being decoded =====
 
@@ -132,10 +140,10 @@ class Parser {
   /** "unexpected <what the byte at pos is>" — end of input, a printable character, or a byte. */
   private unexpected(expected: string): JsonValue | null {
     const p = this.pos;
-    if (p >= this.len) return this.fail("unexpected end of input, expected " + expected, p);
+    if (p >= this.len) return this.fail(END + EXPECTED + expected, p);
     const c = this.byteAt(p);
     const shown = c >= 0x21 && c < 0x7f ? "'" + String.fromCharCode(c) + "'" : "byte 0x" + hex2(c);
-    return this.fail("unexpected " + shown + ", expected " + expected, p);
+    return this.fail("unexpected " + shown + EXPECTED + expected, p);
   }
 
   private skipWhitespace(): void {
@@ -273,18 +281,18 @@ class Parser {
     let p = start;
     const n = this.len;
     if (this.byteAt(p) == 0x2d) p++;
-    if (p >= n || !isDigit(this.byteAt(p))) { this.pos = p; return this.unexpected("a digit after '-'"); }
+    if (p >= n || !isDigit(this.byteAt(p))) { this.pos = p; return this.unexpected(A_DIGIT + "after '-'"); }
     if (this.byteAt(p) == 0x30) p++;
     else while (p < n && isDigit(this.byteAt(p))) p++;
     if (p < n && this.byteAt(p) == 0x2e) {
       p++;
-      if (p >= n || !isDigit(this.byteAt(p))) { this.pos = p; return this.unexpected("a digit after the decimal point"); }
+      if (p >= n || !isDigit(this.byteAt(p))) { this.pos = p; return this.unexpected(A_DIGIT + "after the decimal point"); }
       while (p < n && isDigit(this.byteAt(p))) p++;
     }
     if (p < n && (this.byteAt(p) | 0x20) == 0x65) {
       p++;
       if (p < n && (this.byteAt(p) == 0x2b || this.byteAt(p) == 0x2d)) p++;
-      if (p >= n || !isDigit(this.byteAt(p))) { this.pos = p; return this.unexpected("a digit in the exponent"); }
+      if (p >= n || !isDigit(this.byteAt(p))) { this.pos = p; return this.unexpected(A_DIGIT + "in the exponent"); }
       while (p < n && isDigit(this.byteAt(p))) p++;
     }
     this.pos = p;
@@ -318,7 +326,7 @@ class Parser {
         p = this.escape(p);
         if (p < 0) return null;
       } else if (c < 0x20) {
-        this.fail("unescaped control character 0x" + hex2(c) + " in a string", p);
+        this.fail("unescaped control character 0x" + hex2(c) + IN_STRING, p);
         return null;
       } else if (c < 0x80) {
         emitUnit(c);
@@ -327,13 +335,13 @@ class Parser {
         p = this.utf8Sequence(p);
       }
     }
-    this.fail("unexpected end of input in a string", n);
+    this.fail(END + IN_STRING, n);
     return null;
   }
 
   /** Decodes the escape at p ('\'); returns the position after it, or -1 (error set). */
   private escape(p: i32): i32 {
-    if (p + 1 >= this.len) { this.fail("unexpected end of input in a string", this.len); return -1; }
+    if (p + 1 >= this.len) { this.fail(END + IN_STRING, this.len); return -1; }
     const e = this.byteAt(p + 1);
     let u: u32 = 0;
     switch (e) {
@@ -346,7 +354,7 @@ class Parser {
       case 0x75: {
         for (let i = 2; i < 6; i++) {
           // A non-hex byte before the end is the error, not the end itself.
-          if (p + i >= this.len) { this.fail("unexpected end of input in a \\u escape", this.len); return -1; }
+          if (p + i >= this.len) { this.fail(END + " in a \\u escape", this.len); return -1; }
           const h = hexValue(this.byteAt(p + i));
           if (h < 0) { this.fail("invalid \\u escape: expected 4 hex digits", p + i); return -1; }
           u = (u << 4) | <u32>h;
@@ -356,7 +364,7 @@ class Parser {
       }
       default: {
         const shown = e >= 0x21 && e < 0x7f ? "'\\" + String.fromCharCode(e) + "'" : "'\\' before byte 0x" + hex2(e);
-        this.fail("invalid escape " + shown + " in a string", p);
+        this.fail("invalid escape " + shown + IN_STRING, p);
         return -1;
       }
     }
@@ -430,7 +438,7 @@ class Parser {
   }
 }
 
+/** Two upper-case hex digits of the byte c. */
 function hex2(c: u32): string {
-  const digits = "0123456789ABCDEF";
-  return digits.charAt(<i32>(c >> 4) & 15) + digits.charAt(<i32>c & 15);
+  return String.fromCharCode(hexDigit((c >> 4) & 15, 0x41)) + String.fromCharCode(hexDigit(c & 15, 0x41));
 }

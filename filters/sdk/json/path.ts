@@ -34,7 +34,10 @@ function isPlainKey(key: string): bool {
   return true;
 }
 
-const HEX = "0123456789abcdef";
+/** The hex digit of d (0..15); `a` is the code of the digit for 10 ('a' or 'A'). */
+export function hexDigit(d: u32, a: u32): i32 {
+  return <i32>(d < 10 ? 0x30 + d : a - 10 + d);
+}
 
 /** A key as a double-quoted, single-line, printable literal. */
 export function quoteKey(key: string): string {
@@ -49,7 +52,8 @@ export function quoteKey(key: string): string {
     if (c == 0x22 || c == 0x5c) {
       out += "\\" + String.fromCharCode(c);
     } else {
-      out += "\\u" + HEX.charAt((c >> 12) & 15) + HEX.charAt((c >> 8) & 15) + HEX.charAt((c >> 4) & 15) + HEX.charAt(c & 15);
+      out += "\\u";
+      for (let shift = 12; shift >= 0; shift -= 4) out += String.fromCharCode(hexDigit((c >> shift) & 15, 0x61));
     }
     start = i + 1;
   }
