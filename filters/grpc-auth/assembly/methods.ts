@@ -72,10 +72,11 @@ export class RuleList {
 }
 
 export class MethodIndex {
-  /** Keys -> index into `lists` (one Map type, shared with the JSON reader's). */
-  private exact: Map<string, i32> = new Map<string, i32>();
-  private services: Map<string, i32> = new Map<string, i32>();
-  private packages: Map<string, i32> = new Map<string, i32>();
+  /**
+   * Key -> index into `lists`, one map for the three kinds of key, which cannot collide: an exact
+   * method "svc/m" (has a '/'), a service "svc", a package "a.b." (its name and a trailing '.').
+   */
+  private keys: Map<string, i32> = new Map<string, i32>();
   private lists: Array<RuleList> = [];
   private any: RuleList = new RuleList();
   private hasPackages: bool = false;
@@ -84,62 +85,45 @@ export class MethodIndex {
   constructor(patterns: Array<Array<MethodPattern>>, actions: Array<i32>) {
     // Rule indices per key, before merging: key -> index into `raw`.
     const raw = new Array<Array<i32>>();
-    const exact = new Map<string, i32>();
-    const services = new Map<string, i32>();
-    const packages = new Map<string, i32>();
+    const keys = new Map<string, i32>();
     const any = new Array<i32>();
     for (let r = 0; r < patterns.length; r++) {
       const list = patterns[r];
       for (let k = 0; k < list.length; k++) {
         const p = list[k];
-        if (p.kind == PATTERN_ANY) addTo(any, r);
-        else if (p.kind == PATTERN_PACKAGE) addTo(listFor(raw, packages, p.service), r);
-        else if (p.kind == PATTERN_SERVICE) addTo(listFor(raw, services, p.service), r);
-        else addTo(listFor(raw, exact, p.service + "/" + p.method), r);
+        if (p.kind == PATTERN_ANY) { addTo(any, r); continue; }
+        if (p.kind == PATTERN_PACKAGE) this.hasPackages = true;
+        const key = p.kind == PATTERN_PACKAGE ? p.service + "." : p.kind == PATTERN_SERVICE ? p.service : p.service + "/" + p.method;
+        addTo(listFor(raw, keys, key), r);
       }
     }
-    this.hasPackages = packages.size > 0;
     this.any = split(any, actions);
-    const pkgKeys = packages.keys();
-    for (let i = 0; i < pkgKeys.length; i++) {
-      const merged = raw[packages.get(pkgKeys[i])].slice(0);
-      enclosing(merged, pkgKeys[i], raw, packages);
+    // Each key's list: its own rules, its service's (for a method), every enclosing package's, and `*`'s.
+    const all = keys.keys();
+    for (let i = 0; i < all.length; i++) {
+      const key = all[i];
+      const merged = raw[keys.get(key)].slice(0);
+      const slash = key.indexOf("/");
+      const service = slash >= 0 ? key.substring(0, slash) : key;
+      if (slash >= 0 && keys.has(service)) mergeInto(merged, raw[keys.get(service)]);
+      enclosing(merged, service, raw, keys);
       mergeInto(merged, any);
-      this.packages.set(pkgKeys[i], this.add(split(merged, actions)));
+      this.lists.push(split(merged, actions));
+      this.keys.set(key, this.lists.length - 1);
     }
-    const svcKeys = services.keys();
-    for (let i = 0; i < svcKeys.length; i++) {
-      const merged = raw[services.get(svcKeys[i])].slice(0);
-      enclosing(merged, svcKeys[i], raw, packages);
-      mergeInto(merged, any);
-      this.services.set(svcKeys[i], this.add(split(merged, actions)));
-    }
-    const exactKeys = exact.keys();
-    for (let i = 0; i < exactKeys.length; i++) {
-      const key = exactKeys[i];
-      const service = key.substring(0, key.indexOf("/"));
-      const merged = raw[exact.get(key)].slice(0);
-      if (services.has(service)) mergeInto(merged, raw[services.get(service)]);
-      enclosing(merged, service, raw, packages);
-      mergeInto(merged, any);
-      this.exact.set(key, this.add(split(merged, actions)));
-    }
-  }
-
-  private add(list: RuleList): i32 {
-    this.lists.push(list);
-    return this.lists.length - 1;
   }
 
   /** The rules for `service`/`method`; `fullMethod` is "service/method" (the :path without "/"). */
   lookup(fullMethod: string, service: string): RuleList {
-    if (this.exact.size > 0 && this.exact.has(fullMethod)) return this.lists[this.exact.get(fullMethod)];
-    if (this.services.size > 0 && this.services.has(service)) return this.lists[this.services.get(service)];
+    const keys = this.keys;
+    if (keys.size == 0) return this.any;
+    if (keys.has(fullMethod)) return this.lists[keys.get(fullMethod)];
+    if (keys.has(service)) return this.lists[keys.get(service)];
     if (this.hasPackages) {
       let end = service.lastIndexOf(".");
       while (end > 0) {
-        const pkg = service.substring(0, end);
-        if (this.packages.has(pkg)) return this.lists[this.packages.get(pkg)];
+        const pkg = service.substring(0, end + 1);
+        if (keys.has(pkg)) return this.lists[keys.get(pkg)];
         end = service.lastIndexOf(".", end - 1);
       }
     }
@@ -159,12 +143,12 @@ function addTo(list: Array<i32>, r: i32): void {
   if (list.length == 0 || list[list.length - 1] != r) list.push(r);
 }
 
-/** Adds the rules of every package enclosing `name` ("a.b.Svc": "a.b", then "a"). */
-function enclosing(out: Array<i32>, name: string, raw: Array<Array<i32>>, packages: Map<string, i32>): void {
+/** Adds the rules of every package enclosing `name` ("a.b.Svc": keys "a.b.", then "a."). */
+function enclosing(out: Array<i32>, name: string, raw: Array<Array<i32>>, keys: Map<string, i32>): void {
   let end = name.lastIndexOf(".");
   while (end > 0) {
-    const pkg = name.substring(0, end);
-    if (packages.has(pkg)) mergeInto(out, raw[packages.get(pkg)]);
+    const pkg = name.substring(0, end + 1);
+    if (keys.has(pkg)) mergeInto(out, raw[keys.get(pkg)]);
     end = name.lastIndexOf(".", end - 1);
   }
 }
