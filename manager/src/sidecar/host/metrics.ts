@@ -23,6 +23,7 @@ export const CUSTOM_STAT_PREFIX = "wasmcustom.";
 
 const ID_INCREMENT = 4;
 const TYPE_MASK = 3;
+const TWO_POW_64 = 1n << 64n;
 
 export class MetricsRegistry {
   // By id >>> 2 (ids are 4n + type): an increment is an array index, not a map lookup.
@@ -63,8 +64,7 @@ export class MetricsRegistry {
       case MetricType.Gauge: {
         const g = this.gauges[id >>> 2];
         if (!g) return WasmResult.NotFound;
-        if (delta > 0n) g.add(delta);
-        else g.sub(-delta);
+        g.add(delta); // a negative delta subtracts (no negated BigInt)
         return WasmResult.Ok;
       }
       default:
@@ -73,7 +73,9 @@ export class MetricsRegistry {
   }
 
   record(id: number, value: bigint): WasmResult {
-    const v = BigInt.asUintN(64, value);
+    // The i64 argument read as uint64 (asUintN only when it is negative or wider: no new BigInt
+    // for the usual value).
+    const v = value >= 0n && value < TWO_POW_64 ? value : BigInt.asUintN(64, value);
     switch (typeOf(id)) {
       case MetricType.Counter: {
         const c = this.counters[id >>> 2];

@@ -2,8 +2,10 @@
  * MemoryStatsStore: the in-process StatsStore (stats/types.ts), modelled on Envoy's
  * ThreadLocalStoreImpl as seen from the admin endpoints.
  *
- * - Counters and gauges are bigint; defining a name twice returns the same stat. Counters,
- *   gauges and histograms are separate namespaces, as in Envoy.
+ * - Counters and gauges are exact integers of any size (exact-integer.ts: a number while
+ *   within 2^53 - 1, so an update allocates no BigInt; `value()` is a bigint); defining a
+ *   name twice returns the same stat. Counters, gauges and histograms are separate
+ *   namespaces, as in Envoy.
  * - Every stat carries Envoy's `used` flag: set by the first write (even `set(0)` or
  *   `add(0)`), read by `?usedonly`.
  * - Histograms keep Envoy's log-linear bins (log-linear-histogram.ts). `snapshot()` reports
@@ -18,6 +20,7 @@
  */
 import type { Counter, Gauge, Histogram, HistogramSnapshot, StatsStore } from "./types.ts";
 import type { BucketsFor } from "./histogram-settings.ts";
+import { ExactInteger } from "./exact-integer.ts";
 import {
   DEFAULT_BUCKETS,
   approxCountsBelow,
@@ -28,46 +31,40 @@ import {
   type Bins,
 } from "./log-linear-histogram.ts";
 
-const big = (v: number | bigint): bigint => (typeof v === "bigint" ? v : BigInt(Math.trunc(v)));
-
-export class MemoryCounter implements Counter {
-  #value = 0n;
+export class MemoryCounter extends ExactInteger implements Counter {
   #used = false;
-  constructor(readonly name: string) {}
+  constructor(readonly name: string) {
+    super();
+  }
   add(delta: number | bigint): void {
-    this.#value += big(delta);
+    this.addExact(delta);
     this.#used = true;
   }
   inc(): void {
-    this.#value += 1n;
+    this.addExact(1);
     this.#used = true;
-  }
-  value(): bigint {
-    return this.#value;
   }
   used(): boolean {
     return this.#used;
   }
 }
 
-export class MemoryGauge implements Gauge {
-  #value = 0n;
+export class MemoryGauge extends ExactInteger implements Gauge {
   #used = false;
-  constructor(readonly name: string) {}
+  constructor(readonly name: string) {
+    super();
+  }
   set(value: number | bigint): void {
-    this.#value = big(value);
+    this.setExact(value);
     this.#used = true;
   }
   add(delta: number | bigint): void {
-    this.#value += big(delta);
+    this.addExact(delta);
     this.#used = true;
   }
   sub(delta: number | bigint): void {
-    this.#value -= big(delta);
+    this.subExact(delta);
     this.#used = true;
-  }
-  value(): bigint {
-    return this.#value;
   }
   used(): boolean {
     return this.#used;
