@@ -111,7 +111,8 @@ export async function runGrpcHostBench(buildDir: string, opts: GrpcHostBenchOpti
       env.clock.advance(1);
       plugins.push(
         await createPlugin(
-          testPluginConfig(m.code, { name: m.name, rootId: "", vmId: "", configuration: new TextEncoder().encode(m.configuration) }),
+          // On an INBOUND listener, as the sidecar creates it (the plugin carries the direction).
+          testPluginConfig(m.code, { name: m.name, rootId: "", vmId: "", configuration: new TextEncoder().encode(m.configuration), listenerDirection: 1 }),
           env,
         ),
       );

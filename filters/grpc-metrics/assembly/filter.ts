@@ -126,7 +126,7 @@ export class RpcStream extends HttpContext<GrpcMetricsRoot> {
     releaseView();
     let side = SIDE_SERVER;
     if (config.side == SideMode.Client) side = SIDE_CLIENT;
-    else if (config.side == SideMode.Auto && listenerDirection() == 2) side = SIDE_CLIENT;
+    else if (config.side == SideMode.Auto && (root.listenerDirection >= 0 ? root.listenerDirection : listenerDirection()) == 2) side = SIDE_CLIENT;
     let target = "";
     if (this.stats.needsTarget(side)) {
       if (getHeaderMapValueView(MapType.RequestHeaders, KEY_AUTHORITY)) target = String.UTF8.decodeUnsafe(viewPtr(), viewLen());

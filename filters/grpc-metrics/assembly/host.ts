@@ -17,7 +17,17 @@ import { getPropertyView, releaseView, viewLen, viewPtr } from "../../sdk/hostca
 
 /** Envoy's TrafficDirection of the stream's listener: 0 unspecified, 1 INBOUND, 2 OUTBOUND (0 if unavailable). */
 export function listenerDirection(): i64 {
-  const v = getPropertyView(LISTENER_DIRECTION) && viewLen() >= 8 ? load<i64>(viewPtr()) : 0;
+  const v = readListenerDirection();
+  return v < 0 ? 0 : v;
+}
+
+/**
+ * `xds.listener_direction` as the host answers it, -1 when it does not. Envoy answers it in the
+ * root context too (the plugin's listener: context.cc, Plugin::direction_), so a root can read
+ * it once; a host without that answer leaves the reading to each stream.
+ */
+export function readListenerDirection(): i64 {
+  const v: i64 = getPropertyView(LISTENER_DIRECTION) && viewLen() >= 8 ? load<i64>(viewPtr()) : -1;
   releaseView();
   return v;
 }

@@ -10,7 +10,8 @@ import { RootContext, HttpContextBase, registerRootContext } from "../../sdk/con
 import { BufferType } from "../../sdk/abi/imports";
 import { getBuffer, logDebug, logError } from "../../sdk/hostcalls";
 import { setCollectInterval } from "../../sdk/gc";
-import { Config, parseConfig, configError } from "./config";
+import { Config, SideMode, parseConfig, configError } from "./config";
+import { readListenerDirection } from "./host";
 import { MethodTable } from "./methods";
 import { Stats } from "./stats";
 import { RpcStream } from "./filter";
@@ -25,6 +26,8 @@ export class GrpcMetricsRoot extends RootContext {
   config: Config = new Config();
   methods: MethodTable = new MethodTable(this.config);
   stats: Stats | null = null;
+  /** xds.listener_direction read at configure time; -1: the host did not answer, read per stream. */
+  listenerDirection: i64 = -1;
 
   onConfigure(configSize: u32): bool {
     const bytes = getBuffer(BufferType.PluginConfiguration, configSize);
@@ -36,6 +39,8 @@ export class GrpcMetricsRoot extends RootContext {
     this.config = config;
     this.methods = new MethodTable(config);
     this.stats = new Stats(config.schema, MethodTable.maxGroups(config));
+    // The plugin's listener direction, read once here where the host answers it (Envoy does).
+    this.listenerDirection = config.side == SideMode.Auto ? readListenerDirection() : -1;
     // The series of many methods are thousands of live objects that every collection marks:
     // collect every 1024 callbacks (about 110 unary RPCs, some 100 KB of garbage) rather than 64.
     setCollectInterval(COLLECT_INTERVAL);

@@ -28,7 +28,11 @@ export interface Loaded {
   plugin: Plugin;
 }
 
-export async function loadFilter(config: unknown = {}, opts: { logLevel?: number; env?: TestEnvironment } = {}): Promise<Loaded> {
+/** `listenerDirection`: the plugin's listener (as the sidecar sets it per listener), readable in the root. */
+export async function loadFilter(
+  config: unknown = {},
+  opts: { logLevel?: number; env?: TestEnvironment; listenerDirection?: number } = {},
+): Promise<Loaded> {
   const env = opts.env ?? createTestEnvironment({ logLevel: opts.logLevel ?? 2 });
   const text = typeof config === "string" ? config : JSON.stringify(config);
   const plugin = await createPlugin(
@@ -38,6 +42,7 @@ export async function loadFilter(config: unknown = {}, opts: { logLevel?: number
       vmId: "",
       codeSource: "grpc-metrics.wasm",
       configuration: new TextEncoder().encode(text),
+      listenerDirection: opts.listenerDirection,
     }),
     env,
   );

@@ -304,6 +304,21 @@ describe("sides", () => {
     unary(server, { direction: 2 });
     expect(total(server.env, "grpc_server_handled_total")).toBe(1n);
   });
+
+  it("reads the plugin's listener direction once in the root where the host answers it there (Envoy)", async () => {
+    // The streams carry no direction of their own: only the root's reading can make them client.
+    const outbound = await loadFilter({}, { listenerDirection: 2 });
+    unary(outbound);
+    unary(outbound);
+    expect(total(outbound.env, "grpc_client_handled_total")).toBe(2n);
+    expect(total(outbound.env, "grpc_server_handled_total")).toBe(0n);
+    const inbound = await loadFilter({}, { listenerDirection: 1 });
+    unary(inbound, { direction: 2 }); // the plugin's direction is what Envoy answers
+    expect(total(inbound.env, "grpc_server_handled_total")).toBe(1n);
+    const forced = await loadFilter({ side: "server" }, { listenerDirection: 2 });
+    unary(forced);
+    expect(total(forced.env, "grpc_server_handled_total")).toBe(1n);
+  });
 });
 
 describe("RPC types", () => {

@@ -248,6 +248,12 @@ export interface WasmPluginConfig {
   reloadBackoffBaseMs: number;
   /** allow_on_headers_stop_iteration (default false). */
   allowOnHeadersStopIteration: boolean;
+  /**
+   * The traffic_direction of the listener whose filter chain holds this plugin (0 unspecified,
+   * 1 INBOUND, 2 OUTBOUND): Envoy's Plugin::direction_, which `xds.listener_direction` reads in
+   * the root context as in the streams. Set by the sidecar per listener; absent outside one.
+   */
+  listenerDirection?: number;
 }
 
 export interface StatefulSessionFilterConfig {

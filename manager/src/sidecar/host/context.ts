@@ -34,6 +34,8 @@ export interface PluginIdentity {
   vmId: string;
   configuration: Uint8Array;
   vmConfiguration: Uint8Array;
+  /** The plugin's listener direction (Envoy's Plugin::direction_), if it has a listener. */
+  listenerDirection?: number;
 }
 
 export interface LocalResponseRequest {

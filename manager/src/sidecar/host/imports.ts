@@ -109,6 +109,7 @@ function propertyScope(vm: WasmVm, ctx: Context): PropertyScope {
       stream: undefined,
       plugin: { name: p.name, rootId: p.rootId, vmId: p.vmId },
       node: vm.env.node,
+      listenerDirection: p.listenerDirection,
       isRootContext: isRoot,
       clock: vm.env.clock,
       declaredProperties: root.declaredProperties,

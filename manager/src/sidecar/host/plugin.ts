@@ -222,6 +222,7 @@ export async function createPlugin(config: WasmPluginConfig, env: HostEnvironmen
     vmId: config.vmId,
     configuration: config.configuration,
     vmConfiguration: config.vmConfiguration,
+    listenerDirection: config.listenerDirection,
   };
   try {
     let fresh: VmGroup | undefined;

@@ -283,6 +283,21 @@ describe("root contexts", () => {
     },
   );
 
+  it("xds.listener_direction is the plugin's listener (Envoy's Plugin::direction_), NotFound without one", () => {
+    expect(get("xds\0listener_direction", scopeOf(undefined, { isRootContext: true, listenerDirection: 2 }))).toEqual({
+      result: WasmResult.Ok,
+      value: i64(2n),
+    });
+    expect(get("xds\0listener_direction", scopeOf(undefined, { isRootContext: true, listenerDirection: 0 })).value).toEqual(i64(0n));
+    expect(get("xds\0listener_direction", root).result).toBe(WasmResult.NotFound);
+  });
+
+  it("a stream reads the plugin's direction, its own listener's only when the plugin has none", () => {
+    const stream = fullStream(); // its listener: INBOUND (1)
+    expect(get("xds\0listener_direction", scopeOf(stream, { listenerDirection: 2 })).value).toEqual(i64(2n));
+    expect(get("xds\0listener_direction", scopeOf(stream)).value).toEqual(i64(1n));
+  });
+
   it("xds.node without node info is an empty message", () => {
     expect(getProperty(["xds", "node"], scopeOf(undefined, { node: undefined, isRootContext: true }))).toEqual({
       result: WasmResult.Ok,

@@ -35,7 +35,8 @@
  * IH 0x20000, DPE 0x40000, UMSDR 0x80000, RFCF 0x100000, NFCF 0x200000, DT 0x400000,
  * UPE 0x800000, NC 0x1000000, OM 0x2000000, DF 0x4000000, DO 0x8000000.
  *
- * Root contexts have no stream: only plugin_* and xds.node resolve. The removed legacy names
+ * Root contexts have no stream: only plugin_*, xds.node and xds.listener_direction (the
+ * plugin's listener, as Envoy's Plugin::direction_) resolve. The removed legacy names
  * (node, cluster_name, route_name, ...) are not special: like any unknown top-level name they
  * fall back to filter state "wasm.<first segment>" (Envoy's CelStateKeyPrefix + name).
  *
@@ -56,6 +57,8 @@ export interface PropertyScope {
   stream?: StreamInfo;
   plugin: { name: string; rootId: string; vmId: string };
   node?: { id?: string; cluster?: string };
+  /** The plugin's listener direction (Envoy's Plugin::direction_): xds.listener_direction in every context. */
+  listenerDirection?: number;
   isRootContext: boolean;
   clock: Clock;
   /** The root context's declared properties (declare_property), keyed by name. */
@@ -485,6 +488,9 @@ function xds(scope: PropertyScope, s: StreamInfo | undefined): Val {
 /** xds.<key> (getProperty reaches it directly for two-segment xds paths: no wrapper per call). */
 function xdsField(scope: PropertyScope, s: StreamInfo | undefined, key: string): Val | undefined {
   if (key === "node") return nodeMessage(scope.node ?? {});
+  // Envoy answers it from the plugin (context.cc: plugin_->direction_), root context included;
+  // a plugin created outside a listener falls back to the stream's listener.
+  if (key === "listener_direction" && scope.listenerDirection !== undefined) return int(scope.listenerDirection);
   if (!s) return undefined;
   switch (key) {
     case "cluster_name":

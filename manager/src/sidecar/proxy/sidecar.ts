@@ -116,10 +116,10 @@ export async function startSidecar(input: SidecarInput, opts: SidecarOptions = {
 
   try {
     await clusterManager.start();
-    const buildFilter = async (f: HttpFilterConfig, statPrefix: string): Promise<StreamFilterFactory | undefined> => {
+    const buildFilter = async (f: HttpFilterConfig, statPrefix: string, listenerDirection: number): Promise<StreamFilterFactory | undefined> => {
       switch (f.kind) {
         case "wasm":
-          return wasmFilterFactory(f);
+          return wasmFilterFactory(f, listenerDirection);
         case "stateful_session":
           return clusterManager.statefulSessionFilterFactory(f);
         case "jwt_authn":
@@ -128,9 +128,11 @@ export async function startSidecar(input: SidecarInput, opts: SidecarOptions = {
           return clusterManager.routerFilterFactory(f);
       }
     };
-    const wasmFilterFactory = async (f: WasmFilterConfig): Promise<StreamFilterFactory | undefined> => {
+    // One plugin (one root context) per listener's filter, carrying that listener's direction, as
+    // Envoy creates a filter config, and so a Plugin with its direction_, per listener filter chain.
+    const wasmFilterFactory = async (f: WasmFilterConfig, listenerDirection: number): Promise<StreamFilterFactory | undefined> => {
       try {
-        const plugin = await createPlugin(f.plugin, env);
+        const plugin = await createPlugin({ ...f.plugin, listenerDirection }, env);
         plugins.push(plugin);
         return () => plugin.createFilter();
       } catch (e) {
@@ -189,7 +191,7 @@ async function startOneListener(
   bootstrap: Bootstrap,
   stats: StatsStore,
   clusterManager: UpstreamClusterManager,
-  buildFilter: (f: HttpFilterConfig, statPrefix: string) => Promise<StreamFilterFactory | undefined>,
+  buildFilter: (f: HttpFilterConfig, statPrefix: string, listenerDirection: number) => Promise<StreamFilterFactory | undefined>,
   opts: SidecarOptions,
   log: (line: string) => void,
   pluginSet?: WasmPluginSet,
@@ -204,10 +206,10 @@ async function startOneListener(
   const before: StreamFilterFactory[] = [];
   const after: StreamFilterFactory[] = [];
   for (const f of configs.slice(0, -1)) {
-    const factory = await buildFilter(f, hcm.statPrefix);
+    const factory = await buildFilter(f, hcm.statPrefix, l.trafficDirection);
     if (factory) (f.kind === "stateful_session" || after.length > 0 ? after : before).push(factory);
   }
-  const router = (await buildFilter(last, hcm.statPrefix))!;
+  const router = (await buildFilter(last, hcm.statPrefix, l.trafficDirection))!;
   const binding: ListenerBinding = {
     name: l.name,
     class: l.trafficDirection === 1 ? "SIDECAR_INBOUND" : l.trafficDirection === 2 ? "SIDECAR_OUTBOUND" : "GATEWAY",
