@@ -5,8 +5,9 @@
  * 400 RPCs measured). Run for run reproducible, no event loop involved:
  *  - without a stall the failing backend keeps only what exploring sends it (about 1%), with one
  *    or two worker VMs, from 5 ms to 300 ms of healthy latency;
- *  - a stall of the process timing the RPCs (every RPC in flight ends late) is what sent 29% of
- *    an end-to-end run's RPCs to the failing backend: the RPCs in flight during a stall are the
+ *  - a stall of the process timing the RPCs (every RPC in flight ends late) gives shares like the
+ *    29% one end-to-end run (client, sidecar and backends then on one event loop) sent to the
+ *    failing backend, nothing else tried here did: the RPCs in flight during a stall are the
  *    healthy backends' (a failing one answers at once), their peak-EWMA jumps to the stall's
  *    length, and with RPCs in flight, cost = latency × (in-flight + 1) reaches the failure's
  *    penalty (penalty_ms, 5 s) as a latency. The failing backend then wins P2C against them
