@@ -15,72 +15,35 @@
  * only its top-level panels). Pure.
  */
 import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
-import * as prometheus from "@grafana/grafana-foundation-sdk/prometheus";
-import * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
-import * as table from "@grafana/grafana-foundation-sdk/table";
-import * as common from "@grafana/grafana-foundation-sdk/common";
+import { graph, target, topTable } from "./panels.ts";
 import { AUTH_QUERIES } from "./auth-queries.ts";
 
 export const AUTH_ROW_TITLE = "Auth";
 export const AUTH_PANEL_ID_BASE = 101;
 
-const DATASOURCE: common.DataSourceRef = { type: "prometheus", uid: "${datasource}" };
-
-function target(expr: string, legend: string, refId = "A"): prometheus.DataqueryBuilder {
-  return new prometheus.DataqueryBuilder().expr(expr).legendFormat(legend).refId(refId).datasource(DATASOURCE);
-}
-
-function graph(id: number, title: string, unit: string, description: string, targets: prometheus.DataqueryBuilder[], width = 12): timeseries.PanelBuilder {
-  const p = new timeseries.PanelBuilder()
-    .id(id)
-    .title(title)
-    .description(description)
-    .datasource(DATASOURCE)
-    .unit(unit)
-    .min(0)
-    .fillOpacity(10)
-    .span(width)
-    .height(8)
-    .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom))
-    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending));
-  for (const t of targets) p.withTarget(t);
-  return p;
-}
-
-function topTable(id: number, title: string, description: string, expr: string): table.PanelBuilder {
-  return new table.PanelBuilder()
-    .id(id)
-    .title(title)
-    .description(description)
-    .datasource(DATASOURCE)
-    .span(12)
-    .height(8)
-    .withTarget(
-      new prometheus.DataqueryBuilder().expr(expr).instant().format(prometheus.PromQueryFormat.Table).legendFormat("__auto").refId("A").datasource(DATASOURCE),
-    )
-    .withTransformation({ id: "organize", options: { excludeByName: { Time: true }, renameByName: { Value: "denials" } } });
-}
+/** A shared graph panel with this row's panel id. */
+const numberedGraph = (id: number, ...args: Parameters<typeof graph>) => graph(...args).id(id);
 
 /** The Auth row with its panels (collapsed). */
 export function authRow(): dashboard.RowBuilder {
   let id = AUTH_PANEL_ID_BASE;
   return new dashboard.RowBuilder(AUTH_ROW_TITLE)
-    .withPanel(graph(id++, "Auth decisions by rule", "reqps",
+    .withPanel(numberedGraph(id++, "Auth decisions by rule", "reqps",
       "Calls per second the grpc-auth filter allowed, denied, or would have denied under a dry-run rule (shadow_denied), by the rule that decided (_default: no rule matched; _authn: an invalid credential; _malformed_path: not a gRPC method path). grpc_auth_decisions_total.",
       [target(AUTH_QUERIES.decisionsByRule, "{{auth_rule}} {{auth_decision}}")]))
-    .withPanel(graph(id++, "Denied share", "percentunit",
+    .withPanel(numberedGraph(id++, "Denied share", "percentunit",
       "Denied calls / (allowed + denied) calls. Dry-run (shadow) denials let the call through and are not counted here.",
       [target(AUTH_QUERIES.deniedRatio, "denied")]))
-    .withPanel(graph(id++, "Denials by code", "reqps",
+    .withPanel(numberedGraph(id++, "Denials by code", "reqps",
       "Denied calls per second by gRPC code: Unauthenticated (16: credentials missing or invalid) and PermissionDenied (7: a valid identity that is not allowed), with the deciding rule.",
       [target(AUTH_QUERIES.denialsByCode, "{{grpc_code}} ({{auth_rule}})")]))
-    .withPanel(graph(id++, "Denials by method", "reqps",
+    .withPanel(numberedGraph(id++, "Denials by method", "reqps",
       "Denied calls per second by method and code (grpc_auth_denials_total; methods beyond the filter's max_method_series count as other).",
       [target(AUTH_QUERIES.denialsByMethod, "{{grpc_service}}/{{grpc_method}} {{grpc_code}}")]))
-    .withPanel(graph(id++, "Shadow denials (dry run)", "reqps",
+    .withPanel(numberedGraph(id++, "Shadow denials (dry run)", "reqps",
       "Calls a dry-run rule would have denied (they were let through), by rule and by method: what enforcing the rule would change.",
       [target(AUTH_QUERIES.shadowByRule, "{{auth_rule}} {{grpc_code}}"), target(AUTH_QUERIES.shadowByMethod, "{{grpc_service}}/{{grpc_method}} {{grpc_code}}", "B")]))
-    .withPanel(topTable(id++, "Top denied methods", "The ten methods with the most denials over the dashboard's time range, by code.", AUTH_QUERIES.topDenied));
+    .withPanel(topTable("Top denied methods", "The ten methods with the most denials over the dashboard's time range, by code.", AUTH_QUERIES.topDenied, "denials").id(id++));
 }
 
 /** Titles of the row's panels (for tests and tools that treat the row apart). */

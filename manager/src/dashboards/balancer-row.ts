@@ -13,56 +13,35 @@
  * Pure: the same call gives the same JSON.
  */
 import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
-import * as prometheus from "@grafana/grafana-foundation-sdk/prometheus";
-import * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
-import * as common from "@grafana/grafana-foundation-sdk/common";
+import { graph, target } from "./panels.ts";
 import { BALANCER_QUERIES } from "./balancer-queries.ts";
 
-const DATASOURCE: common.DataSourceRef = { type: "prometheus", uid: "${datasource}" };
 const FIRST_PANEL_ID = 201;
 
-function target(expr: string, legend: string, refId = "A"): prometheus.DataqueryBuilder {
-  return new prometheus.DataqueryBuilder().expr(expr).legendFormat(legend).refId(refId).datasource(DATASOURCE);
-}
-
-function graph(id: number, title: string, unit: string, description: string, targets: prometheus.DataqueryBuilder[], width = 12): timeseries.PanelBuilder {
-  const p = new timeseries.PanelBuilder()
-    .id(id)
-    .title(title)
-    .description(description)
-    .datasource(DATASOURCE)
-    .unit(unit)
-    .min(0)
-    .fillOpacity(10)
-    .span(width)
-    .height(8)
-    .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom))
-    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending));
-  for (const t of targets) p.withTarget(t);
-  return p;
-}
+/** A shared graph panel with this row's panel id. */
+const numberedGraph = (id: number, ...args: Parameters<typeof graph>) => graph(...args).id(id);
 
 /** The Balancer row with its panels (collapsed). */
 export function balancerRow(): dashboard.RowBuilder {
   let id = FIRST_PANEL_ID;
   const endpoint = "{{endpoint}} ({{cluster}})";
   return new dashboard.RowBuilder("Balancer")
-    .withPanel(graph(id++, "Picks per endpoint", "reqps",
+    .withPanel(numberedGraph(id++, "Picks per endpoint", "reqps",
       "RPCs per second grpc-balancer directed to each endpoint (grpc_balancer_picks_total), summed over the calling pods. A slow or failing endpoint should fall well below its fair share.",
       [target(BALANCER_QUERIES.picksByEndpoint, endpoint)]))
-    .withPanel(graph(id++, "Cost per endpoint", "none",
+    .withPanel(numberedGraph(id++, "Cost per endpoint", "none",
       "The cost power-of-two-choices compares: peak-EWMA latency relative to the method's median × (in flight + 1) × the ORCA factor; 1 is an idle endpoint of typical latency. A failure penalty shows as a spike that decays (τ = decay_ms). Averaged over the calling pods (grpc_balancer_endpoint_cost / 1e6).",
       [target(BALANCER_QUERIES.costByEndpoint, endpoint)]))
-    .withPanel(graph(id++, "Directed vs explored", "reqps",
+    .withPanel(numberedGraph(id++, "Directed vs explored", "reqps",
       "RPCs per second by decision (grpc_balancer_rpcs_total): directed by the filter; explored (left to Envoy's balancer, explore_share, to find new and recovered pods); pinned (the caller's own session header); passthrough (no usable state: Envoy chose).",
       [target(BALANCER_QUERIES.rpcsByDecision, "{{decision}}")]))
-    .withPanel(graph(id++, "Directed share", "percentunit",
+    .withPanel(numberedGraph(id++, "Directed share", "percentunit",
       "Share of the RPCs the filter saw that it directed; about 1 − explore_share once endpoints are known.",
       [target(BALANCER_QUERIES.directedShare, "directed")]))
-    .withPanel(graph(id++, "Penalties recorded", "ops",
+    .withPanel(numberedGraph(id++, "Penalties recorded", "ops",
       "Failures recorded as a penalised latency per second, per endpoint (grpc_balancer_penalties_total): gRPC UNKNOWN, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, INTERNAL, UNAVAILABLE, DATA_LOSS, HTTP 5xx, resets and connect failures, and retries that moved an RPC off its endpoint.",
       [target(BALANCER_QUERIES.penaltiesByEndpoint, endpoint)]))
-    .withPanel(graph(id++, "In flight per endpoint", "short",
+    .withPanel(numberedGraph(id++, "In flight per endpoint", "short",
       "RPCs in flight per endpoint as the balancer counts them (every worker VM of each pod), summed over the calling pods (grpc_balancer_endpoint_in_flight).",
       [target(BALANCER_QUERIES.inFlightByEndpoint, endpoint)]));
 }

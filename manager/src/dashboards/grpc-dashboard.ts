@@ -13,58 +13,12 @@
  * grpc-queries.ts.
  */
 import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
-import * as prometheus from "@grafana/grafana-foundation-sdk/prometheus";
-import * as timeseries from "@grafana/grafana-foundation-sdk/timeseries";
-import * as table from "@grafana/grafana-foundation-sdk/table";
-import * as common from "@grafana/grafana-foundation-sdk/common";
 import { QUERIES, VARIABLE_QUERIES } from "./grpc-queries.ts";
+import { DATASOURCE, graph, target, topTable } from "./panels.ts";
 import { balancerRow } from "./balancer-row.ts";
 import { authRow } from "./auth-row.ts";
 
 export const GRPC_DASHBOARD_UID = "meshwasm-grpc";
-
-const DATASOURCE: common.DataSourceRef = { type: "prometheus", uid: "${datasource}" };
-
-function target(expr: string, legend: string, refId = "A"): prometheus.DataqueryBuilder {
-  return new prometheus.DataqueryBuilder().expr(expr).legendFormat(legend).refId(refId).datasource(DATASOURCE);
-}
-
-function instantTable(expr: string, refId = "A"): prometheus.DataqueryBuilder {
-  return new prometheus.DataqueryBuilder()
-    .expr(expr)
-    .instant()
-    .format(prometheus.PromQueryFormat.Table)
-    .legendFormat("__auto")
-    .refId(refId)
-    .datasource(DATASOURCE);
-}
-
-function graph(title: string, unit: string, description: string, targets: prometheus.DataqueryBuilder[], width = 12): timeseries.PanelBuilder {
-  const p = new timeseries.PanelBuilder()
-    .title(title)
-    .description(description)
-    .datasource(DATASOURCE)
-    .unit(unit)
-    .min(0)
-    .fillOpacity(10)
-    .span(width)
-    .height(8)
-    .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom))
-    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending));
-  for (const t of targets) p.withTarget(t);
-  return p;
-}
-
-function topTable(title: string, description: string, expr: string): table.PanelBuilder {
-  return new table.PanelBuilder()
-    .title(title)
-    .description(description)
-    .datasource(DATASOURCE)
-    .span(12)
-    .height(8)
-    .withTarget(instantTable(expr))
-    .withTransformation({ id: "organize", options: { excludeByName: { Time: true }, renameByName: { Value: "value" } } });
-}
 
 function variable(name: string, label: string, query: string): dashboard.QueryVariableBuilder {
   return new dashboard.QueryVariableBuilder(name)
