@@ -1,12 +1,14 @@
 /**
  * grpc-auth per request (README.md): everything happens in onRequestHeaders.
  *
- *  1. The request headers are read once (headers.ts) and the method taken from `:path` (the SDK's
- *     parseGrpcPath: "/<service>/<method>" exactly; anything else — a double slash, an extra
- *     segment, a query, percent-encoding — is denied by "_malformed_path", PERMISSION_DENIED).
+ *  1. The request headers are read once (headers.ts) and the method taken from `:path`, checked on
+ *     its bytes (path.ts, the grammar of the SDK's parseGrpcPath: "/<service>/<method>" exactly;
+ *     anything else — a double slash, an extra segment, a query, percent-encoding — is denied by
+ *     "_malformed_path", PERMISSION_DENIED).
  *  2. Presented credentials are checked (identity.ts); an invalid one denies the call by "_authn",
  *     UNAUTHENTICATED, whatever the rules say.
- *  3. The rules for the method (methods.ts, by hash) decide (decision.ts).
+ *  3. The rules for the method (methods.ts, by a hash of the path's bytes) decide (decision.ts).
+ *     An allowed call builds no string unless it is logged.
  *  4. A denial is a local reply (the SDK's sendGrpcError): for gRPC a trailers-only response, HTTP
  *     200, grpc-status 7 or 16 and a grpc-message naming the rule (or a generic one); other
  *     requests get 403 / 401. An allowed call loses its credential headers (unless configured
@@ -17,8 +19,8 @@
  */
 import { HttpContext } from "../../sdk/context";
 import { FilterHeadersStatus, LogLevel, MapType } from "../../sdk/abi/imports";
-import { getLogLevel, logDebug, logInfo, removeHeaderMapValue } from "../../sdk/hostcalls";
-import { parseGrpcPath, isGrpcContentType } from "../../sdk/grpc";
+import * as abi from "../../sdk/abi/imports";
+import { getLogLevel, logDebug, logInfo } from "../../sdk/hostcalls";
 import { sendGrpcError } from "../../sdk/grpc-status";
 import { BY_DEFAULT, CODE_PERMISSION_DENIED, CODE_UNAUTHENTICATED, decide } from "./decision";
 import { setFilterState, STATE_PRINCIPAL, STATE_RULE } from "./host";
@@ -26,6 +28,8 @@ import { AUDIT_ALL, AUDIT_ALLOWS, AUDIT_DENIALS, RULE_AUTHN, RULE_DEFAULT, RULE_
 import { DECISION_ALLOWED, DECISION_AUDITED, DECISION_DENIED, DECISION_SHADOW_DENIED } from "./stats";
 import { GrpcAuthRoot } from "./index";
 import { names } from "./names";
+import { MethodPath } from "./path";
+import { RequestHeaders } from "./headers";
 
 /** Printable ASCII (no quotes or backslashes), other characters as '?', at most 256. */
 function printable(s: string): string {
@@ -41,6 +45,13 @@ function printable(s: string): string {
   return out;
 }
 
+/** Removes the request header of name `index` (its UTF-8 bytes, encoded once) when the request has it. */
+function removePresent(h: RequestHeaders, index: i32): void {
+  if (h.count(index) == 0) return;
+  const name = unchecked(h.names.names[index]);
+  abi.proxy_remove_header_map_value(MapType.RequestHeaders, changetype<usize>(name), <usize>name.byteLength);
+}
+
 export class AuthStream extends HttpContext<GrpcAuthRoot> {
   onRequestHeaders(numHeaders: u32, endOfStream: bool): FilterHeadersStatus {
     const root = this.root;
@@ -48,24 +59,23 @@ export class AuthStream extends HttpContext<GrpcAuthRoot> {
     const h = root.headers;
     if (!h.load()) h.scan(new ArrayBuffer(0));
     const tracing = getLogLevel() <= LogLevel.Debug;
-    // Only ASCII paths are decoded: no byte sequence can decode into a method the bytes are not.
-    const path = h.count(config.pathIndex) == 1 && h.firstIsAscii(config.pathIndex) ? h.first(config.pathIndex) : null;
-    const method = path !== null ? parseGrpcPath(path) : null;
-    const grpc = isGrpcContentType(h.first(config.contentTypeIndex));
+    // The :path is checked on its bytes (path.ts); strings are decoded only for a message or a log line.
+    const p = root.methodPath;
+    const pi = config.pathIndex;
+    const wellFormed = h.count(pi) == 1 &&
+      p.set(changetype<usize>(h.buffer) + <usize>h.offset(pi), <usize>h.length(pi));
     const id = root.identities;
     const d = root.decision;
     d.reset();
-    if (method === null) {
+    if (!wellFormed) {
       id.reset();
-      return this.deny(RULE_MALFORMED, root.malformedIds, CODE_PERMISSION_DENIED, "not a gRPC method path", "unknown", "unknown", null, grpc);
+      return this.deny(RULE_MALFORMED, root.malformedIds, CODE_PERMISSION_DENIED, "not a gRPC method path", null);
     }
     root.authenticator.authenticate(h, id);
     if (tracing) this.traceCredentials();
     const invalid = id.invalidCredential();
-    if (invalid.length > 0) {
-      return this.deny(RULE_AUTHN, root.authnIds, CODE_UNAUTHENTICATED, "invalid " + invalid, method.service, method.method, path, grpc);
-    }
-    decide(config, root.methods.lookup(path!.substring(1), method.service), id, h, tracing, d);
+    if (invalid.length > 0) return this.deny(RULE_AUTHN, root.authnIds, CODE_UNAUTHENTICATED, "invalid " + invalid, p);
+    decide(config, root.methods.lookupBytes(p.ptr + 1, p.len - 1, <usize>p.slash - 1), id, h, tracing, d);
     for (let i = 0; i < d.audits.length; i++) {
       const r = config.rules[d.audits[i]];
       root.stats!.decision(r.name, r.statIds, DECISION_AUDITED, d.deny ? d.code : 0);
@@ -73,10 +83,10 @@ export class AuthStream extends HttpContext<GrpcAuthRoot> {
     if (d.deny) {
       if (d.rule == BY_DEFAULT) {
         const text = d.code == CODE_UNAUTHENTICATED ? "credentials required" : "no rule allows this call";
-        return this.deny(RULE_DEFAULT, root.defaultIds, d.code, text, method.service, method.method, path, grpc);
+        return this.deny(RULE_DEFAULT, root.defaultIds, d.code, text, p);
       }
       const rule = config.rules[d.rule];
-      return this.deny(rule.name, rule.statIds, d.code, "", method.service, method.method, path, grpc, rule.message);
+      return this.deny(rule.name, rule.statIds, d.code, "", p, rule.message);
     }
     // Allowed.
     const ruleName = d.rule == BY_DEFAULT ? RULE_DEFAULT : config.rules[d.rule].name;
@@ -86,13 +96,14 @@ export class AuthStream extends HttpContext<GrpcAuthRoot> {
       shadowName = d.shadowRule == BY_DEFAULT ? RULE_DEFAULT : config.rules[d.shadowRule].name;
       root.stats!.decision(shadowName, d.shadowRule == BY_DEFAULT ? root.defaultIds : config.rules[d.shadowRule].statIds,
         DECISION_SHADOW_DENIED, d.shadowCode);
-      root.stats!.denial(method.service, method.method, DECISION_SHADOW_DENIED, d.shadowCode);
+      const m = p.decode();
+      root.stats!.denial(m.service, m.method, DECISION_SHADOW_DENIED, d.shadowCode);
     }
-    this.stripCredentials();
     const logged = config.auditLog == AUDIT_ALL || config.auditLog == AUDIT_ALLOWS || d.audits.length > 0 ||
       (d.shadowDeny && config.auditLog == AUDIT_DENIALS);
+    this.stripCredentials();
     this.finish(ruleName, d.rule == BY_DEFAULT ? root.defaultRuleBytes : config.rules[d.rule].nameBytes, logged, false, 0,
-      path!, shadowName);
+      logged ? p.path() : "", shadowName);
     return FilterHeadersStatus.Continue;
   }
 
@@ -103,12 +114,15 @@ export class AuthStream extends HttpContext<GrpcAuthRoot> {
       ", JWT " + states[id.jwtState]);
   }
 
-  private deny(rule: string, ids: StaticArray<u32>, code: i32, text: string, service: string, method: string,
-               path: string | null, grpc: bool, custom: string | null = null): FilterHeadersStatus {
+  /** A denial; `p` is the request's path, null when malformed (service and method "unknown"). */
+  private deny(rule: string, ids: StaticArray<u32>, code: i32, text: string, p: MethodPath | null,
+               custom: string | null = null): FilterHeadersStatus {
     const root = this.root;
     const config = root.config;
+    const m = p !== null ? p.decode() : null;
+    const path = p !== null ? p.path() : "(malformed)";
     root.stats!.decision(rule, ids, DECISION_DENIED, code);
-    root.stats!.denial(service, method, DECISION_DENIED, code);
+    root.stats!.denial(m !== null ? m.service : "unknown", m !== null ? m.method : "unknown", DECISION_DENIED, code);
     let message: string;
     if (config.genericMessages) message = code == CODE_UNAUTHENTICATED ? "unauthenticated" : "permission denied";
     else if (custom !== null) message = custom;
@@ -118,7 +132,7 @@ export class AuthStream extends HttpContext<GrpcAuthRoot> {
     }
     sendGrpcError(code, message, null, "grpc_auth_denied");
     const logged = config.auditLog == AUDIT_ALL || config.auditLog == AUDIT_DENIALS || root.decision.audits.length > 0;
-    this.finish(rule, String.UTF8.encode(rule), logged, true, code, path === null ? "(malformed)" : path, "");
+    this.finish(rule, String.UTF8.encode(rule), logged, true, code, path, "");
     return FilterHeadersStatus.StopIteration;
   }
 
@@ -127,13 +141,13 @@ export class AuthStream extends HttpContext<GrpcAuthRoot> {
     if (!config.stripCredentials) return;
     const h = this.root.headers;
     const jwt = config.jwt;
-    if (jwt !== null && !jwt.forward && h.count(jwt.headerIndex) > 0) removeHeaderMapValue(MapType.RequestHeaders, jwt.header);
+    if (jwt !== null && !jwt.forward) removePresent(h, jwt.headerIndex);
     const keys = config.apiKeys;
-    if (keys !== null && h.count(keys.headerIndex) > 0) removeHeaderMapValue(MapType.RequestHeaders, keys.header);
+    if (keys !== null) removePresent(h, keys.headerIndex);
     const users = config.users;
     if (users !== null) {
-      if (h.count(users.usernameIndex) > 0) removeHeaderMapValue(MapType.RequestHeaders, users.usernameHeader);
-      if (h.count(users.passwordIndex) > 0) removeHeaderMapValue(MapType.RequestHeaders, users.passwordHeader);
+      removePresent(h, users.usernameIndex);
+      removePresent(h, users.passwordIndex);
     }
   }
 
@@ -141,14 +155,13 @@ export class AuthStream extends HttpContext<GrpcAuthRoot> {
   private finish(rule: string, ruleBytes: ArrayBuffer, logged: bool, denied: bool, code: i32, method: string, shadowRule: string): void {
     const root = this.root;
     const config = root.config;
-    let principal: string | null = null;
-    const needPrincipal = config.filterState || logged;
-    if (needPrincipal) principal = root.identities.principal(config);
     if (config.filterState) {
       setFilterState(STATE_RULE, ruleBytes);
-      if (principal !== null && principal.length > 0) setFilterState(STATE_PRINCIPAL, String.UTF8.encode(principal));
+      const principalBytes = root.identities.principalBytes(config);
+      if (principalBytes !== null) setFilterState(STATE_PRINCIPAL, principalBytes);
     }
     if (!logged) return;
+    const principal = root.identities.principal(config);
     const d = root.decision;
     let line = "grpc-auth: policy=" + printable(config.policy) + " decision=" + (denied ? "deny" : "allow") + " code=" +
       code.toString() + " rule=" + rule + " method=" + printable(method) + " principal=" +

@@ -111,6 +111,18 @@ export class Identities {
     if (this.apiKey.state == VALID && keys !== null) return "apikey:" + keys.names[this.apiKey.index];
     return this.peerUri();
   }
+
+  /** `principal` as UTF-8, null when it is absent or empty; an API key's or a user's is encoded once per VM. */
+  principalBytes(config: Config): ArrayBuffer | null {
+    if (this.jwtState != VALID || this.claims === null) {
+      const users = config.users;
+      if (this.user.state == VALID && users !== null) return users.principalBytes(this.user.index);
+      const keys = config.apiKeys;
+      if (this.apiKey.state == VALID && keys !== null) return keys.principalBytes(this.apiKey.index);
+    }
+    const p = this.principal(config);
+    return p !== null && p.length > 0 ? String.UTF8.encode(p) : null;
+  }
 }
 
 function lowerAscii(c: u32): u32 { return c >= 0x41 && c <= 0x5a ? c + 0x20 : c; }

@@ -25,6 +25,7 @@ import { Decision } from "./decision";
 import { RequestHeaders } from "./headers";
 import { Authenticator, Identities } from "./identity";
 import { MethodIndex } from "./methods";
+import { MethodPath } from "./path";
 import { Config, RULE_DEFAULT } from "./model";
 import { Stats } from "./stats";
 import { AuthStream } from "./filter";
@@ -39,6 +40,7 @@ export class GrpcAuthRoot extends RootContext {
   headers: RequestHeaders = new RequestHeaders(this.config.names);
   readonly identities: Identities = new Identities();
   readonly decision: Decision = new Decision();
+  readonly methodPath: MethodPath = new MethodPath();
   /** Stat ids of the pseudo-rules. */
   readonly defaultIds: StaticArray<u32> = new StaticArray<u32>(12);
   readonly authnIds: StaticArray<u32> = new StaticArray<u32>(12);

@@ -14,6 +14,7 @@
  * packages from the longest to the shortest, and finally the `*` list. Lists keep policy order
  * and each rule once, split by action (DENY, ALLOW, AUDIT) for the evaluation.
  */
+import { HeaderNames } from "./headers";
 
 export const PATTERN_ANY: i32 = 0;
 export const PATTERN_PACKAGE: i32 = 1;
@@ -80,6 +81,8 @@ export class MethodIndex {
   private lists: Array<RuleList> = [];
   private any: RuleList = new RuleList();
   private hasPackages: bool = false;
+  /** The same keys as UTF-8 bytes, for `lookupBytes`. */
+  private byteKeys: HeaderNames = new HeaderNames();
 
   /** `patterns[i]` are rule i's methods; `actions[i]` its action (0 ALLOW, 1 DENY, 2 AUDIT). */
   constructor(patterns: Array<Array<MethodPattern>>, actions: Array<i32>) {
@@ -110,7 +113,31 @@ export class MethodIndex {
       mergeInto(merged, any);
       this.lists.push(split(merged, actions));
       this.keys.set(key, this.lists.length - 1);
+      this.byteKeys.add(key);
     }
+  }
+
+  /**
+   * `lookup` on the UTF-8 bytes of a validated "service/method" (the :path after its "/") at
+   * `ptr`, `len` bytes, the service being its first `serviceLen`: no string is built. Keys are
+   * found in `byteKeys`, whose indices are those of `lists`.
+   */
+  lookupBytes(ptr: usize, len: usize, serviceLen: usize): RuleList {
+    const keys = this.byteKeys;
+    if (keys.size == 0) return this.any;
+    let k = keys.find(ptr, len);
+    if (k >= 0) return unchecked(this.lists[k]);
+    k = keys.find(ptr, serviceLen);
+    if (k >= 0) return unchecked(this.lists[k]);
+    if (this.hasPackages) {
+      // Enclosing packages, longest first: "a.b.Svc" -> "a.b.", "a.".
+      for (let end = serviceLen; end > 1; end--) {
+        if (load<u8>(ptr + end - 1) != 0x2e) continue;
+        k = keys.find(ptr, end);
+        if (k >= 0) return unchecked(this.lists[k]);
+      }
+    }
+    return this.any;
   }
 
   /** The rules for `service`/`method`; `fullMethod` is "service/method" (the :path without "/"). */

@@ -104,7 +104,20 @@ export class ApiKeyStore {
   names: Array<string> = [];
   /** Open addressing by the first 4 hash bytes -> key index. */
   slots: StaticArray<i32> = new StaticArray<i32>(0);
+  /** "apikey:<name>" as UTF-8, per key, made on first use (the principal in filter state). */
+  private principals: Array<ArrayBuffer | null> = [];
   constructor(public headerIndex: i32, public header: string) {}
+
+  principalBytes(key: i32): ArrayBuffer {
+    return cachedPrincipal(this.principals, key, "apikey:", this.names);
+  }
+}
+
+function cachedPrincipal(cache: Array<ArrayBuffer | null>, i: i32, prefix: string, names: Array<string>): ArrayBuffer {
+  while (cache.length <= i) cache.push(null);
+  let b = cache[i];
+  if (b === null) { b = String.UTF8.encode(prefix + names[i]); cache[i] = b; }
+  return b;
 }
 
 export class UserStore {
@@ -114,7 +127,13 @@ export class UserStore {
   iterations: Array<i32> = [];
   hashes: Array<ArrayBuffer> = [];
   cacheSize: i32 = 1024;
+  /** "user:<name>" as UTF-8, per user, made on first use. */
+  private principals: Array<ArrayBuffer | null> = [];
   constructor(public usernameIndex: i32, public passwordIndex: i32, public usernameHeader: string, public passwordHeader: string) {}
+
+  principalBytes(user: i32): ArrayBuffer {
+    return cachedPrincipal(this.principals, user, "user:", this.list);
+  }
 }
 
 export class JwtSettings {
