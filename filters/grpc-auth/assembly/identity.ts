@@ -29,6 +29,8 @@ export class Identities {
   jwtReason: i32 = R_OK;
   jwtProvider: i32 = -1;
   claims: JsonObject | null = null;
+  /** The token's info when `claims` are its own (not a jwt_authn payload from the metadata). */
+  jwtInfo: TokenInfo | null = null;
   private peerState: i32 = UNKNOWN;
   private peer: string | null = null;
   private peerSpiffe: StaticArray<string> | null = null;
@@ -42,6 +44,7 @@ export class Identities {
     this.jwtReason = R_OK;
     this.jwtProvider = -1;
     this.claims = null;
+    this.jwtInfo = null;
     this.peerState = UNKNOWN;
     this.peer = null;
     this.peerSpiffe = null;
@@ -112,9 +115,19 @@ export class Identities {
     return this.peerUri();
   }
 
-  /** `principal` as UTF-8, null when it is absent or empty; an API key's or a user's is encoded once per VM. */
+  /**
+   * `principal` as UTF-8, null when it is absent or empty; an API key's or a user's is encoded
+   * once per VM, a cached token's once per token.
+   */
   principalBytes(config: Config): ArrayBuffer | null {
-    if (this.jwtState != VALID || this.claims === null) {
+    if (this.jwtState == VALID && this.claims !== null) {
+      const info = this.jwtInfo;
+      if (info !== null && info.claims === this.claims) {
+        let b = info.principal;
+        if (b === null) { b = String.UTF8.encode(this.principal(config)!); info.principal = b; }
+        return b;
+      }
+    } else {
       const users = config.users;
       if (this.user.state == VALID && users !== null) return users.principalBytes(this.user.index);
       const keys = config.apiKeys;
@@ -163,6 +176,7 @@ function checkJwt(settings: JwtSettings, cache: TokenCache, h: RequestHeaders, i
       id.jwtState = VALID;
       id.jwtProvider = info.provider;
       id.claims = info.claims;
+      id.jwtInfo = info;
       return;
     }
   }

@@ -72,6 +72,8 @@ export class TokenInfo {
   claims: JsonObject | null = null;
   /** A signature check ran (the entry may be cached). */
   signatureChecked: bool = false;
+  /** The principal "iss/sub" of `claims` as UTF-8, made on first use (identity.ts). */
+  principal: ArrayBuffer | null = null;
 }
 
 function timeClaim(payload: JsonObject, name: string): i32 {
