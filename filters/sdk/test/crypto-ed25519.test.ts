@@ -143,7 +143,13 @@ describe("against Node's crypto.verify", () => {
         case 4: kind = "R bit"; sig[rng.below(32)]! ^= 1 << rng.below(8); break;
         case 5: kind = "S bit"; sig[32 + rng.below(32)]! ^= 1 << rng.below(8); break;
         case 6: kind = "message"; msg = msg.length > 0 ? (msg[rng.below(msg.length)]! ^= 1 << rng.below(8), msg) : new Uint8Array([0]); break;
-        case 7: kind = "other key"; pub = rawPublic(keys[rng.below(64)]!.publicKey); break;
+        case 7: {
+          // Another pool key: never the signer's own (the last 64 cases sign with pool keys).
+          kind = "other key";
+          const signer = hex(pub);
+          do pub = rawPublic(keys[rng.below(64)]!.publicKey); while (hex(pub) === signer);
+          break;
+        }
         case 8: {
           kind = "S + L";
           const s = ref.bytesToBigInt(sig.subarray(32)) + ref.L;
