@@ -52,12 +52,13 @@ export class MetricsRegistry {
     return { result: WasmResult.Ok, id };
   }
 
-  increment(id: number, delta: bigint): WasmResult {
+  /** `delta` is the i64 argument (a number when the i64 adapter could make it one exactly). */
+  increment(id: number, delta: number | bigint): WasmResult {
     switch (typeOf(id)) {
       case MetricType.Counter: {
         const c = this.counters[id >>> 2];
         if (!c) return WasmResult.NotFound;
-        if (delta <= 0n) return WasmResult.BadArgument;
+        if (delta <= 0) return WasmResult.BadArgument;
         c.add(delta);
         return WasmResult.Ok;
       }
@@ -72,10 +73,11 @@ export class MetricsRegistry {
     }
   }
 
-  record(id: number, value: bigint): WasmResult {
+  /** `value` is the argument as uint64 (a number when exact), or the i64 as a BigInt. */
+  record(id: number, value: number | bigint): WasmResult {
     // The i64 argument read as uint64 (asUintN only when it is negative or wider: no new BigInt
-    // for the usual value).
-    const v = value >= 0n && value < TWO_POW_64 ? value : BigInt.asUintN(64, value);
+    // for the usual value; a number from the i64 adapter is already the uint64).
+    const v = typeof value === "number" || (value >= 0n && value < TWO_POW_64) ? value : BigInt.asUintN(64, value);
     switch (typeOf(id)) {
       case MetricType.Counter: {
         const c = this.counters[id >>> 2];

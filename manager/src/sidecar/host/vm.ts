@@ -134,7 +134,7 @@ export class WasmVm {
       }
     }
     try {
-      vm.instance = new WebAssembly.Instance(loaded.module, imports);
+      vm.instance = vm.instantiate(imports);
     } catch (e) {
       throw new ModuleLoadError(`instantiation failed: ${(e as Error).message}`, { cause: e });
     }
@@ -143,6 +143,20 @@ export class WasmVm {
     }
     vm.start();
     return vm;
+  }
+
+  /**
+   * Instantiates with `imports`; a LinkError (a metric import declared with another signature
+   * than the ABI's, which the i64 adapter's Wasm functions cannot satisfy) retries with the
+   * plain JavaScript imports.
+   */
+  private instantiate(imports: WebAssembly.Imports): WebAssembly.Instance {
+    try {
+      return new WebAssembly.Instance(this.loaded.module, imports);
+    } catch (e) {
+      if (!(e instanceof WebAssembly.LinkError)) throw e;
+      return new WebAssembly.Instance(this.loaded.module, buildImports(this, { adaptI64: false }));
+    }
   }
 
   private start(): void {
