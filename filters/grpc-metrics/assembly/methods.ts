@@ -10,7 +10,8 @@
  *  - Entries are cached by path: every tracked method, and up to OTHER_CACHE_LIMIT other paths;
  *    beyond that an other path is resolved on each RPC (bounded memory whatever the client sends).
  *    A lookup of a cached path hashes the string once and allocates nothing; `lookupBytes` finds
- *    a cached path from its UTF-8 bytes (FNV-1a hash, then a byte comparison) without decoding.
+ *    a cached path from its UTF-8 bytes (FNV-1a hash, then a byte comparison) without decoding,
+ *    and first compares the bytes with the path it found last (RPCs of one method come in runs).
  *  - RPC types: a configured type wins; otherwise the type an entry has learned from its finished
  *    RPCs (bit 0: more than one request message, bit 1: more than one response message; bits
  *    only get set). An RPC takes its entry's type when it starts.
@@ -46,6 +47,8 @@ export class MethodTable {
   /** Cached entries by the FNV-1a hash of their path's bytes (a colliding path is not indexed). */
   private byBytes: Map<u32, MethodEntry> = new Map<u32, MethodEntry>();
   private cachedOther: i32 = 0;
+  /** The entry `lookupBytes` found last in the byte index (indexed entries stay for good). */
+  private lastFound: MethodEntry | null = null;
 
   private readonly otherGroup: LabelGroup = new LabelGroup("other", "other", false);
   /** Shared by every malformed path. */
@@ -67,12 +70,13 @@ export class MethodTable {
 
   /** `lookup` of a `:path` given as UTF-8 bytes at `ptr` (the same entry `lookup` returns). */
   lookupBytes(ptr: usize, len: usize): MethodEntry {
+    const last = this.lastFound;
+    if (last !== null && hasPath(last, ptr, len)) return last;
     const hash = fnv1a(ptr, len);
     const byBytes = this.byBytes;
     if (byBytes.has(hash)) {
       const e = byBytes.get(hash);
-      const key = changetype<ArrayBuffer>(e.pathBytes);
-      if (<usize>key.byteLength == len && memory.compare(changetype<usize>(key), ptr, len) == 0) return e;
+      if (hasPath(e, ptr, len)) { this.lastFound = e; return e; }
     }
     const path = String.UTF8.decodeUnsafe(ptr, len);
     const e = this.lookup(path);
@@ -82,6 +86,7 @@ export class MethodTable {
       memory.copy(changetype<usize>(key), ptr, len);
       e.pathBytes = key;
       byBytes.set(hash, e);
+      this.lastFound = e;
     }
     return e;
   }
@@ -122,6 +127,12 @@ export class MethodTable {
     const key = "\0" + service;
     return this.entries.has(key) ? this.entries.get(key).group : this.otherGroup;
   }
+}
+
+/** Whether `e` is indexed by exactly the `len` bytes at `ptr`. */
+function hasPath(e: MethodEntry, ptr: usize, len: usize): bool {
+  const key = e.pathBytes;
+  return key !== null && <usize>key.byteLength == len && memory.compare(changetype<usize>(key), ptr, len) == 0;
 }
 
 /** FNV-1a (32-bit) of `len` bytes at `ptr`. */

@@ -87,6 +87,30 @@ describe("GuestMemory", () => {
     expect([...new Uint8Array(mem.buffer, 65536, 3)]).toEqual([5, 6, 7]);
   });
 
+  it("writes a value it wrote before (kept as words) byte for byte, never past its length, and stays exact past its bound", () => {
+    const mem = new WebAssembly.Memory({ initial: 1 });
+    const u8 = new Uint8Array(mem.buffer);
+    let allocs = 0;
+    // Each allocation sits right before a guard byte: a word written past the value would hit it.
+    const gm = new GuestMemory(() => mem, (n) => {
+      allocs++;
+      u8.fill(0xee, 5000, 5000 + n + 8);
+      return 5001;
+    });
+    const check = (s: string) => {
+      gm.writeOutString(s, 8, 12);
+      const [ptr, len] = [gm.readU32(8), gm.readU32(12)];
+      expect([ptr, len]).toEqual([5001, Buffer.byteLength(s)]);
+      expect(Buffer.from(u8.subarray(ptr, ptr + len)).toString("utf8")).toBe(s);
+      expect([u8[5000], u8[ptr + len]]).toEqual([0xee, 0xee]);
+    };
+    const values = ["0", "ab", "abc", "abcd", "abcde", "application/grpc", "/meshwasm.demo.v1.Echo/Unary", "p".repeat(63), "q".repeat(64), "\u007f"];
+    for (let round = 0; round < 3; round++) for (const s of values) check(s);
+    expect(allocs).toBe(values.length * 3);
+    for (let round = 0; round < 2; round++) for (let i = 0; i < 2000; i++) check(`v${i}-${"w".repeat(i % 50)}`);
+    for (const s of values) check(s);
+  });
+
   describe("readKey (interned names)", () => {
     const setup = () => {
       const mem = new WebAssembly.Memory({ initial: 1 });

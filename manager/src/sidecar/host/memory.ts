@@ -14,6 +14,9 @@
  * - Views of the memory are cached and remade when the memory grows (see `at`).
  * - `readKey` reads a short ASCII name (header name, property path) through a bounded table of
  *   strings already seen, so a hot name costs a hash of its bytes and no new string.
+ * - `writeOutString` keeps the bytes of short ASCII values it wrote (header values such as
+ *   `content-type` or `:path` come back on every request) as 32-bit words in a bounded table, so
+ *   writing a known value is a lookup and a few word stores, not a scan and a byte loop.
  */
 export class InvalidMemoryAccessError extends Error {
   override readonly name = "InvalidMemoryAccessError";
@@ -41,6 +44,16 @@ const KEY_INTERN_MAX_ENTRIES = 512;
 /** Scratch for the words of the name being read. */
 const keyWords = new Int32Array(KEY_INTERN_MAX_LENGTH / 4);
 
+/** A value written out before: its UTF-8 length and bytes as little-endian 32-bit words. */
+interface EncodedValue {
+  length: number;
+  words: Int32Array;
+}
+/** Values longer than this (in UTF-16 units) are not kept. */
+const VALUE_CACHE_MAX_LENGTH = 64;
+/** Distinct values kept; the table starts over when full (bounded whatever the traffic holds). */
+const VALUE_CACHE_MAX_ENTRIES = 512;
+
 export class GuestMemory {
   /**
    * Views of the current memory buffer, made once and remade only when the buffer changed: a
@@ -53,6 +66,8 @@ export class GuestMemory {
 
   /** Interned short ASCII names by a hash of their bytes (a collision keeps the first). */
   private readonly keys = new Map<number, InternedKey>();
+  /** Short ASCII values written out before, by value. */
+  private readonly values = new Map<string, EncodedValue>();
 
   constructor(
     private readonly memory: () => WebAssembly.Memory,
@@ -200,12 +215,21 @@ export class GuestMemory {
       this.putPair(ptrPtr, 0, lenPtr, 0);
       return;
     }
+    const known = n <= VALUE_CACHE_MAX_LENGTH ? this.values.get(value) : undefined;
+    if (known !== undefined) {
+      const ptr = this.allocate(n) >>> 0;
+      if (ptr === 0) throw new InvalidMemoryAccessError("guest allocator returned 0");
+      this.writeWords(this.at(ptr, n), known);
+      this.putPair(ptrPtr, ptr, lenPtr, n);
+      return;
+    }
     if (n <= 256 && isAscii(value)) {
       const ptr = this.allocate(n) >>> 0;
       if (ptr === 0) throw new InvalidMemoryAccessError("guest allocator returned 0");
       const p = this.at(ptr, n);
       const u8 = this.u8;
       for (let i = 0; i < n; i++) u8[p + i] = value.charCodeAt(i);
+      if (n <= VALUE_CACHE_MAX_LENGTH) this.keepValue(value, p, n);
       this.putPair(ptrPtr, ptr, lenPtr, n);
       return;
     }
@@ -215,6 +239,32 @@ export class GuestMemory {
     const p = this.at(ptr, len);
     encoder.encodeInto(value, this.u8.subarray(p, p + len));
     this.putPair(ptrPtr, ptr, lenPtr, len);
+  }
+
+  /** Remembers the `n` ASCII bytes of `value` just written at `p` (views current). */
+  private keepValue(value: string, p: number, n: number): void {
+    const words = new Int32Array((n + 3) >>> 2);
+    const whole = n >>> 2;
+    const dv = this.dv;
+    const u8 = this.u8;
+    for (let i = 0; i < whole; i++) words[i] = dv.getInt32(p + i * 4, true);
+    for (let i = whole * 4; i < n; i++) words[whole]! |= u8[p + i]! << ((i & 3) * 8);
+    if (this.values.size >= VALUE_CACHE_MAX_ENTRIES) this.values.clear();
+    this.values.set(value, { length: n, words });
+  }
+
+  /** Writes a kept value at `p`, already checked by `at`: whole words, then the last bytes one by one. */
+  private writeWords(p: number, v: EncodedValue): void {
+    const n = v.length;
+    const words = v.words;
+    const whole = n >>> 2;
+    const dv = this.dv;
+    for (let i = 0; i < whole; i++) dv.setInt32(p + i * 4, words[i]!, true);
+    if (whole * 4 < n) {
+      const u8 = this.u8;
+      const last = words[whole]!;
+      for (let i = whole * 4; i < n; i++) u8[p + i] = last >>> ((i & 3) * 8);
+    }
   }
 
   /** Writes a result's pointer and length to out-params already checked by `at` (views current). */
