@@ -12,7 +12,7 @@ import { Config, OutputMode } from "./config";
 import { EVENT_ORCA, EVENT_PENALTY, EVENT_SAMPLE, EVENT_STREAMING, EventBuffer } from "./events";
 import { applyOrca, applyPenalty, applySample, costOf, slowStart, usableOrcaWeight } from "./model";
 import { PendingNames, SlotIndex, endpointHash, nameHash } from "./names";
-import { ADDRESS_MAX, CLASS_NAME_MAX, CLUSTER_NAME_MAX, Dims, FLAG_EJECTED, Layout, Table, sameBytes } from "./table";
+import { ADDRESS_MAX, CLASS_NAME_MAX, CLUSTER_NAME_MAX, Dims, FLAG_EJECTED, FLAG_SERVED, Layout, Table, sameBytes } from "./table";
 
 /** Events buffered between two folds. */
 // @ts-ignore: decorator
@@ -45,6 +45,10 @@ export class Balancer {
   private readonly usableCount: StaticArray<i32>;
   private readonly meanOrca: StaticArray<f64>;
   private readonly clusterAllowed: StaticArray<bool>;
+  /** Per cluster: a usable endpoint in slow start that has not served yet (-1: none). */
+  private readonly probeCandidate: StaticArray<i32>;
+  /** Per slot: the first-seen time of the endpoint this VM last probed there. */
+  private readonly probedAt: StaticArray<u64>;
   private readonly allowlist: Array<ArrayBuffer> = new Array<ArrayBuffer>();
   /** Per slot: the header value naming it, and the (used, generation) it was made for. */
   private readonly headerValues: Array<ArrayBuffer | null>;
@@ -76,6 +80,8 @@ export class Balancer {
     this.usableCount = new StaticArray<i32>(cfg.maxClusters);
     this.meanOrca = new StaticArray<f64>(cfg.maxClusters);
     this.clusterAllowed = new StaticArray<bool>(cfg.maxClusters);
+    this.probeCandidate = new StaticArray<i32>(cfg.maxClusters);
+    this.probedAt = new StaticArray<u64>(e);
     this.headerValues = new Array<ArrayBuffer | null>(e);
     this.headerKeys = new StaticArray<i32>(e);
     this.prevKeys = new StaticArray<i32>(e);
@@ -145,6 +151,12 @@ export class Balancer {
   /**
    * P2C among the usable endpoints of `cluster` for class `cls`: `out.first` the chosen one,
    * `out.second` the other candidate. False when fewer than two are usable (Envoy chooses).
+   *
+   * Slow start as Envoy's (load_balancer_impl.cc, EdfLoadBalancerBase): a ramping endpoint's
+   * weight is scaled by its factor, and LEAST_REQUEST then schedules hosts by
+   * weight × factor / (active + 1), the inverse of our cost; so the candidates are compared on
+   * cost / factor. An endpoint that has not served an RPC since it was added (active discovery)
+   * gets the cluster's next RPC as a probe: its ramp then starts from a measurement.
    */
   choose(cluster: i32, cls: i32, now: u64, out: Pair): bool {
     const n = unchecked(this.usableCount[cluster]);
@@ -154,22 +166,18 @@ export class Balancer {
     const base = cluster * this.dims.endpoints;
     const a = unchecked(this.usable[base + pair.first]);
     const b = unchecked(this.usable[base + pair.second]);
-    const costA = this.cost(a, cls, now);
-    const costB = this.cost(b, cls, now);
+    const costA = this.cost(a, cls, now) / slowStart(this.local, this.cfg, a, now);
+    const costB = this.cost(b, cls, now) / slowStart(this.local, this.cfg, b, now);
     const firstKept = firstWins(costA, costB);
     let win = firstKept ? a : b;
     let lose = firstKept ? b : a;
-    // Slow start: a winner ramping up relative to the other candidate keeps its win with
-    // probability weight(win) / weight(lose), so its share is its full share scaled by its
-    // weight (Envoy scales a new host's weight the same way). Endpoints that ramp together
-    // (all new at start-up) compete on cost alone, and the other candidate only takes over when
-    // its cost is within the ramp factor (a penalised endpoint never does).
-    const wWin = slowStart(this.local, this.cfg, win, now);
-    const wLose = slowStart(this.local, this.cfg, lose, now);
-    if (wWin < wLose && !this.rng.chance(wWin / wLose)) {
-      const costWin = firstKept ? costA : costB;
-      const costLose = firstKept ? costB : costA;
-      if (costLose * wWin <= costWin * wLose) { const w = win; win = lose; lose = w; }
+    const probe = unchecked(this.probeCandidate[cluster]);
+    if (probe >= 0) {
+      unchecked(this.probeCandidate[cluster] = -1);
+      if (this.local.used(probe) && unchecked(this.probedAt[probe]) != this.local.firstSeen(probe)) {
+        unchecked(this.probedAt[probe] = this.local.firstSeen(probe));
+        if (probe != win) { lose = win; win = probe; }
+      }
     }
     out.first = win;
     out.second = lose;
@@ -269,6 +277,7 @@ export class Balancer {
     for (let k = 0; k < dims.clusters; k++) {
       unchecked(this.usableCount[k] = 0);
       unchecked(this.meanOrca[k] = 0);
+      unchecked(this.probeCandidate[k] = -1);
       const used = t.clusterUsed(k);
       unchecked(this.clusterAllowed[k] = used && this.allows(t.clusterNamePtr(k), t.clusterNameLen(k)));
       if (used) this.clusterIndex.insert(nameHash(t.clusterNamePtr(k), t.clusterNameLen(k)), k);
@@ -286,6 +295,10 @@ export class Balancer {
       const n = unchecked(this.usableCount[k]);
       unchecked(this.usable[k * dims.endpoints + n] = e);
       unchecked(this.usableCount[k] = n + 1);
+      if ((t.flags(e) & FLAG_SERVED) == 0 && unchecked(this.probeCandidate[k]) < 0 && unchecked(this.probedAt[e]) != t.firstSeen(e) &&
+          slowStart(t, this.cfg, e, now) < 1.0) {
+        unchecked(this.probeCandidate[k] = e);
+      }
       const w = usableOrcaWeight(t, this.cfg, e, now);
       if (w > 0) { unchecked(this.meanOrca[k] += w); unchecked(orcaCount[k]++); }
     }

@@ -14,7 +14,8 @@
  *    RPC records a penalised latency as a peak: the server's pushback (`grpc-retry-pushback-ms`,
  *    `retry-after`) capped at `maxPenalty`, else the base penalty.
  *  - Slow start as Envoy's (`slow_start_config`): a new endpoint's weight is
- *    max(minWeight, (age/window)^(1/aggression)) until the window has passed.
+ *    max(minWeight, (age/window)^(1/aggression)) until the window has passed; P2C compares
+ *    cost / weight (endpoints.ts).
  *  - Backend-reported load as gRFC A58 (client-side weighted round robin): weight =
  *    qps / (utilization + eps/qps · error_utilization_penalty); utilization alone when no qps.
  *  - The cost P2C compares: baseline × ratio × (in-flight + 1) × orcaFactor.
@@ -140,8 +141,8 @@ export function orcaCostFactor(weight: f64, meanWeight: f64, blend: f64): f64 {
 /**
  * Cost of sending one more RPC of a class with baseline `baselineNs` to an endpoint: the class
  * baseline × the endpoint's latency ratio × (in-flight + 1), multiplied by its load-report
- * factor. Always finite and > 0. (Slow start is not a cost: the chooser admits a ramping
- * endpoint's win with probability equal to its weight, so its share ramps with the weight.)
+ * factor. Always finite and > 0. (The chooser divides it by the slow-start weight, as Envoy's
+ * EDF multiplies a ramping host's weight by it; the published gauge is this cost.)
  */
 export function endpointCost(baselineNs: f64, ratio: f64, inflight: i32, orcaFactor: f64): f64 {
   const b = clampFinite(baselineNs, 1.0, MAX_SAMPLE_NS);

@@ -15,7 +15,7 @@
 import { Config } from "./config";
 import { MAX_SAMPLE_NS, elapsedNs, endpointCost, ewmaUpdate, medianInPlace, orcaCostFactor, peakEwmaUpdate,
          peakEwmaValue, slowStartFactor } from "./estimator";
-import { FLAG_STATIC, Table, sameBytes } from "./table";
+import { FLAG_SERVED, FLAG_STATIC, Table, sameBytes } from "./table";
 
 /** The ns latency that ratio 1 stands for in class `c`. */
 export function baselineNs(t: Table, cfg: Config, c: i32): f64 {
@@ -36,6 +36,7 @@ export function applySample(t: Table, cfg: Config, e: i32, c: i32, latencyNs: f6
     t.setCell(c, e, ewmaUpdate(t.cellEst(c, e), at, at != 0, latencyNs, now, cfg.tauNs), now > 0 ? now : 1);
   }
   t.setRatio(e, peakEwmaUpdate(t.ratio(e), t.ratioAt(e), latencyNs / base, now, cfg.tauNs), now);
+  t.setFlags(e, t.flags(e) | FLAG_SERVED);
   if (now > t.lastSeen(e)) t.setLastSeen(e, now);
 }
 
@@ -43,6 +44,7 @@ export function applySample(t: Table, cfg: Config, e: i32, c: i32, latencyNs: f6
 export function applyPenalty(t: Table, cfg: Config, e: i32, c: i32, penalty: f64, now: u64): void {
   const base = baselineNs(t, cfg, c);
   t.setRatio(e, peakEwmaUpdate(t.ratio(e), t.ratioAt(e), penalty / base, now, cfg.tauNs), now);
+  t.setFlags(e, t.flags(e) | FLAG_SERVED);
   if (now > t.lastSeen(e)) t.setLastSeen(e, now);
 }
 
@@ -151,7 +153,7 @@ export function findEndpoint(t: Table, cluster: i32, ptr: usize, len: i32): i32 
 export function ensureEndpoint(t: Table, cluster: i32, ptr: usize, len: i32, flags: u8, now: u64): i32 {
   const found = findEndpoint(t, cluster, ptr, len);
   if (found >= 0) {
-    t.setFlags(found, t.flags(found) | (flags & FLAG_STATIC));
+    t.setFlags(found, t.flags(found) | (flags & (FLAG_STATIC | FLAG_SERVED)));
     if (now > t.lastSeen(found)) t.setLastSeen(found, now);
     return found;
   }

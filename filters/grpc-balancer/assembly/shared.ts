@@ -22,7 +22,7 @@ import { DiscoveryResult } from "./discovery";
 import { addressBytes } from "./address";
 import { ageOut, applyOrca, applyPenalty, applySample, claimVm, ensureClass, ensureCluster, ensureEndpoint,
          recomputeBaselines } from "./model";
-import { FLAG_EJECTED, FLAG_STATIC, Table } from "./table";
+import { FLAG_EJECTED, FLAG_SERVED, FLAG_STATIC, Table } from "./table";
 
 // @ts-ignore: decorator
 @inline const MAX_ATTEMPTS: i32 = 8;
@@ -147,7 +147,8 @@ export class Folder {
       const lk = pe.tag(i);
       if (!b.ready || lk < 0 || lk >= b.dims.clusters || !local.clusterUsed(lk)) continue;
       const k = ensureCluster(t, local.clusterNamePtr(lk), local.clusterNameLen(lk));
-      if (k >= 0) ensureEndpoint(t, k, pe.namePtr(i), pe.nameLen(i), 0, now);
+      // Met serving an RPC (passive discovery): it has served, no probe needed.
+      if (k >= 0) ensureEndpoint(t, k, pe.namePtr(i), pe.nameLen(i), FLAG_SERVED, now);
     }
   }
 
@@ -172,9 +173,11 @@ export class Folder {
       const f = t.flags(e);
       if (r.healthy(i)) {
         // Back from ejection or a failed health check: slow start begins now, as Envoy starts
-        // it when a host passes its health check.
-        if ((f & FLAG_EJECTED) != 0) t.setFirstSeen(e, now);
-        t.setFlags(e, f & ~FLAG_EJECTED);
+        // it when a host passes its health check, with a probe of the (possibly restarted) pod.
+        if ((f & FLAG_EJECTED) != 0) {
+          t.setFirstSeen(e, now);
+          t.setFlags(e, f & ~(FLAG_EJECTED | FLAG_SERVED));
+        }
       } else {
         t.setFlags(e, f | FLAG_EJECTED);
       }

@@ -49,6 +49,9 @@
 @inline export const FLAG_STATIC: u8 = 1;
 // @ts-ignore: decorator
 @inline export const FLAG_EJECTED: u8 = 2;
+/** The endpoint has served an RPC since it was added (or since it came back from ejection). */
+// @ts-ignore: decorator
+@inline export const FLAG_SERVED: u8 = 4;
 
 /** Table dimensions (configuration maxima). */
 export class Dims {

@@ -21,6 +21,8 @@ export const SESSION_HEADER = "x-meshwasm-endpoint";
 /** The filter's metric labels. */
 export const STAT_TAGS = ["cluster", "endpoint", "decision", "result"];
 export const OVERRIDE_HEADER = "x-gateway-destination-endpoint";
+/** The cluster to the sidecar's admin port (Istio's `prometheus_stats`). */
+export const ADMIN_CLUSTER = "admin";
 
 export interface ListenerSpec {
   /** Listener, stat prefix and cluster name. */
@@ -145,7 +147,7 @@ export function balancingBootstrap(o: BootstrapOptions): Record<string, unknown>
     ],
   }));
   const clusters = o.listeners.map((spec) => cluster(spec, o));
-  if (o.adminPort) clusters.push(clusterConfig({ name: "admin", ports: [o.adminPort], http2: false }));
+  if (o.adminPort) clusters.push(clusterConfig({ name: ADMIN_CLUSTER, ports: [o.adminPort], http2: false }));
   const bootstrap: Record<string, unknown> = {
     node: { id: "balancer-node", cluster: "balancer" },
     // Istio's extraStatTags for the filter's labels: `(<tag>=\.=(.*?);\.;)`.

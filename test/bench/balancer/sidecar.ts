@@ -6,10 +6,11 @@
  * sessions: the filter, then Envoy's stateful_session filter, over a LEAST_REQUEST cluster) and in
  * override_host mode (EnvoyFilter: the override_host policy with LEAST_REQUEST as fallback).
  *
- * The filter's configuration is deploy/config/grpc-balancer.json's (explore 5%, decay 10 s,
- * default RTT 30 ms, every other field at its default) with `clusters` naming the listener's own
- * cluster instead of the Istio one, and without the admin discovery: endpoints are learnt
- * passively from the RPCs left to Envoy (see RESULTS.md); each listener's filter has its own seed.
+ * The filter's configuration is deploy/config/grpc-balancer.json's (admin discovery every second,
+ * explore 5%, decay 10 s, default RTT 30 ms, every other field at its default) with `clusters`
+ * naming the listener's own cluster instead of the Istio one, and the discovery's cluster the
+ * bootstrap's `admin` (HTTP/1.1 to this sidecar's admin port, as Istio's `prometheus_stats` is);
+ * each listener's filter has its own seed.
  */
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
@@ -17,7 +18,7 @@ import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../../manager/src/build/compile.ts";
 import { writeEnvoyConfig } from "../../support/envoy-config.ts";
-import { balancingBootstrap, type Policy } from "../../balancer/support/bootstrap.ts";
+import { ADMIN_CLUSTER, balancingBootstrap, type Policy } from "../../balancer/support/bootstrap.ts";
 
 export const POLICY_LABELS: Record<Policy, string> = {
   ROUND_ROBIN: "ROUND_ROBIN",
@@ -27,12 +28,13 @@ export const POLICY_LABELS: Record<Policy, string> = {
 };
 
 /**
- * deploy/config/grpc-balancer.json without `discovery`, `clusters` (set per listener) and its
- * mode and header (set per policy).
+ * deploy/config/grpc-balancer.json without `clusters` (set per listener) and its mode and header
+ * (set per policy), its discovery through the bootstrap's `admin` cluster.
  */
 export async function deployedFilterConfig(): Promise<Record<string, unknown>> {
   const shipped = JSON.parse(await readFile(join(REPO_ROOT, "deploy", "config", "grpc-balancer.json"), "utf8")) as Record<string, unknown>;
-  const { discovery: _discovery, clusters: _clusters, mode: _mode, header: _header, ...rest } = shipped;
+  const { clusters: _clusters, mode: _mode, header: _header, ...rest } = shipped;
+  if (rest.discovery && typeof rest.discovery === "object") rest.discovery = { ...(rest.discovery as Record<string, unknown>), cluster: ADMIN_CLUSTER };
   return rest;
 }
 
