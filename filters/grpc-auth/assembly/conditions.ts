@@ -91,23 +91,26 @@ function principalHolds(patterns: Array<PrincipalPattern>, id: Identities): bool
   return false;
 }
 
-function startsWith(value: ArrayBuffer, prefix: ArrayBuffer): bool {
+/** The `len` bytes at `ptr` start with `prefix`. */
+function startsWith(ptr: usize, len: i32, prefix: ArrayBuffer): bool {
   const n = prefix.byteLength;
-  return value.byteLength >= n && memory.compare(changetype<usize>(value), changetype<usize>(prefix), <usize>n) == 0;
+  return len >= n && memory.compare(ptr, changetype<usize>(prefix), <usize>n) == 0;
 }
 
-function sameBytes(a: ArrayBuffer, b: ArrayBuffer): bool {
-  return a.byteLength == b.byteLength && memory.compare(changetype<usize>(a), changetype<usize>(b), <usize>a.byteLength) == 0;
+/** The `len` bytes at `ptr` are `b`. */
+function sameBytes(ptr: usize, len: i32, b: ArrayBuffer): bool {
+  return len == b.byteLength && memory.compare(ptr, changetype<usize>(b), <usize>len) == 0;
 }
 
 function headerHolds(c: HeaderCondition, h: RequestHeaders): bool {
   const present = h.count(c.nameIndex) > 0;
   if (c.presence >= 0) return present == (c.presence == 1);
   if (!present) return false;
-  const v = h.joined(c.nameIndex);
-  if (v === null) return false;
-  for (let i = 0; i < c.values.length; i++) if (sameBytes(v, c.values[i])) return true;
-  for (let i = 0; i < c.prefixes.length; i++) if (startsWith(v, c.prefixes[i])) return true;
+  // The value as Envoy's RBAC header matcher reads it: every occurrence joined with "," (headers.ts).
+  const v = h.ptr(c.nameIndex);
+  const n = h.length(c.nameIndex);
+  for (let i = 0; i < c.values.length; i++) if (sameBytes(v, n, c.values[i])) return true;
+  for (let i = 0; i < c.prefixes.length; i++) if (startsWith(v, n, c.prefixes[i])) return true;
   return false;
 }
 

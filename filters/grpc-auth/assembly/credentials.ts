@@ -43,7 +43,7 @@ export function checkApiKey(store: ApiKeyStore, h: RequestHeaders, out: Checked)
   if (count == 0) { out.set(ABSENT, -1); return; }
   const len = h.length(i);
   if (count > 1 || len == 0 || len > MAX_API_KEY_BYTES) { out.set(INVALID, -1); return; }
-  sha256Into(h.buffer, h.offset(i), len, DIGEST, 0);
+  sha256Into(h.value(i), 0, len, DIGEST, 0);
   const slots = store.slots;
   const mask = slots.length - 1;
   const d = changetype<usize>(DIGEST);
@@ -89,10 +89,9 @@ export class PasswordChecker {
     }
     // "username NUL password" in the scratch buffer: the cache identity.
     const s = changetype<usize>(this.scratch);
-    const base = changetype<usize>(h.buffer);
-    memory.copy(s, base + <usize>h.offset(ui), <usize>ul);
+    memory.copy(s, h.ptr(ui), <usize>ul);
     store<u8>(s + <usize>ul, 0);
-    memory.copy(s + <usize>ul + 1, base + <usize>h.offset(pi), <usize>pl);
+    memory.copy(s + <usize>ul + 1, h.ptr(pi), <usize>pl);
     const total = ul + 1 + pl;
     const n = this.users.length;
     let slot = -1;

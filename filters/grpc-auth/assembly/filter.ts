@@ -1,7 +1,7 @@
 /**
  * grpc-auth per request (README.md): everything happens in onRequestHeaders.
  *
- *  1. The request headers are read once (headers.ts) and the method taken from `:path`, checked on
+ *  1. The headers the policy names are read (headers.ts) and the method taken from `:path`, checked on
  *     its bytes (path.ts, the grammar of the SDK's parseGrpcPath: "/<service>/<method>" exactly;
  *     anything else — a double slash, an extra segment, a query, percent-encoding — is denied by
  *     "_malformed_path", PERMISSION_DENIED).
@@ -57,13 +57,12 @@ export class AuthStream extends HttpContext<GrpcAuthRoot> {
     const root = this.root;
     const config = root.config;
     const h = root.headers;
-    if (!h.load()) h.scan(new ArrayBuffer(0));
+    h.load();
     const tracing = getLogLevel() <= LogLevel.Debug;
     // The :path is checked on its bytes (path.ts); strings are decoded only for a message or a log line.
     const p = root.methodPath;
     const pi = config.pathIndex;
-    const wellFormed = h.count(pi) == 1 &&
-      p.set(changetype<usize>(h.buffer) + <usize>h.offset(pi), <usize>h.length(pi));
+    const wellFormed = h.count(pi) == 1 && p.set(h.ptr(pi), <usize>h.length(pi));
     const id = root.identities;
     const d = root.decision;
     d.reset();

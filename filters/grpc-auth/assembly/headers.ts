@@ -1,19 +1,28 @@
 /**
- * The request headers grpc-auth reads, taken in one host call (proxy_get_header_map_pairs) and
- * scanned in place: no string is built for a header the policy does not name.
+ * The request headers grpc-auth reads, one name at a time, without the whole header map: no
+ * string is built and nothing is allocated per request.
  *
- * `HeaderNames` is built once at configure time from every name the filter needs (":path",
- * "content-type", the credential headers, the headers of conditions), as an open-addressing table
- * keyed by FNV-1a of the name's bytes; `RequestHeaders.scan` walks the pairs buffer (proxy-wasm
- * "pairs" serialization, filters/sdk/pairs.ts), and for each name records how many times it
- * occurs and where its first value is — so per request the work is one hash per header, whatever
- * the number of names. Values of a name that occurs more than once are joined with "," on demand
- * (Envoy's getAllOfHeaderAsString, what its RBAC header matcher reads).
+ * `HeaderNames` is built once at configure time from every name the filter needs (":path", the
+ * credential headers, the headers of conditions), as an open-addressing table keyed by FNV-1a of
+ * the name's bytes (methods.ts uses the same table for method keys).
  *
- * A malformed pairs buffer (it comes from the host) reads as no headers. Never traps.
+ * `RequestHeaders.load` reads each name through the property `request.headers.<name>`: Envoy
+ * answers it with its CEL HeadersWrapper (source/extensions/filters/common/expr/context.h), which
+ * returns `HeaderUtility::getAllOfHeaderAsString` — the only value of a name that occurs once,
+ * every value joined with "," when it repeats (what Envoy's RBAC header matcher reads); NotFound
+ * when absent. A repeated credential must be refused, so the occurrences matter: k >= 2 values
+ * joined contain at least one ",", so a joined value without "," is the single value; one with
+ * "," is compared with `proxy_get_header_map_value` (Envoy: the FIRST value only) — the same
+ * length means one value that contains ",", a shorter first value means a repeated name. Counts
+ * are therefore 0, 1, or 2 for "more than one".
+ *
+ * Each result lands in the SDK's static view block (abi/memory.ts) and is copied into a buffer
+ * kept per name, grown only when a longer value arrives. A host answer that cannot be read
+ * counts the name as absent (as a malformed header map did before). Never traps.
  */
 import * as abi from "../../sdk/abi/imports";
-import { RET0, RET1, takeBuffer } from "../../sdk/abi/memory";
+import { releaseView, RET0, RET1 } from "../../sdk/abi/memory";
+import { armedOut, viewCall } from "./host";
 
 /** FNV-1a over `len` bytes at `ptr`. */
 export function fnv1a(ptr: usize, len: usize): u32 {
@@ -72,117 +81,75 @@ export class HeaderNames {
   }
 }
 
-/** One request's headers: the pairs buffer and, per configured name, its count and first value. */
+/** Per configured name: how many times it occurs (0, 1, 2 = more) and its value (joined when repeated). */
 export class RequestHeaders {
-  buffer: ArrayBuffer = new ArrayBuffer(0);
-  /** Per name: occurrences, and the first value's offset and length in `buffer`. */
+  /** Per name: 0 absent, 1 once, 2 more than once. */
   readonly counts: StaticArray<i32>;
-  readonly offsets: StaticArray<i32>;
+  /** Per name: the length of the value in `values` (every value joined with "," when repeated). */
   readonly lengths: StaticArray<i32>;
+  /** Per name: a buffer holding the value, reused from request to request. */
+  private readonly values: StaticArray<ArrayBuffer>;
+  /** Per name: the property path "request\0headers\0<name>". */
+  private readonly paths: StaticArray<ArrayBuffer>;
 
   constructor(readonly names: HeaderNames) {
     const n = names.size;
     this.counts = new StaticArray<i32>(n);
-    this.offsets = new StaticArray<i32>(n);
     this.lengths = new StaticArray<i32>(n);
-  }
-
-  /** Reads the request header map from the host and indexes it; false when unavailable. */
-  load(): bool {
-    store<u32>(RET0, 0);
-    store<u32>(RET1, 0);
-    if (abi.proxy_get_header_map_pairs(abi.MapType.RequestHeaders, RET0, RET1) != abi.WasmResult.Ok) return false;
-    const ptr = <usize>load<u32>(RET0);
-    if (ptr == 0) return false;
-    this.scan(takeBuffer(ptr, <usize>load<u32>(RET1)));
-    return true;
-  }
-
-  /** Indexes a pairs buffer; a malformed one leaves every count at 0. */
-  scan(buffer: ArrayBuffer): void {
-    this.buffer = buffer;
-    const counts = this.counts;
-    for (let i = 0, n = counts.length; i < n; i++) unchecked(counts[i] = 0);
-    const base = changetype<usize>(buffer);
-    const len = <usize>buffer.byteLength;
-    if (len < 4) return;
-    const n = <usize>load<u32>(base);
-    if (n == 0 || n > (len - 4) / 8) return;
-    let data = base + 4 + n * 8;
-    const end = base + len;
-    for (let i: usize = 0; i < n; i++) {
-      const klen = <usize>load<u32>(base + 4 + i * 8);
-      const vlen = <usize>load<u32>(base + 8 + i * 8);
-      if (klen > end - data || vlen > end - data - klen || end - data - klen - vlen < 2) { this.clear(); return; }
-      const index = this.names.find(data, klen);
-      if (index >= 0) {
-        const c = unchecked(counts[index]);
-        if (c == 0) {
-          unchecked(this.offsets[index] = <i32>(data + klen + 1 - base));
-          unchecked(this.lengths[index] = <i32>vlen);
-        }
-        unchecked(counts[index] = c + 1);
-      }
-      data += klen + vlen + 2;
+    this.values = new StaticArray<ArrayBuffer>(n);
+    this.paths = new StaticArray<ArrayBuffer>(n);
+    const prefix = String.UTF8.encode("request\0headers\0");
+    const plen = prefix.byteLength;
+    for (let i = 0; i < n; i++) {
+      const name = unchecked(names.names[i]);
+      const path = new ArrayBuffer(plen + name.byteLength);
+      memory.copy(changetype<usize>(path), changetype<usize>(prefix), <usize>plen);
+      memory.copy(changetype<usize>(path) + <usize>plen, changetype<usize>(name), <usize>name.byteLength);
+      unchecked(this.paths[i] = path);
+      unchecked(this.values[i] = new ArrayBuffer(64));
     }
   }
 
-  private clear(): void {
-    for (let i = 0, n = this.counts.length; i < n; i++) unchecked(this.counts[i] = 0);
+  /** Reads every configured name of the current request. */
+  load(): void {
+    for (let i = 0, n = this.counts.length; i < n; i++) this.read(i);
   }
 
   count(index: i32): i32 { return unchecked(this.counts[index]); }
-  offset(index: i32): i32 { return unchecked(this.offsets[index]); }
   length(index: i32): i32 { return unchecked(this.lengths[index]); }
+  /** The buffer holding the value (from offset 0; valid until the next `load`). */
+  value(index: i32): ArrayBuffer { return unchecked(this.values[index]); }
+  /** Where the value's bytes are. */
+  ptr(index: i32): usize { return changetype<usize>(unchecked(this.values[index])); }
 
-  /** True when the first value is plain ASCII (no byte >= 0x80). */
-  firstIsAscii(index: i32): bool {
-    const p = changetype<usize>(this.buffer) + <usize>unchecked(this.offsets[index]);
-    for (let i: usize = 0, n = <usize>unchecked(this.lengths[index]); i < n; i++) if (load<u8>(p + i) >= 0x80) return false;
-    return true;
-  }
-
-  /** The first value as a string (UTF-8 decoded), or null when absent. */
-  first(index: i32): string | null {
-    if (unchecked(this.counts[index]) == 0) return null;
-    return String.UTF8.decodeUnsafe(changetype<usize>(this.buffer) + <usize>unchecked(this.offsets[index]), <usize>unchecked(this.lengths[index]));
-  }
-
-  /** Every value of the name joined with ",", as bytes; null when absent. */
-  joined(index: i32): ArrayBuffer | null {
-    const c = unchecked(this.counts[index]);
-    if (c == 0) return null;
-    const base = changetype<usize>(this.buffer);
-    if (c == 1) {
-      const out = new ArrayBuffer(unchecked(this.lengths[index]));
-      memory.copy(changetype<usize>(out), base + <usize>unchecked(this.offsets[index]), <usize>out.byteLength);
-      return out;
+  private read(i: i32): void {
+    unchecked(this.counts[i] = 0);
+    unchecked(this.lengths[i] = 0);
+    const path = unchecked(this.paths[i]);
+    const len = viewCall(abi.proxy_get_property(changetype<usize>(path), <usize>path.byteLength, armedOut(), RET1));
+    if (len < 0) return;
+    let buf = unchecked(this.values[i]);
+    if (<isize>buf.byteLength < len) {
+      buf = new ArrayBuffer(<i32>max<isize>(len, <isize>buf.byteLength * 2));
+      unchecked(this.values[i] = buf);
     }
-    const name = unchecked(this.names.names[index]);
-    const n = <usize>load<u32>(base);
-    let total: usize = 0;
-    let data = base + 4 + n * 8;
-    for (let pass = 0; pass < 2; pass++) {
-      const out = pass == 1 ? new ArrayBuffer(<i32>total) : changetype<ArrayBuffer>(0);
-      let at: usize = 0;
-      data = base + 4 + n * 8;
-      let seen = 0;
-      for (let i: usize = 0; i < n; i++) {
-        const klen = <usize>load<u32>(base + 4 + i * 8);
-        const vlen = <usize>load<u32>(base + 8 + i * 8);
-        if (klen == <usize>name.byteLength && memory.compare(data, changetype<usize>(name), klen) == 0) {
-          if (pass == 0) total += vlen + (seen > 0 ? 1 : 0);
-          else {
-            if (seen > 0) { store<u8>(changetype<usize>(out) + at, 0x2c); at++; }
-            memory.copy(changetype<usize>(out) + at, data + klen + 1, vlen);
-            at += vlen;
-          }
-          seen++;
-        }
-        data += klen + vlen + 2;
-      }
-      if (pass == 1) return out;
-    }
-    return null;
+    const at = <usize>load<u32>(RET0);
+    if (len > 0) memory.copy(changetype<usize>(buf), at, <usize>len);
+    releaseView();
+    unchecked(this.lengths[i] = <i32>len);
+    unchecked(this.counts[i] = 1);
+    if (!hasComma(changetype<usize>(buf), <usize>len)) return;
+    const name = unchecked(this.names.names[i]);
+    const first = viewCall(abi.proxy_get_header_map_value(abi.MapType.RequestHeaders, changetype<usize>(name), <usize>name.byteLength,
+      armedOut(), RET1));
+    releaseView();
+    // A first value as long as the joined one is the only value; anything else (shorter, or an
+    // answer that cannot be read) counts as repeated, which refuses a credential.
+    if (first != len) unchecked(this.counts[i] = 2);
   }
+}
+
+function hasComma(ptr: usize, len: usize): bool {
+  for (let i: usize = 0; i < len; i++) if (load<u8>(ptr + i) == 0x2c) return true;
+  return false;
 }

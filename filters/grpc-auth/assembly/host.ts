@@ -11,10 +11,10 @@
  *  - set_property("grpc_auth_rule") is Envoy's filter state `wasm.grpc_auth_rule`.
  */
 import * as abi from "../../sdk/abi/imports";
-import { RET0, RET1, takeBuffer } from "../../sdk/abi/memory";
+import { armView, disarmView, releaseView, RET0, RET1, takeBuffer, viewResultLength } from "../../sdk/abi/memory";
 
 // @ts-ignore: decorator
-@lazy const URI_SAN: ArrayBuffer = String.UTF8.encode("connection\0uri_san_peer_certificate");
+@lazy export const URI_SAN: ArrayBuffer = String.UTF8.encode("connection\0uri_san_peer_certificate");
 // @ts-ignore: decorator
 @lazy const SOURCE_ADDRESS: ArrayBuffer = String.UTF8.encode("source\0address");
 // @ts-ignore: decorator
@@ -42,11 +42,6 @@ function propertyString(path: ArrayBuffer): string | null {
   return b !== null ? String.UTF8.decode(b) : null;
 }
 
-export function peerUriSan(): string | null {
-  const v = propertyString(URI_SAN);
-  return v !== null && v.length > 0 ? v : null;
-}
-
 export function sourceAddress(): string | null {
   return propertyString(SOURCE_ADDRESS);
 }
@@ -54,6 +49,34 @@ export function sourceAddress(): string | null {
 /** The stream's dynamic metadata: a serialized envoy.config.core.v3.Metadata (metadata.ts reads it). */
 export function dynamicMetadata(): ArrayBuffer | null {
   return propertyBytes(METADATA);
+}
+
+/** Arms the SDK's static view block for the next host call and clears the out-parameters; returns RET0. */
+export function armedOut(): usize {
+  store<u32>(RET0, 0);
+  store<u32>(RET1, 0);
+  armView();
+  return RET0;
+}
+
+/**
+ * After a host call made with `armedOut()`: the length of its result, whose bytes are at
+ * `load<u32>(RET0)` until `releaseView()`; -1 (view released) when the call failed or its answer
+ * cannot be read whole.
+ */
+export function viewCall(result: u32): isize {
+  disarmView();
+  if (result != abi.WasmResult.Ok) { releaseView(); return -1; }
+  const len = <usize>load<u32>(RET1);
+  if (len == 0) return 0;
+  const n = viewResultLength(<usize>load<u32>(RET0), len);
+  if (n < 0 || <usize>n != len) { releaseView(); return -1; }
+  return n;
+}
+
+/** The property at `path` as a view (see viewCall): its length, or -1 when missing. */
+export function propertyView(path: ArrayBuffer): isize {
+  return viewCall(abi.proxy_get_property(changetype<usize>(path), <usize>path.byteLength, armedOut(), RET1));
 }
 
 /** Sets Envoy filter state "wasm.<key>" (key and value UTF-8). */

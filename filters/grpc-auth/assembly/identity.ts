@@ -12,7 +12,8 @@
 import { JsonObject } from "../../sdk/json";
 import { ABSENT, Checked, INVALID, PasswordChecker, VALID, checkApiKey } from "./credentials";
 import { RequestHeaders } from "./headers";
-import { dynamicMetadata, JWT_AUTHN_FILTER, nowSeconds, peerUriSan, sourceAddress } from "./host";
+import { releaseView, RET0 } from "../../sdk/abi/memory";
+import { dynamicMetadata, JWT_AUTHN_FILTER, nowSeconds, propertyView, sourceAddress, URI_SAN } from "./host";
 import { parseSourceAddress } from "./ip";
 import { spiffeParts } from "./spiffe";
 import { inspectToken, JWT_REASONS, R_DUPLICATE, R_MALFORMED, R_NOT_VERIFIED, R_OK, R_OVERSIZED, timeReason, TokenCache, TokenInfo } from "./jwt";
@@ -33,7 +34,12 @@ export class Identities {
   jwtInfo: TokenInfo | null = null;
   private peerState: i32 = UNKNOWN;
   private peer: string | null = null;
-  private peerSpiffe: StaticArray<string> | null = null;
+  // The last peer URI SAN read and what is derived from it, kept across requests (the requests of
+  // one connection present the same certificate): a repeat costs one byte compare.
+  private lastPeerBytes: ArrayBuffer = new ArrayBuffer(0);
+  private lastPeer: string = "";
+  private lastPeerSpiffe: StaticArray<string> | null = null;
+  private lastPeerPrincipal: ArrayBuffer | null = null;
   private sourceState: i32 = UNKNOWN;
   private source: StaticArray<u8> | null = null;
 
@@ -47,7 +53,6 @@ export class Identities {
     this.jwtInfo = null;
     this.peerState = UNKNOWN;
     this.peer = null;
-    this.peerSpiffe = null;
     this.sourceState = UNKNOWN;
     this.source = null;
   }
@@ -55,7 +60,23 @@ export class Identities {
   /** The peer certificate's URI SAN, or null (plaintext, or no URI SAN). */
   peerUri(): string | null {
     if (this.peerState == UNKNOWN) {
-      this.peer = peerUriSan();
+      const n = propertyView(URI_SAN);
+      if (n <= 0) {
+        this.peer = null;
+      } else {
+        const at = <usize>load<u32>(RET0);
+        const last = this.lastPeerBytes;
+        if (<isize>last.byteLength != n || memory.compare(at, changetype<usize>(last), <usize>n) != 0) {
+          const bytes = new ArrayBuffer(<i32>n);
+          memory.copy(changetype<usize>(bytes), at, <usize>n);
+          this.lastPeerBytes = bytes;
+          this.lastPeer = String.UTF8.decodeUnsafe(at, <usize>n);
+          this.lastPeerSpiffe = spiffeParts(this.lastPeer);
+          this.lastPeerPrincipal = null;
+        }
+        this.peer = this.lastPeer;
+      }
+      releaseView();
       this.peerState = this.peer === null ? ABSENT : VALID;
     }
     return this.peer;
@@ -63,10 +84,7 @@ export class Identities {
 
   /** [trust domain, namespace, service account] when the peer is a SPIFFE workload ID. */
   spiffe(): StaticArray<string> | null {
-    const uri = this.peerUri();
-    if (uri === null || this.peerSpiffe !== null) return this.peerSpiffe;
-    this.peerSpiffe = spiffeParts(uri);
-    return this.peerSpiffe;
+    return this.peerUri() !== null ? this.lastPeerSpiffe : null;
   }
 
   sourceIp(): StaticArray<u8> | null {
@@ -132,6 +150,11 @@ export class Identities {
       if (this.user.state == VALID && users !== null) return users.principalBytes(this.user.index);
       const keys = config.apiKeys;
       if (this.apiKey.state == VALID && keys !== null) return keys.principalBytes(this.apiKey.index);
+      // The peer URI SAN (what `principal` returns here), encoded once per certificate.
+      if (this.peerUri() === null) return null;
+      let b = this.lastPeerPrincipal;
+      if (b === null) { b = String.UTF8.encode(this.lastPeer); this.lastPeerPrincipal = b; }
+      return b;
     }
     const p = this.principal(config);
     return p !== null && p.length > 0 ? String.UTF8.encode(p) : null;
@@ -146,9 +169,9 @@ function checkJwt(settings: JwtSettings, cache: TokenCache, h: RequestHeaders, i
   const count = h.count(i);
   if (count > 1) { id.jwtState = INVALID; id.jwtReason = R_DUPLICATE; return; }
   if (count == 1) {
-    const base = changetype<usize>(h.buffer);
-    let start = h.offset(i);
-    let end = start + h.length(i);
+    const base = h.ptr(i);
+    let start = 0;
+    let end = h.length(i);
     const prefix = settings.prefix;
     const plen = prefix.byteLength;
     let hasPrefix = end - start >= plen;
@@ -162,7 +185,7 @@ function checkJwt(settings: JwtSettings, cache: TokenCache, h: RequestHeaders, i
       const len = end - start;
       if (len == 0) { id.jwtState = INVALID; id.jwtReason = R_MALFORMED; return; }
       if (len > settings.maxTokenBytes) { id.jwtState = INVALID; id.jwtReason = R_OVERSIZED; return; }
-      const info: TokenInfo = cache.lookup(settings, h.buffer, start, len);
+      const info: TokenInfo = cache.lookup(settings, h.value(i), start, len);
       let reason = info.before;
       if (reason == R_OK && info.viaMetadata) {
         const payload = metadataPayload(settings, settings.providers[info.provider].metadataKey!);

@@ -162,7 +162,6 @@ export class Config {
   jwt: JwtSettings | null = null;
   readonly names: HeaderNames = new HeaderNames();
   pathIndex: i32 = 0;
-  contentTypeIndex: i32 = 0;
   /** Some enforced (not dry-run) ALLOW rule exists: default deny for the enforced decision. */
   enforcedAllowExists: bool = false;
   /** Some ALLOW rule exists: default deny for the shadow decision. */

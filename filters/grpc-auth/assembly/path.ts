@@ -1,5 +1,5 @@
 /**
- * The request's `:path` checked in place, on its bytes in the header buffer (headers.ts): the
+ * The request's `:path` checked in place, on its bytes as read (headers.ts): the
  * same grammar as the SDK's parseGrpcPath (filters/sdk/grpc.ts) — "/<service>/<method>", the
  * service one or more dot-separated non-empty names, the method a non-empty name without dots,
  * names of visible ASCII other than '/', '?', '#', '%' — so a path is accepted here exactly when

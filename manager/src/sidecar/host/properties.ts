@@ -27,7 +27,9 @@
  * virtual_host_name,listener_direction,filter_chain_name}; metadata (dynamic metadata as an
  * envoy.config.core.v3.Metadata message; Struct values index like maps); filter_state.<key>;
  * upstream_filter_state (always empty here); plugin_name, plugin_root_id, plugin_vm_id,
- * connection_id. Header values of a repeated key are joined with ",".
+ * connection_id. request.headers.<name> (and response.headers / trailers) is Envoy's CEL
+ * HeadersWrapper: every value of the lower-cased name joined with "," (one value as it is), and
+ * NotFound for an absent name or one Envoy's headerNameIsValid refuses (`joinedHeader`).
  *
  * response.flags is Envoy's legacy ResponseFlag bitmask (envoy/stream_info/stream_info.h):
  * LH 0x1, UH 0x2, UT 0x4, LR 0x8, UR 0x10, UF 0x20, UC 0x40, UO 0x80, NR 0x100, DI 0x200,
@@ -108,9 +110,9 @@ const NOT_FOUND: { result: WasmResult } = Object.freeze({ result: WasmResult.Not
 const SERIALIZATION_FAILURE: { result: WasmResult } = Object.freeze({ result: WasmResult.SerializationFailure });
 
 /**
- * `getProperty` of a NUL-joined path as the guest passes it (its split is cached). An 8-byte
- * value is returned in a shared scratch array, valid until the next lookup: the caller copies it
- * into guest memory at once.
+ * `getProperty` of a NUL-joined path as the guest passes it (its split is cached). A string or
+ * 8-byte value is returned in a shared scratch array (a request header's in a shared result
+ * object too), valid until the next lookup: the caller copies it into guest memory at once.
  */
 export function getPropertyAt(path: string, scope: PropertyScope): { result: WasmResult; value?: Uint8Array } {
   let segs = splitPaths.get(path);
@@ -131,6 +133,17 @@ function lookup(path: readonly string[], scope: PropertyScope, scratch: boolean)
   const n = path.length > 1 && path[path.length - 1] === "" ? path.length - 1 : path.length;
   if (n === 0) return NOT_FOUND;
   const first = path[0]!;
+  // request.headers.<name> directly (a filter's per-request header read): the value the wrappers
+  // give, without building them.
+  if (n === 3 && first === "request" && path[1] === "headers") {
+    const s = scope.isRootContext ? undefined : scope.stream;
+    if (!s) return NOT_FOUND;
+    const joined = joinedHeader(s.requestHeaders, path[2]!);
+    if (joined === undefined) return NOT_FOUND;
+    if (!scratch) return { result: WasmResult.Ok, value: encoder.encode(joined) };
+    SCRATCH_RESULT.value = scratchUtf8(joined);
+    return SCRATCH_RESULT;
+  }
   // xds.<key> directly: the same value topLevel("xds") then index() give, without the wrapper.
   let value =
     n === 2 && first === "xds" ? xdsField(scope, scope.isRootContext ? undefined : scope.stream, path[1]!) : topLevel(first, scope);
@@ -189,15 +202,40 @@ function index(value: Val, seg: string): Val | undefined {
   }
 }
 
+/** The shared result of a scratch lookup (getPropertyAt): its value is overwritten by the next. */
+const SCRATCH_RESULT: { result: WasmResult; value?: Uint8Array } = { result: WasmResult.Ok, value: undefined };
+/** Scratch for a string's UTF-8 bytes (grown on demand). */
+let stringScratch = new Uint8Array(256);
+
+/**
+ * The UTF-8 bytes of `v` in the shared scratch (a view valid until the next call): a short ASCII
+ * string is copied char by char, anything else through TextEncoder.encodeInto (no new array).
+ */
+function scratchUtf8(v: string): Uint8Array {
+  const n = v.length;
+  if (n * 3 > stringScratch.length) stringScratch = new Uint8Array(Math.max(n * 3, stringScratch.length * 2));
+  const out = stringScratch;
+  if (n <= 32) {
+    let i = 0;
+    for (; i < n; i++) {
+      const c = v.charCodeAt(i);
+      if (c > 0x7f) break;
+      out[i] = c;
+    }
+    if (i === n) return out.subarray(0, n);
+  }
+  return out.subarray(0, encoder.encodeInto(v, out).written);
+}
+
 /** Scratch for 8-byte values; serialize returns a copy of it. */
 const eightBytes = new DataView(new ArrayBuffer(8));
 const eightBytesU8 = new Uint8Array(eightBytes.buffer);
 
-/** `scratch`: an 8-byte value may be returned in the shared scratch array (top level only). */
+/** `scratch`: a string or 8-byte value may be returned in a shared scratch array (top level only). */
 function serialize(value: Val, scratch = false): Uint8Array | undefined {
   switch (value.k) {
     case "string":
-      return encoder.encode(value.v);
+      return scratch ? scratchUtf8(value.v) : encoder.encode(value.v);
     case "bytes":
       return value.v.slice();
     case "int":
@@ -289,12 +327,52 @@ function filterStateValue(entry: FilterStateValue | undefined): Val | undefined 
   return entry.type === "string" ? str(new TextDecoder().decode(entry.bytes)) : { k: "bytes", v: entry.bytes };
 }
 
+/**
+ * RFC 9110 §5.6.2 tchar, as Envoy's HeaderUtility::headerNameIsValid checks a non-pseudo name
+ * (source/common/http/header_utility.cc, kGenericHeaderNameCharTable: upper case allowed).
+ */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
+
+/**
+ * headerNameIsValid: a pseudo-header name is ':' and a non-empty name after it (Envoy drops the
+ * ':' and checks the rest); any other name is a non-empty token.
+ */
+export function headerNameIsValid(key: string): boolean {
+  const from = key.charCodeAt(0) === 58 ? 1 : 0;
+  if (key.length <= from) return false;
+  for (let i = from; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c > 0x7f || TCHAR[c] === 0) return false;
+  }
+  return true;
+}
+
+/**
+ * A header map's value of `key` as Envoy's CEL HeadersWrapper returns it
+ * (source/extensions/filters/common/expr/context.h): undefined (NotFound) for a name
+ * headerNameIsValid refuses or that is absent; otherwise HeaderUtility::getAllOfHeaderAsString
+ * of the lower-cased key — the only value when the name occurs once, every value joined with ","
+ * when it repeats (envoy.reloadable_features.http_match_on_all_headers, on by default).
+ */
+export function joinedHeader(map: HeaderMap | undefined, key: string): string | undefined {
+  if (!map || !headerNameIsValid(key)) return undefined;
+  const lower = key.toLowerCase();
+  const entries = map.view();
+  let joined: string | undefined;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (e[0] === lower) joined = joined === undefined ? e[1] : joined + "," + e[1];
+  }
+  return joined;
+}
+
 function headersVal(map: HeaderMap | undefined): Val {
   return {
     k: "map",
     get: (key) => {
-      const values = map?.getAll(key) ?? [];
-      return values.length === 0 ? undefined : str(values.join(","));
+      const joined = joinedHeader(map, key);
+      return joined === undefined ? undefined : str(joined);
     },
     keys: () => (map ? map.pairs().map(([k]) => k) : []),
   };
