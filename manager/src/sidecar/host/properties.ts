@@ -100,7 +100,12 @@ const wrapper = (get: (key: string) => Val | undefined): Val => ({ k: "map", get
 const encoder = new TextEncoder();
 
 /** Split NUL-joined paths, by path (bounded: the table starts over when full). */
-const splitPaths = new Map<string, string[]>();
+const splitPaths = new Map<string, SplitPath>();
+/**
+ * A split path; `header` is set when it is request.headers.<name>: the lower-cased name, or null
+ * when headerNameIsValid refuses it (found once, at split time).
+ */
+type SplitPath = string[] & { header?: string | null };
 const SPLIT_PATHS_MAX = 512;
 /** Filter-state keys ("wasm." + path) by path, bounded the same way. */
 const stateKeys = new Map<string, string>();
@@ -117,11 +122,21 @@ const SERIALIZATION_FAILURE: { result: WasmResult } = Object.freeze({ result: Wa
 export function getPropertyAt(path: string, scope: PropertyScope): { result: WasmResult; value?: Uint8Array } {
   let segs = splitPaths.get(path);
   if (segs === undefined) {
-    segs = path.split("\0");
+    segs = path.split("\0") as SplitPath;
+    if (segs.length === 3 && segs[0] === "request" && segs[1] === "headers") {
+      segs.header = headerNameIsValid(segs[2]!) ? segs[2]!.toLowerCase() : null;
+    }
     if (splitPaths.size >= SPLIT_PATHS_MAX) splitPaths.clear();
     splitPaths.set(path, segs);
   }
-  return lookup(segs, scope, true);
+  const header = segs.header;
+  if (header === undefined) return lookup(segs, scope, true);
+  // request.headers.<name>, the name checked and lower-cased once: the value in the scratch.
+  const s = scope.isRootContext ? undefined : scope.stream;
+  const joined = header === null || !s ? undefined : joinedValues(s.requestHeaders, header);
+  if (joined === undefined) return NOT_FOUND;
+  SCRATCH_RESULT.value = scratchUtf8(joined);
+  return SCRATCH_RESULT;
 }
 
 export function getProperty(path: readonly string[], scope: PropertyScope): { result: WasmResult; value?: Uint8Array } {
@@ -356,8 +371,12 @@ export function headerNameIsValid(key: string): boolean {
  * when it repeats (envoy.reloadable_features.http_match_on_all_headers, on by default).
  */
 export function joinedHeader(map: HeaderMap | undefined, key: string): string | undefined {
-  if (!map || !headerNameIsValid(key)) return undefined;
-  const lower = key.toLowerCase();
+  return map && headerNameIsValid(key) ? joinedValues(map, key.toLowerCase()) : undefined;
+}
+
+/** Every value of the lower-case name `lower` joined with ",", or undefined when absent. */
+function joinedValues(map: HeaderMap | undefined, lower: string): string | undefined {
+  if (!map) return undefined;
   const entries = map.view();
   let joined: string | undefined;
   for (let i = 0; i < entries.length; i++) {
