@@ -106,6 +106,10 @@ export class ApiKeyStore {
   slots: StaticArray<i32> = new StaticArray<i32>(0);
   /** "apikey:<name>" as UTF-8, per key, made on first use (the principal in filter state). */
   private principals: Array<ArrayBuffer | null> = [];
+  /** The last valid key presented (its bytes, at most 1,024) and its index; -1: none yet. */
+  readonly lastKey: ArrayBuffer = new ArrayBuffer(1024);
+  lastLength: i32 = 0;
+  lastIndex: i32 = -1;
   constructor(public headerIndex: i32, public header: string) {}
 
   principalBytes(key: i32): ArrayBuffer {

@@ -52,6 +52,20 @@ describe("API keys", () => {
     expect(decisions(r, "_authn", "denied", "Unauthenticated")).toBe(before + 2n);
   });
 
+  it("recognises a repeated key from its bytes, never a near miss of the last valid key", () => {
+    const ci = SECRETS.apiKeys.ci;
+    const near = [ci.slice(0, -1) + String.fromCharCode(ci.charCodeAt(ci.length - 1) ^ 1), ci.slice(0, -1), `${ci}f`, `x${ci.slice(1)}`];
+    const sequence: Array<[string, string | null]> = [
+      [ci, "apikey:ci"], [ci, "apikey:ci"], [SECRETS.apiKeys.ops, "apikey:ops"], [ci, "apikey:ci"],
+      ...near.map((k): [string, string | null] => [k, null]), [ci, "apikey:ci"],
+    ];
+    for (const [k, principal] of sequence) {
+      const o = call({ path: "/meshtest.Echo/Unary", metadata: [["x-api-key", k]] });
+      if (principal !== null) expect(o).toMatchObject({ allowed: true, rule: "echo-keys", principal });
+      else expect(o).toMatchObject({ allowed: false, code: 16, rule: "_authn" });
+    }
+  });
+
   it("denies by default with UNAUTHENTICATED when the key is missing and PERMISSION_DENIED when the wrong identity calls", () => {
     expect(call({ path: "/meshtest.Echo/Unary" })).toMatchObject({ code: 16, rule: "_default", message: 'grpc-auth: unauthenticated: credentials required (rule "_default")' });
     // alice is a valid identity, but the only rules for Unary want an API key: a key would help -> 16.
