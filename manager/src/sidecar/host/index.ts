@@ -2,7 +2,7 @@
  * Public surface of the proxy-wasm host: load a plugin, make stream filters, and test helpers.
  * See README.md in this folder for the contract and the Envoy behaviours implemented.
  */
-export { createPlugin, type Plugin } from "./plugin.ts";
+export { createPlugin, forListenerDirection, type Plugin } from "./plugin.ts";
 export { PluginLoadError, failStreamReply, WASM_FAIL_STREAM_DETAILS, type FailurePolicy } from "./failure.ts";
 export { WasmHttpFilter, type FilterBinding } from "./http-filter.ts";
 export { WasmVm, RestrictedCallbackError, MAX_GUEST_MEMORY_BYTES } from "./vm.ts";

@@ -20,6 +20,10 @@
  *   the reload backoff), re-creating every root context it hosted.
  * - `close()` calls proxy_on_done on the plugin's roots; on_done false waits for proxy_done,
  *   then proxy_on_delete.
+ * - `forListenerDirection(plugin, direction)`: the same plugin for a listener of that
+ *   traffic_direction, as Envoy builds one filter configuration (so one plugin and one root
+ *   context per worker, whose `xds.listener_direction` is the listener's) per listener: a
+ *   canary and a root on each worker of the same VMs, made synchronously (the module is loaded).
  */
 import { createHash } from "node:crypto";
 import type { WasmPluginConfig } from "../config/model.ts";
@@ -152,13 +156,7 @@ class PluginImpl implements Plugin {
     readonly env: HostEnvironment,
     readonly group: VmGroup,
   ) {
-    this.identity = {
-      name: config.name,
-      rootId: config.rootId,
-      vmId: config.vmId,
-      configuration: config.configuration,
-      vmConfiguration: config.vmConfiguration,
-    };
+    this.identity = identityOf(config);
   }
 
   get name(): string {
@@ -202,21 +200,8 @@ class PluginImpl implements Plugin {
   }
 }
 
-export async function createPlugin(config: WasmPluginConfig, env: HostEnvironment): Promise<Plugin> {
-  const fail = (e: unknown): never => {
-    const reason = e instanceof ModuleLoadError ? e.reason : `unexpected error: ${(e as Error)?.message ?? String(e)}`;
-    throw new PluginLoadError(config.name, config.codeSource, reason, { cause: e });
-  };
-  const vmOptions = {
-    env,
-    vmId: config.vmId,
-    environmentVariables: config.environmentVariables,
-    source: config.codeSource,
-  };
-  const key = vmKey(config, env);
-  const byKey = vmCache(env);
-  let group = byKey.get(key);
-  const identity: PluginIdentity = {
+function identityOf(config: WasmPluginConfig): PluginIdentity {
+  return {
     name: config.name,
     rootId: config.rootId,
     vmId: config.vmId,
@@ -224,37 +209,77 @@ export async function createPlugin(config: WasmPluginConfig, env: HostEnvironmen
     vmConfiguration: config.vmConfiguration,
     listenerDirection: config.listenerDirection,
   };
+}
+
+function vmOptionsOf(config: WasmPluginConfig, env: HostEnvironment) {
+  return { env, vmId: config.vmId, environmentVariables: config.environmentVariables, source: config.codeSource };
+}
+
+function loadError(config: WasmPluginConfig, e: unknown): PluginLoadError {
+  const reason = e instanceof ModuleLoadError ? e.reason : `unexpected error: ${(e as Error)?.message ?? String(e)}`;
+  return new PluginLoadError(config.name, config.codeSource, reason, { cause: e });
+}
+
+/** The canary: a VM whose root is configured once, then thrown away. Throws ModuleLoadError. */
+function runCanary(loaded: LoadedModule, config: WasmPluginConfig, env: HostEnvironment): void {
+  startRoot(WasmVm.create(loaded, vmOptionsOf(config, env)), identityOf(config)).release();
+}
+
+/**
+ * The plugin of `config` on `group`'s VMs: the canary (configured once, then thrown away), then a
+ * root context on every worker. Synchronous: the module is already loaded. Throws ModuleLoadError.
+ */
+function attachPlugin(group: VmGroup, config: WasmPluginConfig, env: HostEnvironment, canaryDone = false): PluginImpl {
+  const identity = identityOf(config);
+  if (!canaryDone) runCanary(group.loaded, config, env);
+  const plugin = new PluginImpl(config, env, group);
+  const started: Array<[Worker, RootContext]> = [];
   try {
-    let fresh: VmGroup | undefined;
-    if (!group) {
-      const loaded = await loadModule(config.code);
-      fresh = new VmGroup(key, loaded, WasmVm.create(loaded, vmOptions));
+    for (const w of group.workers) started.push([w, startRoot(w.vm, identity)]);
+  } catch (e) {
+    for (const [, r] of started) r.release();
+    throw e;
+  }
+  for (const [w, r] of started) w.roots.set(plugin, r);
+  group.plugins.add(plugin);
+  return plugin;
+}
+
+export async function createPlugin(config: WasmPluginConfig, env: HostEnvironment): Promise<Plugin> {
+  const vmOptions = vmOptionsOf(config, env);
+  const key = vmKey(config, env);
+  const byKey = vmCache(env);
+  const group = byKey.get(key);
+  try {
+    if (group) return attachPlugin(group, config, env);
+    const loaded = await loadModule(config.code);
+    const fresh = new VmGroup(key, loaded, WasmVm.create(loaded, vmOptions));
+    // The canary runs before the workers exist: they are made only if it passed.
+    runCanary(loaded, config, env);
+    const concurrency = Math.max(1, env.concurrency ?? 1);
+    for (let i = 0; i < concurrency; i++) {
+      fresh.workers.push(new Worker(WasmVm.create(loaded, vmOptions), fresh, config.reloadBackoffBaseMs));
     }
-    const loaded = (group ?? fresh)!.loaded;
-    // The canary: configured once, then thrown away.
-    const canary = WasmVm.create(loaded, vmOptions);
-    const canaryRoot = startRoot(canary, identity);
-    canaryRoot.release();
-    if (fresh) {
-      const concurrency = Math.max(1, env.concurrency ?? 1);
-      for (let i = 0; i < concurrency; i++) {
-        fresh.workers.push(new Worker(WasmVm.create(loaded, vmOptions), fresh, config.reloadBackoffBaseMs));
-      }
-      group = fresh;
-    }
-    const plugin = new PluginImpl(config, env, group!);
-    const started: Array<[Worker, RootContext]> = [];
-    try {
-      for (const w of group!.workers) started.push([w, startRoot(w.vm, identity)]);
-    } catch (e) {
-      for (const [, r] of started) r.release();
-      throw e;
-    }
-    for (const [w, r] of started) w.roots.set(plugin, r);
-    group!.plugins.add(plugin);
-    if (fresh) byKey.set(key, fresh);
+    const plugin = attachPlugin(fresh, config, env, true);
+    byKey.set(key, fresh);
     return plugin;
   } catch (e) {
-    return fail(e);
+    throw loadError(config, e);
+  }
+}
+
+/**
+ * `plugin` for a listener of traffic_direction `direction` (0 unspecified, 1 INBOUND, 2
+ * OUTBOUND): a new plugin with its own root contexts on the same VMs, whose
+ * `xds.listener_direction` answers `direction` in the root context too. Throws PluginLoadError
+ * (a trap, or on_configure returning false for it).
+ */
+export function forListenerDirection(plugin: Plugin, direction: number): Plugin {
+  if (!(plugin instanceof PluginImpl)) throw new TypeError("forListenerDirection: not a plugin of this host");
+  const config: WasmPluginConfig = { ...plugin.config, listenerDirection: direction };
+  try {
+    return attachPlugin(plugin.group, config, plugin.env);
+  } catch (e) {
+    throw loadError(config, e);
   }
 }

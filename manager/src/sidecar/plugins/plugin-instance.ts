@@ -31,18 +31,26 @@ export class PluginInstance {
     readonly generation: number,
     readonly kind: InstanceKind,
     readonly key: string,
-    /** Per-stream filter factory for a listener's HCM stat prefix (absent for a skipped plugin). */
-    private readonly factory: ((statPrefix: string) => StreamFilterFactory) | undefined,
-    private readonly plugin?: Plugin,
+    /**
+     * Per-stream filter factory for a listener's HCM stat prefix and traffic_direction (absent
+     * for a skipped plugin).
+     */
+    private readonly factory: ((statPrefix: string, direction: number) => StreamFilterFactory) | undefined,
+    /** The proxy-wasm plugins behind the instance (closed with it). */
+    private readonly plugins?: () => Plugin[],
   ) {}
 
-  private readonly byPrefix = new Map<string, StreamFilterFactory>();
+  private readonly byListener = new Map<string, StreamFilterFactory>();
 
-  /** A factory that tracks the streams running on this instance; undefined when skipped. */
-  filterFactory(statPrefix: string): StreamFilterFactory | undefined {
+  /**
+   * A factory that tracks the streams running on this instance, for a listener's stat prefix and
+   * traffic_direction (0 unspecified, 1 INBOUND, 2 OUTBOUND); undefined when skipped.
+   */
+  filterFactory(statPrefix: string, direction = 0): StreamFilterFactory | undefined {
     if (!this.factory) return undefined;
-    let make = this.byPrefix.get(statPrefix);
-    if (!make) this.byPrefix.set(statPrefix, (make = this.factory(statPrefix)));
+    const key = `${direction}\0${statPrefix}`;
+    let make = this.byListener.get(key);
+    if (!make) this.byListener.set(key, (make = this.factory(statPrefix, direction)));
     const inner = make;
     return () => {
       const filter = inner();
@@ -77,7 +85,7 @@ export class PluginInstance {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.plugin?.close();
+    await Promise.all((this.plugins?.() ?? []).map((p) => p.close()));
   }
 
   info(): InstanceInfo {

@@ -12,7 +12,12 @@
  *   skipped), FAIL_CLOSE / FAIL_RELOAD a deny-all (403, gRPC PERMISSION_DENIED), logged as
  *   istio-agent logs it and counted in `wasm_config_conversion_count{result}`.
  * - Plugins: each becomes Envoy's ECDS PluginConfig (plan.ts envoyPluginConfig) run by the
- *   proxy-wasm host, with the VM environment istiod and the agent give it (vm-environment.ts). A
+ *   proxy-wasm host, with the VM environment istiod and the agent give it (vm-environment.ts).
+ *   The plugin made at load checks the configuration; each listener direction then gets its own
+ *   plugin on the same VMs (host forListenerDirection), as Envoy builds a filter configuration,
+ *   so a root context, per listener: `xds.listener_direction` is that listener's in the root
+ *   context too (a root that fails to configure for a direction leaves that direction's streams
+ *   on the load-time plugin, logged). A
  *   plugin whose on_vm_start / on_configure returns false is rejected as Envoy NACKs ECDS
  *   (`config_fail`): one that had a configuration keeps it (the update is rejected); one that
  *   never had one — at start-up, or added by the update — runs as Envoy's MissingConfigFilter
@@ -43,7 +48,7 @@ import type { HeaderMap } from "../http/header-map.ts";
 import { LogLevel } from "../host/abi.ts";
 import type { HostEnvironment } from "../host/api.ts";
 import { failStreamReply, PluginLoadError } from "../host/failure.ts";
-import { createPlugin } from "../host/plugin.ts";
+import { createPlugin, forListenerDirection, type Plugin } from "../host/plugin.ts";
 import type { StatsStore } from "../stats/types.ts";
 import { AgentMetrics } from "./agent-metrics.ts";
 import { fallbackFilterFactory, missingConfigFilterFactory } from "./fallback-filters.ts";
@@ -132,6 +137,9 @@ const sha256 = (b: Uint8Array | string) => createHash("sha256").update(b).digest
 const moduleUrl = (p: ExtensionPlugin) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(p.url) ? p.url : `oci://${p.url}`);
 const isFileUrl = (url: string) => url.toLowerCase().startsWith("file://");
 
+/** The traffic_direction of a listener of `cls` (the sidecar classes its listeners by it). */
+const directionOf = (cls: ListenerClass): number => (cls === "SIDECAR_INBOUND" ? 1 : cls === "SIDECAR_OUTBOUND" ? 2 : 0);
+
 export class WasmPluginSet {
   readonly metrics: AgentMetrics;
   private readonly cache: ModuleCache;
@@ -185,7 +193,7 @@ export class WasmPluginSet {
     const factories: StreamFilterFactory[] = [];
     for (const p of planFilterChain(gen.plugins, this.workload, { class: binding.class, port: binding.port })) {
       const inst = gen.instances.get(resourceName(p));
-      const f = inst?.filterFactory(binding.statPrefix);
+      const f = inst?.filterFactory(binding.statPrefix, directionOf(binding.class));
       if (f) factories.push(f);
     }
     this.chains.set(binding, { generation: gen.number, factories });
@@ -347,7 +355,25 @@ export class WasmPluginSet {
     }
     try {
       const plugin = await createPlugin(config, this.deps.host);
-      return make(new PluginInstance(name, number, "wasm", key, () => () => plugin.createFilter(), plugin));
+      const byDirection = new Map<number, Plugin>();
+      const pluginFor = (direction: number): Plugin => {
+        let p = byDirection.get(direction);
+        if (p === undefined) {
+          try {
+            p = forListenerDirection(plugin, direction);
+          } catch (e) {
+            this.deps.log(LogLevel.Error, `${name}: ${(e as Error).message}; listeners of direction ${direction} use the plugin made at load`);
+            p = plugin;
+          }
+          byDirection.set(direction, p);
+        }
+        return p;
+      };
+      const factory = (_statPrefix: string, direction: number) => {
+        const p = pluginFor(direction);
+        return () => p.createFilter();
+      };
+      return make(new PluginInstance(name, number, "wasm", key, factory, () => [plugin, ...byDirection.values()]));
     } catch (e) {
       if (!(e instanceof PluginLoadError)) throw e;
       if (/returned false\b/.test(e.reason)) {
