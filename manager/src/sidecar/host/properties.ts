@@ -159,7 +159,13 @@ function lookup(path: readonly string[], scope: PropertyScope, scratch: boolean)
     SCRATCH_RESULT.value = scratchUtf8(joined);
     return SCRATCH_RESULT;
   }
-  // xds.<key> directly: the same value topLevel("xds") then index() give, without the wrapper.
+  // connection.<key> and xds.<key> directly: the values topLevel() then index() give, without the wrapper.
+  if (n === 2 && first === "connection") {
+    const s = scope.isRootContext ? undefined : scope.stream;
+    const field = s ? connectionField(s, path[1]!) : undefined;
+    const bytes = field && serialize(field, scratch);
+    return field === undefined ? NOT_FOUND : bytes ? { result: WasmResult.Ok, value: bytes } : SERIALIZATION_FAILURE;
+  }
   let value =
     n === 2 && first === "xds" ? xdsField(scope, scope.isRootContext ? undefined : scope.stream, path[1]!) : topLevel(first, scope);
   for (let i = first === "xds" && n === 2 ? 2 : 1; i < n && value; i++) value = index(value, path[i]!);
@@ -518,39 +524,42 @@ const latin1 = (v: string): Val => ({ k: "bytes", v: new Uint8Array(Buffer.from(
 const first = (list: readonly string[]): Val | undefined => (list.length === 0 ? undefined : latin1(list[0]!));
 
 function connection(s: StreamInfo): Val {
+  return wrapper((key) => connectionField(s, key));
+}
+
+/** connection.<key> (Envoy's ConnectionWrapper). */
+function connectionField(s: StreamInfo, key: string): Val | undefined {
   const ssl = s.downstreamSsl;
-  return wrapper((key) => {
-    switch (key) {
-      case "id":
-        return uint(s.connectionId);
-      case "mtls":
-        return { k: "bool", v: ssl?.peerCertificatePresented ?? false };
-      case "requested_server_name":
-        return latin1(ssl?.requestedServerName ?? "");
-    }
-    // The TLS attributes exist only on a TLS connection (ConnectionWrapper's SSL extractors).
-    if (!ssl) return undefined;
-    switch (key) {
-      case "tls_version":
-        return str(ssl.tlsVersion);
-      case "subject_local_certificate":
-        return str(ssl.subjectLocalCertificate);
-      case "subject_peer_certificate":
-        return str(ssl.subjectPeerCertificate);
-      case "uri_san_local_certificate":
-        return first(ssl.uriSanLocalCertificate);
-      case "uri_san_peer_certificate":
-        return first(ssl.uriSanPeerCertificate);
-      case "dns_san_local_certificate":
-        return first(ssl.dnsSanLocalCertificate);
-      case "dns_san_peer_certificate":
-        return first(ssl.dnsSanPeerCertificate);
-      case "sha256_peer_certificate_digest":
-        return ssl.sha256PeerCertificateDigest === "" ? undefined : str(ssl.sha256PeerCertificateDigest);
-      default:
-        return undefined; // termination_details, transport_failure_reason, peer_certificate: not recorded
-    }
-  });
+  switch (key) {
+    case "id":
+      return uint(s.connectionId);
+    case "mtls":
+      return { k: "bool", v: ssl?.peerCertificatePresented ?? false };
+    case "requested_server_name":
+      return latin1(ssl?.requestedServerName ?? "");
+  }
+  // The TLS attributes exist only on a TLS connection (ConnectionWrapper's SSL extractors).
+  if (!ssl) return undefined;
+  switch (key) {
+    case "tls_version":
+      return str(ssl.tlsVersion);
+    case "subject_local_certificate":
+      return str(ssl.subjectLocalCertificate);
+    case "subject_peer_certificate":
+      return str(ssl.subjectPeerCertificate);
+    case "uri_san_local_certificate":
+      return first(ssl.uriSanLocalCertificate);
+    case "uri_san_peer_certificate":
+      return first(ssl.uriSanPeerCertificate);
+    case "dns_san_local_certificate":
+      return first(ssl.dnsSanLocalCertificate);
+    case "dns_san_peer_certificate":
+      return first(ssl.dnsSanPeerCertificate);
+    case "sha256_peer_certificate_digest":
+      return ssl.sha256PeerCertificateDigest === "" ? undefined : str(ssl.sha256PeerCertificateDigest);
+    default:
+      return undefined; // termination_details, transport_failure_reason, peer_certificate: not recorded
+  }
 }
 
 function upstream(s: StreamInfo): Val {
