@@ -15,7 +15,7 @@
 import { Config } from "./config";
 import { MAX_SAMPLE_NS, elapsedNs, endpointCost, ewmaUpdate, medianInPlace, orcaCostFactor, peakEwmaUpdate,
          peakEwmaValue, slowStartFactor } from "./estimator";
-import { FLAG_SERVED, FLAG_STATIC, Table, sameBytes } from "./table";
+import { FLAG_EJECTED, FLAG_SERVED, FLAG_STATIC, Table, sameBytes } from "./table";
 
 /** The ns latency that ratio 1 stands for in class `c`. */
 export function baselineNs(t: Table, cfg: Config, c: i32): f64 {
@@ -36,7 +36,16 @@ export function applySample(t: Table, cfg: Config, e: i32, c: i32, latencyNs: f6
     t.setCell(c, e, ewmaUpdate(t.cellEst(c, e), at, at != 0, latencyNs, now, cfg.tauNs), now > 0 ? now : 1);
   }
   t.setRatio(e, peakEwmaUpdate(t.ratio(e), t.ratioAt(e), latencyNs / base, now, cfg.tauNs), now);
-  t.setFlags(e, t.flags(e) | FLAG_SERVED);
+  const f = t.flags(e);
+  if ((f & FLAG_EJECTED) != 0) {
+    // It answered an RPC: Envoy's balancer picks only hosts it holds healthy (outside panic), so
+    // this is the first sign that the pod is back; slow start begins now, and the next discovery
+    // answer confirms it or ejects it again.
+    t.setFirstSeen(e, now);
+    t.setFlags(e, (f & ~FLAG_EJECTED) | FLAG_SERVED);
+  } else {
+    t.setFlags(e, f | FLAG_SERVED);
+  }
   if (now > t.lastSeen(e)) t.setLastSeen(e, now);
 }
 

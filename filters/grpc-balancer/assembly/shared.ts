@@ -173,13 +173,14 @@ export class Folder {
       const f = t.flags(e);
       if (r.healthy(i)) {
         // Back from ejection or a failed health check: slow start begins now, as Envoy starts
-        // it when a host passes its health check, with a probe of the (possibly restarted) pod.
+        // it when a host passes its health check (with a probe unless it served an RPC since).
         if ((f & FLAG_EJECTED) != 0) {
           t.setFirstSeen(e, now);
-          t.setFlags(e, f & ~(FLAG_EJECTED | FLAG_SERVED));
+          t.setFlags(e, f & ~FLAG_EJECTED);
         }
-      } else {
-        t.setFlags(e, f | FLAG_EJECTED);
+      } else if ((f & FLAG_EJECTED) == 0) {
+        // Ejected: what it served before no longer counts (the pod may restart).
+        t.setFlags(e, (f | FLAG_EJECTED) & ~FLAG_SERVED);
       }
     }
     for (let k = 0; k < r.clusterCount; k++) {

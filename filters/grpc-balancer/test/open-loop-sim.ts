@@ -26,10 +26,11 @@ export interface OpenLoopScenario {
   cluster?: string;
 }
 
-/** One RPC: when it was sent (ms from the start) and which endpoint served it. */
+/** One RPC: when it was sent (ms from the start), which endpoint served it, whether the filter chose it. */
 export interface SentRpc {
   atMs: number;
   address: string;
+  directed: boolean;
 }
 
 interface Open {
@@ -75,11 +76,12 @@ export function runOpenLoop(l: Loaded, s: OpenLoopScenario): SentRpc[] {
       ["te", "trailers"],
     ]);
     stream.sendRequestBody(frame(3), true);
-    const address = requested(l, stream.upstream.headers?.get(l.header)) ?? leastRequest(s.envoyHosts(nowMs));
+    const steered = requested(l, stream.upstream.headers?.get(l.header));
+    const address = steered ?? leastRequest(s.envoyHosts(nowMs));
     inFlight.set(address, (inFlight.get(address) ?? 0) + 1);
     info.upstreamHost = hostOf(address);
     open.push({ stream, address, dueMs: nowMs + s.latencyMs(address, nowMs, s.random()) });
-    sent.push({ atMs: nowMs, address });
+    sent.push({ atMs: nowMs, address, directed: steered !== undefined });
   };
   const finish = (o: Open) => {
     inFlight.set(o.address, inFlight.get(o.address)! - 1);

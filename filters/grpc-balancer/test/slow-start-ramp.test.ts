@@ -32,12 +32,12 @@ function seeded(seed: number): () => number {
   };
 }
 
-async function addBackend(slowStart: Record<string, number>, seed: number, ratePerSec: number): Promise<SentRpc[]> {
+async function addBackend(slowStart: Record<string, number>, seed: number, ratePerSec: number, o: { discoveryMs?: number; explore?: number } = {}): Promise<SentRpc[]> {
   const l = await loadBalancer({
-    explore_share: 0.05,
+    explore_share: o.explore ?? 0.05,
     seed,
     clusters: ["backend"],
-    discovery: { cluster: "admin", interval_ms: 1000 },
+    discovery: { cluster: "admin", interval_ms: o.discoveryMs ?? 1000 },
     slow_start: slowStart,
   });
   // The health check passes 300 ms after the add: from then on Envoy's balancer may pick the new
@@ -81,6 +81,20 @@ describe("slow start under P2C", () => {
       for (const a of OLD) expect(shareOfFair(rpcs, a, ADD_MS - 4000, ADD_MS, N - 1)).toBeGreaterThan(0.6);
     }
   }, 120_000);
+
+  it("an RPC Envoy's balancer sends to the endpoint known unhealthy starts its ramp, before the next discovery answer", async () => {
+    // Discovery every 5 s (rounds at about 0.1, 5.1, 10.1 s): the endpoint is known unhealthy
+    // from the first; it passes its health check at 8.3 s, and the explored share (20% here)
+    // reaches it well before the round at 10.1 s would report it.
+    const rpcs = await addBackend({ window_ms: 3000 }, 31, 100, { discoveryMs: 5000, explore: 0.2 });
+    const first = firstTo(rpcs, NEW, ADD_MS)!;
+    expect(rpcs.find((r) => r.atMs === first && r.address === NEW)!.directed).toBe(false);
+    const firstDirected = rpcs.find((r) => r.atMs >= ADD_MS && r.address === NEW && r.directed)!.atMs;
+    expect(firstDirected).toBeLessThan(10_000);
+    // No probe (it has served): under half its share in its first second, then its share.
+    expect(shareOfFair(rpcs, NEW, first, first + 1000, N)).toBeLessThan(0.5);
+    expect(shareOfFair(rpcs, NEW, first + 3000, first + 7000, N)).toBeGreaterThan(0.8);
+  }, 60_000);
 
   it("without slow start the new, idle endpoint takes most of its share in its first second", async () => {
     const rpcs = await addBackend({ window_ms: 0 }, 21, 50);
