@@ -1,56 +1,26 @@
 /**
- * i64 adapters for the metric imports: `proxy_increment_metric(u32 id, i64 delta)` and
- * `proxy_record_metric(u32 id, u64 value)` (proxy-wasm ABI 0.2.x) reach the host without a
- * BigInt.
+ * The metric adapter: `proxy_increment_metric(u32 id, i64 delta)` and
+ * `proxy_record_metric(u32 id, u64 value)` (proxy-wasm ABI 0.2.x) are linked to the exports of a
+ * small Wasm module (metric-adapter-module.ts) with the ABI's own signature `(i32, i64) -> i32`.
  *
- * The WebAssembly JS API hands an i64 argument to a JavaScript import as a BigInt (a heap
- * allocation per call, then BigInt arithmetic), and the metric updates are the most frequent
- * host calls of a metrics filter. So the host links those two imports to the exports of a tiny
- * Wasm module (assembled below, byte by byte) with the ABI's own signature `(i32, i64) -> i32`:
- * each splits the i64 into its low and high 32-bit halves and calls the JavaScript
- * implementation with three i32 arguments. A Wasm function imported into another module is
- * called Wasm to Wasm, so the guest sees the same import with the same signature, results and
- * traps as before; only the JavaScript side changes. The halves are rejoined as a number when
- * exact (|value| < 2^53) and as a BigInt otherwise (`joinSigned`, `joinUnsigned`).
+ * - The common case never calls JavaScript: a counter increment, a counter record or a gauge
+ *   increment of an id the host marked in the adapter's memory (FastMetricTable,
+ *   metric-fast-table.ts) is added to that id's pending sum there, and folded into the stats store
+ *   before any read. The marks exist only while the VM runs guest code (not during start-up or
+ *   the allocator, where the host's restricted-callback check must see the call).
+ * - Anything else (an unknown id, a histogram, a gauge set, a counter delta <= 0, a sum that would
+ *   overflow 64 bits) calls the JavaScript implementation with the i64 split into its low and high
+ *   32-bit halves, as before: the WebAssembly JS API would hand an i64 to a JavaScript import as
+ *   a BigInt (a heap allocation per call). The halves are rejoined as a number when exact
+ *   (|value| < 2^53) and as a BigInt otherwise (`joinSigned`, `joinUnsigned`).
  *
- * A guest that declares either import with another signature cannot link a Wasm function (the
- * JS API checks Wasm-to-Wasm signatures): the VM then links the plain JavaScript imports instead
- * (vm.ts), as before.
- *
- * The module, in WAT:
- *   (module
- *     (import "h" "i" (func $i (param i32 i32 i32) (result i32)))
- *     (import "h" "r" (func $r (param i32 i32 i32) (result i32)))
- *     (func (export "i") (param i32 i64) (result i32)
- *       (call $i (local.get 0) (i32.wrap_i64 (local.get 1)) (i32.wrap_i64 (i64.shr_u (local.get 1) (i64.const 32)))))
- *     (func (export "r") (param i32 i64) (result i32)
- *       (call $r (local.get 0) (i32.wrap_i64 (local.get 1)) (i32.wrap_i64 (i64.shr_u (local.get 1) (i64.const 32))))))
+ * A Wasm function imported into another module is called Wasm to Wasm, so the guest sees the
+ * same import with the same signature, results and traps. A guest that declares either import
+ * with another signature cannot link a Wasm function (the JS API checks Wasm-to-Wasm
+ * signatures): the VM then links the plain JavaScript imports instead (vm.ts).
  */
-
-/** Body of an adapter calling import `index`: (id, lo, hi) from (id, i64). */
-function adapterBody(index: number): number[] {
-  // locals: none; local.get 0; local.get 1; i32.wrap_i64; local.get 1; i64.const 32; i64.shr_u;
-  // i32.wrap_i64; call index; end
-  const code = [0x00, 0x20, 0x00, 0x20, 0x01, 0xa7, 0x20, 0x01, 0x42, 0x20, 0x88, 0xa7, 0x10, index, 0x0b];
-  return [code.length, ...code];
-}
-
-function section(id: number, content: number[]): number[] {
-  return [id, content.length, ...content]; // every section here is shorter than 128 bytes
-}
-
-const ADAPTER_BYTES = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-  // types: 0 = (i32 i32 i32) -> i32, 1 = (i32 i64) -> i32
-  ...section(1, [0x02, 0x60, 0x03, 0x7f, 0x7f, 0x7f, 0x01, 0x7f, 0x60, 0x02, 0x7f, 0x7e, 0x01, 0x7f]),
-  // imports: h.i and h.r, functions of type 0
-  ...section(2, [0x02, 0x01, 0x68, 0x01, 0x69, 0x00, 0x00, 0x01, 0x68, 0x01, 0x72, 0x00, 0x00]),
-  // functions 2 and 3, of type 1
-  ...section(3, [0x02, 0x01, 0x01]),
-  // exports: "i" = function 2, "r" = function 3
-  ...section(7, [0x02, 0x01, 0x69, 0x00, 0x02, 0x01, 0x72, 0x00, 0x03]),
-  ...section(10, [0x02, ...adapterBody(0), ...adapterBody(1)]),
-]);
+import { METRIC_ADAPTER_BYTES } from "./metric-adapter-module.ts";
+import type { FastMetricTable } from "./metric-fast-table.ts";
 
 let adapterModule: WebAssembly.Module | undefined;
 
@@ -62,10 +32,17 @@ export interface I64Imports {
   proxy_record_metric: Function;
 }
 
-/** The two metric imports as Wasm functions of signature (i32, i64) -> i32 calling `split`. */
-export function adaptI64Imports(split: { increment: SplitI64Import; record: SplitI64Import }): I64Imports {
-  adapterModule ??= new WebAssembly.Module(ADAPTER_BYTES);
-  const instance = new WebAssembly.Instance(adapterModule, { h: { i: split.increment, r: split.record } });
+/**
+ * The two metric imports as Wasm functions of signature (i32, i64) -> i32: updates marked in
+ * `table` are summed there, every other call reaches `split` (all of them without a table).
+ */
+export function adaptI64Imports(
+  split: { increment: SplitI64Import; record: SplitI64Import },
+  table?: FastMetricTable,
+): I64Imports {
+  adapterModule ??= new WebAssembly.Module(METRIC_ADAPTER_BYTES);
+  const memory = table?.memory ?? new WebAssembly.Memory({ initial: 1 }); // all zero: nothing marked
+  const instance = new WebAssembly.Instance(adapterModule, { h: { i: split.increment, r: split.record, m: memory } });
   return {
     proxy_increment_metric: instance.exports["i"] as Function,
     proxy_record_metric: instance.exports["r"] as Function,

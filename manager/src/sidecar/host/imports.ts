@@ -8,8 +8,9 @@
  *   VM's effective context (the calling context, or the one set by proxy_set_effective_context).
  * - A guest pointer outside memory returns InvalidMemoryAccess (6); it never crashes the host.
  * - `proxy_get_log_level` is linked only for ABI 0.2.1. `proxy_increment_metric` and
- *   `proxy_record_metric` are linked through the i64 adapter (i64-adapter.ts: the value arrives
- *   as two 32-bit halves, no BigInt); with `adaptI64: false` they receive it as a BigInt.
+ *   `proxy_record_metric` are linked through the metric adapter (i64-adapter.ts: counter and
+ *   gauge increments summed in Wasm, anything else reaches JavaScript as two 32-bit halves, no
+ *   BigInt); with `adaptI64: false` they receive it as a BigInt.
  * - Header maps: keys lower-cased; get returns the first value (missing -> NotFound); replace is
  *   Envoy's setCopy; size is byteSize() of a writable map; an unavailable map -> BadArgument
  *   (pairs -> empty map; in on_log a get on a missing map -> NotFound); maps 6/7 are read-only.
@@ -32,6 +33,7 @@ import { defaultSharedState } from "./shared-state.ts";
 import type { WasmVm } from "./vm.ts";
 import { createWasiImports } from "./wasi.ts";
 import { adaptI64Imports, joinSigned, joinUnsigned } from "./i64-adapter.ts";
+import { FastMetricTable } from "./metric-fast-table.ts";
 
 type Fn = (...args: any[]) => any;
 
@@ -46,13 +48,15 @@ export function buildImports(vm: WasmVm, { adaptI64 = true }: { adaptI64?: boole
   const env: Record<string, Fn> = {};
   for (const [name, fn] of Object.entries(envFunctions(vm))) env[name] = guarded(vm, name, fn);
   if (vm.loaded.abiVersion !== "0.2.1") delete env["proxy_get_log_level"];
-  if (adaptI64) {
+  const table = adaptI64 ? new FastMetricTable() : undefined;
+  vm.metrics.useFastTable(table);
+  if (table) {
     const adapted = adaptI64Imports({
       increment: guarded(vm, "proxy_increment_metric", (id: number, lo: number, hi: number) =>
         vm.metrics.increment(id >>> 0, joinSigned(lo, hi))),
       record: guarded(vm, "proxy_record_metric", (id: number, lo: number, hi: number) =>
         vm.metrics.record(id >>> 0, joinUnsigned(lo, hi))),
-    });
+    }, table);
     env["proxy_increment_metric"] = adapted.proxy_increment_metric as Fn;
     env["proxy_record_metric"] = adapted.proxy_record_metric as Fn;
   }
@@ -67,7 +71,7 @@ export function buildImports(vm: WasmVm, { adaptI64 = true }: { adaptI64?: boole
   const wasi: Record<string, Fn> = {};
   for (const [name, fn] of Object.entries(wasiRaw)) {
     wasi[name] = (...args: unknown[]) => {
-      vm.hostCalls++;
+      vm.jsHostCalls++;
       vm.checkAllowed(name, true);
       return fn(...args);
     };
@@ -83,7 +87,7 @@ export function buildImports(vm: WasmVm, { adaptI64 = true }: { adaptI64?: boole
  */
 function guarded(vm: WasmVm, name: string, fn: Fn): Fn {
   const enter = (): void => {
-    vm.hostCalls++;
+    vm.jsHostCalls++;
     if (vm.phase !== "running") vm.checkAllowed(name, false);
   };
   const failed = (e: unknown): number => {

@@ -14,9 +14,17 @@
  *   records; unknown id, including type 3 -> NotFound.
  * - get: counter/gauge value; unknown counter/gauge id -> NotFound; histogram and type 3 ->
  *   BadArgument.
+ *
+ * With a FastMetricTable (`useFastTable`: the metric adapter's memory, metric-fast-table.ts),
+ * every counter and gauge defined afterwards whose stat accepts deferred writes
+ * (`deferWrites`) is marked there: the adapter then sums its increments (and counter records)
+ * in Wasm, and the stat folds the sums in before every read. Everything else (unknown ids,
+ * BadArgument cases, gauge sets, histograms, sums that would overflow) reaches the methods
+ * below, whose results are unchanged; additions commute, and a gauge `set` folds first.
  */
 import { MetricType, WasmResult } from "./abi.ts";
 import type { Counter, Gauge, Histogram, StatsStore } from "../stats/types.ts";
+import type { FastMetricTable } from "./metric-fast-table.ts";
 
 /** Envoy's CustomStatNamespace. */
 export const CUSTOM_STAT_PREFIX = "wasmcustom.";
@@ -32,7 +40,48 @@ export class MetricsRegistry {
   private readonly histograms: Array<Histogram | undefined> = [];
   private readonly lastId = [MetricType.Counter, MetricType.Gauge, MetricType.Histogram];
 
+  private fast: FastMetricTable | undefined = undefined;
+  private closedFastUpdates = 0;
+  /** Stats holding this registry's fold, and how to unregister it. */
+  private readonly deferring = new Map<Counter | Gauge, () => void>();
+  /** Folds the adapter's pending sums into the stats (a no-op unless an update came since). */
+  readonly fold = (): void => this.fast?.fold();
+
   constructor(private readonly stats: StatsStore) {}
+
+  /** The metric adapter's table for ids defined from now on (undefined: every update in JavaScript). */
+  useFastTable(table: FastMetricTable | undefined): void {
+    this.fast = table;
+  }
+
+  /** Opens (running guest code) or closes (start-up, allocator) the adapter's Wasm path. */
+  setFastPath(on: boolean): void {
+    this.fast?.setEnabled(on);
+  }
+
+  /** Updates the adapter answered without calling JavaScript. */
+  fastUpdates(): number {
+    return this.closedFastUpdates + (this.fast?.fastUpdates() ?? 0);
+  }
+
+  /**
+   * Folds the pending sums and stops deferring (the VM goes away). Safe at any time: later
+   * updates, if any, take the JavaScript path and reach the stats directly.
+   */
+  close(): void {
+    if (!this.fast) return;
+    this.closedFastUpdates += this.fast.fastUpdates();
+    this.fast.close();
+    this.fast = undefined;
+    for (const stop of this.deferring.values()) stop();
+    this.deferring.clear();
+  }
+
+  private deferToTable(id: number, stat: Counter | Gauge): void {
+    if (!this.fast || !stat.deferWrites) return;
+    if (!this.deferring.has(stat)) this.deferring.set(stat, stat.deferWrites(this.fold));
+    this.fast.enable(id, stat);
+  }
 
   define(type: number, name: string): { result: WasmResult; id?: number } {
     if (!Number.isInteger(type) || type < 0 || type > MetricType.Histogram) return { result: WasmResult.BadArgument };
@@ -40,10 +89,10 @@ export class MetricsRegistry {
     const id = (this.lastId[type]! += ID_INCREMENT);
     switch (type as MetricType) {
       case MetricType.Counter:
-        this.counters[id >>> 2] = this.stats.counter(statName);
+        this.deferToTable(id, (this.counters[id >>> 2] = this.stats.counter(statName)));
         break;
       case MetricType.Gauge:
-        this.gauges[id >>> 2] = this.stats.gauge(statName);
+        this.deferToTable(id, (this.gauges[id >>> 2] = this.stats.gauge(statName)));
         break;
       case MetricType.Histogram:
         this.histograms[id >>> 2] = this.stats.histogram(statName);

@@ -84,6 +84,7 @@ class Worker {
     } catch {
       return false;
     }
+    this.vm.metrics.close(); // the failed VM goes away: its pending metric sums reach the store
     this.vm = vm;
     return true;
   }
@@ -197,6 +198,11 @@ class PluginImpl implements Plugin {
       if (root) pending.push(root.shutdown());
     }
     await Promise.all(pending);
+    if (this.group.plugins.size === 0 && cache.get(this.group.key) !== this.group) {
+      // The group's VMs go away: their pending metric sums reach the store now.
+      this.group.base.metrics.close();
+      for (const w of this.group.workers) w.vm.metrics.close();
+    }
   }
 }
 
@@ -222,7 +228,12 @@ function loadError(config: WasmPluginConfig, e: unknown): PluginLoadError {
 
 /** The canary: a VM whose root is configured once, then thrown away. Throws ModuleLoadError. */
 function runCanary(loaded: LoadedModule, config: WasmPluginConfig, env: HostEnvironment): void {
-  startRoot(WasmVm.create(loaded, vmOptionsOf(config, env)), identityOf(config)).release();
+  const canary = WasmVm.create(loaded, vmOptionsOf(config, env));
+  try {
+    startRoot(canary, identityOf(config)).release();
+  } finally {
+    canary.metrics.close();
+  }
 }
 
 /**

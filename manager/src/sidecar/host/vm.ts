@@ -87,9 +87,9 @@ export class WasmVm {
   readonly metrics: MetricsRegistry;
   failed = false;
   failure?: Error;
-  phase: VmPhase = "startup";
-  /** Host calls the guest made (env and WASI imports), for benchmarks. */
-  hostCalls = 0;
+  #phase: VmPhase = "startup";
+  /** Host calls that reached JavaScript (env and WASI imports). */
+  jsHostCalls = 0;
   /** The last message the guest logged at error level or above (quoted in load errors). */
   lastErrorLog?: string;
   private instance!: WebAssembly.Instance;
@@ -113,6 +113,21 @@ export class WasmVm {
   ) {
     this.memory = new GuestMemory(() => this.exportedMemory(), (size) => this.allocate(size));
     this.metrics = new MetricsRegistry(options.env.stats);
+  }
+
+  /** The VM's phase; the metric adapter's Wasm path is open only while "running". */
+  get phase(): VmPhase {
+    return this.#phase;
+  }
+
+  set phase(phase: VmPhase) {
+    this.#phase = phase;
+    this.metrics.setFastPath(phase === "running");
+  }
+
+  /** Host calls the guest made (env and WASI imports, metric updates answered in Wasm included), for benchmarks. */
+  get hostCalls(): number {
+    return this.jsHostCalls + this.metrics.fastUpdates();
   }
 
   get env(): HostEnvironment {

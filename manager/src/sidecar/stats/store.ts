@@ -17,6 +17,9 @@
  *   which is what the `interval` half of the `/stats` quantile pairs shows (Envoy: the last
  *   flush interval; `nan` until the first merge).
  * - Recording is O(1) amortised: one map increment per sample plus the interval map.
+ * - A counter or gauge may hold writes made elsewhere (`deferWrites`: the proxy-wasm host's Wasm
+ *   metric adapter sums updates in its own memory); they are folded in before every read
+ *   (`value()`, `used()`) and before a gauge `set`, so readers never see a stale value.
  */
 import type { Counter, Gauge, Histogram, HistogramSnapshot, StatsStore } from "./types.ts";
 import type { BucketsFor } from "./histogram-settings.ts";
@@ -31,10 +34,36 @@ import {
   type Bins,
 } from "./log-linear-histogram.ts";
 
+/**
+ * The fold functions of writes held elsewhere (the proxy-wasm host's Wasm metric adapter sums
+ * updates in its own memory); every read runs them first, so no read sees a stale value.
+ */
+class DeferredFolds {
+  #folds: Array<() => void> = [];
+  add(fold: () => void): () => void {
+    if (!this.#folds.includes(fold)) this.#folds.push(fold);
+    return () => {
+      this.#folds = this.#folds.filter((f) => f !== fold);
+    };
+  }
+  run(): void {
+    for (const f of this.#folds) f();
+  }
+}
+
 export class MemoryCounter extends ExactInteger implements Counter {
   #used = false;
+  #deferred: DeferredFolds | undefined = undefined;
   constructor(readonly name: string) {
     super();
+  }
+  /** Registers writes held elsewhere: `fold` adds them (with `add`); it runs before every read. */
+  deferWrites(fold: () => void): () => void {
+    return (this.#deferred ??= new DeferredFolds()).add(fold);
+  }
+  override value(): bigint {
+    this.#deferred?.run();
+    return super.value();
   }
   add(delta: number | bigint): void {
     this.addExact(delta);
@@ -45,16 +74,27 @@ export class MemoryCounter extends ExactInteger implements Counter {
     this.#used = true;
   }
   used(): boolean {
+    this.#deferred?.run();
     return this.#used;
   }
 }
 
 export class MemoryGauge extends ExactInteger implements Gauge {
   #used = false;
+  #deferred: DeferredFolds | undefined = undefined;
   constructor(readonly name: string) {
     super();
   }
+  /** Registers deltas held elsewhere: `fold` adds them (with `add`); it runs before every read and set. */
+  deferWrites(fold: () => void): () => void {
+    return (this.#deferred ??= new DeferredFolds()).add(fold);
+  }
+  override value(): bigint {
+    this.#deferred?.run();
+    return super.value();
+  }
   set(value: number | bigint): void {
+    this.#deferred?.run(); // deltas made before the set are overwritten by it
     this.setExact(value);
     this.#used = true;
   }
@@ -67,6 +107,7 @@ export class MemoryGauge extends ExactInteger implements Gauge {
     this.#used = true;
   }
   used(): boolean {
+    this.#deferred?.run();
     return this.#used;
   }
 }

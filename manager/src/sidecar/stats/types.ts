@@ -14,6 +14,11 @@ export interface Counter {
   add(delta: number | bigint): void;
   inc(): void;
   value(): bigint;
+  /**
+   * Optional: registers writes held elsewhere, which `fold` adds with `add`; the stat runs it
+   * before every read. Returns the function that unregisters it.
+   */
+  deferWrites?(fold: () => void): () => void;
 }
 
 export interface Gauge {
@@ -22,6 +27,8 @@ export interface Gauge {
   add(delta: number | bigint): void;
   sub(delta: number | bigint): void;
   value(): bigint;
+  /** Optional: as Counter.deferWrites (folded before every read and before `set`). */
+  deferWrites?(fold: () => void): () => void;
 }
 
 export interface Histogram {
