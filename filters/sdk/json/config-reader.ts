@@ -31,6 +31,7 @@
 import { JsonParseResult, parseJson, parseJsonBytes } from "./parser";
 import { JsonKind, JsonObject, JsonValue, MAX_SAFE_INTEGER } from "./value";
 import { displayPath, pathWithIndex, pathWithKey } from "./path";
+import { JsonText, jsonText as t } from "./messages";
 
 export class ConfigReader {
   private readonly messages: Array<string> = [];
@@ -55,12 +56,12 @@ export class ConfigReader {
 
   private readResult(result: JsonParseResult): ConfigObject | null {
     const value = result.value;
-    if (value === null) { this.record("invalid JSON: " + result.error); return null; }
+    if (value === null) { this.record(t(JsonText.invalidJson) + result.error); return null; }
     return this.object(value, "");
   }
 
   /** Records "<path>: <message>". */
-  fail(path: string, message: string): void { this.record(displayPath(path) + ": " + message); }
+  fail(path: string, message: string): void { this.record(displayPath(path) + t(JsonText.colon) + message); }
 
   private record(line: string): void {
     if (this.messages.length < this.maxErrors) this.messages.push(line);
@@ -79,13 +80,14 @@ export class ConfigReader {
   summary(): string {
     if (this.count <= 1) return this.firstError();
     const more = this.count - 1;
-    return this.firstError() + " (and " + more.toString() + " more error" + (more == 1 ? ")" : "s)");
+    return this.firstError() + t(JsonText.andMore) + more.toString() + t(JsonText.moreError) +
+      t(more == 1 ? JsonText.closeParen : JsonText.pluralClose);
   }
 
   // ===== checks on one value; ConfigObject and ConfigArray call these with the value's path =====
 
   private mismatch(value: JsonValue, path: string, expected: string): void {
-    this.fail(path, "expected " + expected + ", got " + value.typeName());
+    this.fail(path, t(JsonText.expected) + expected + t(JsonText.got) + value.typeName());
   }
 
   /** The value as an object (path kept for nested errors). */
@@ -117,8 +119,8 @@ export class ConfigReader {
     if (!value.isNumber()) { this.mismatch(value, path, "number"); return NaN; }
     const n = value.numberValue();
     if (n < min || n > max) {
-      this.fail(path, "expected number" + rangeText(formatNumber(min), formatNumber(max), min > -Infinity, max < Infinity) +
-        ", got " + formatNumber(n));
+      this.fail(path, t(JsonText.expectedNumber) + rangeText(formatNumber(min), formatNumber(max), min > -Infinity, max < Infinity) +
+        t(JsonText.got) + formatNumber(n));
       return NaN;
     }
     return n;
@@ -130,11 +132,11 @@ export class ConfigReader {
     const bounded = min > <i64>-MAX_SAFE_INTEGER || max < <i64>MAX_SAFE_INTEGER;
     const range = rangeText(min.toString(), max.toString(), min > <i64>-MAX_SAFE_INTEGER, max < <i64>MAX_SAFE_INTEGER);
     if (!value.isInteger()) {
-      this.fail(path, "expected integer" + (bounded ? range : "") + ", got " + formatNumber(value.numberValue()));
+      this.fail(path, t(JsonText.expectedInteger) + (bounded ? range : "") + t(JsonText.got) + formatNumber(value.numberValue()));
       return 0;
     }
     const n = value.integerValue();
-    if (n < min || n > max) { this.fail(path, "expected integer" + range + ", got " + n.toString()); return 0; }
+    if (n < min || n > max) { this.fail(path, t(JsonText.expectedInteger) + range + t(JsonText.got) + n.toString()); return 0; }
     return n;
   }
 
@@ -142,14 +144,14 @@ export class ConfigReader {
   enumIndex(value: JsonValue, path: string, allowed: Array<string>): i32 {
     const s = value.asString();
     const i = s === null ? -1 : allowed.indexOf(s);
-    if (i < 0) this.fail(path, "expected " + oneOf(allowed) + (s === null ? ", got " + value.typeName() : ""));
+    if (i < 0) this.fail(path, t(JsonText.expected) + oneOf(allowed) + (s === null ? t(JsonText.got) + value.typeName() : ""));
     return i;
   }
 
   /** An array of strings; null when it or any element is not (one error per bad element). */
   stringArray(value: JsonValue, path: string): Array<string> | null {
     const items = value.asArray();
-    if (items === null) { this.mismatch(value, path, "array of strings"); return null; }
+    if (items === null) { this.mismatch(value, path, t(JsonText.arrayOfStrings)); return null; }
     const out = new Array<string>(items.length);
     let good = true;
     for (let i = 0, n = items.length; i < n; i++) {
@@ -179,7 +181,7 @@ export class ConfigObject {
     for (let i = 0, n = this.json.size; i < n; i++) {
       const key = this.json.keyAt(i);
       if (allowed.includes(key)) continue;
-      this.fail(key, "unknown field (known: " + allowed.join(", ") + ")");
+      this.fail(key, t(JsonText.unknownField) + allowed.join(t(JsonText.comma)) + t(JsonText.closeParen));
       clean = false;
     }
     return clean;
@@ -188,7 +190,7 @@ export class ConfigObject {
   /** The value of a required field; records "missing, expected <what>" when absent. */
   private required(key: string, what: string): JsonValue | null {
     const v = this.json.get(key);
-    if (v === null) this.fail(key, "missing" + ", expected " + what); // parts shared with other messages
+    if (v === null) this.fail(key, t(JsonText.missing) + t(JsonText.commaExpected) + what);
     return v;
   }
 
@@ -259,7 +261,7 @@ export class ConfigObject {
   }
 
   requiredStringArray(key: string): Array<string> | null {
-    const v = this.required(key, "array of strings");
+    const v = this.required(key, t(JsonText.arrayOfStrings));
     return v === null ? null : this.reader.stringArray(v, this.fieldPath(key));
   }
   /** The strings, or an empty array when absent (or on error). */
@@ -321,14 +323,15 @@ function isBlank(ptr: usize, len: i32): bool {
 
 /** `one of "A", "B"`. */
 function oneOf(allowed: Array<string>): string {
-  return allowed.length == 0 ? "nothing (no values allowed)" : "one of \"" + allowed.join("\", \"") + "\"";
+  if (allowed.length == 0) return t(JsonText.nothing);
+  return t(JsonText.oneOf) + allowed.join(t(JsonText.quoteCommaQuote)) + t(JsonText.doubleQuote);
 }
 
 /** " in [lo, hi]", " >= lo", " <= hi" or "". */
 function rangeText(lo: string, hi: string, hasLo: bool, hasHi: bool): string {
-  if (hasLo && hasHi) return " in [" + lo + ", " + hi + "]";
-  if (hasLo) return " >= " + lo;
-  if (hasHi) return " <= " + hi;
+  if (hasLo && hasHi) return t(JsonText.inRange) + lo + t(JsonText.comma) + hi + t(JsonText.closeBracket);
+  if (hasLo) return t(JsonText.atLeast) + lo;
+  if (hasHi) return t(JsonText.atMost) + hi;
   return "";
 }
 

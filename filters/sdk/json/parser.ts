@@ -22,6 +22,7 @@
 import { jsonNumberToF64 } from "./number";
 import { JsonObject, JsonValue } from "./value";
 import { hexDigit, pathWithIndex, pathWithKey } from "./path";
+import { JsonText, jsonText as t } from "./messages";
 
 /** Default limit on nested arrays and objects. */
 export const JSON_MAX_DEPTH: i32 = 128;
@@ -64,14 +65,6 @@ class Frame {
   constructor(public readonly value: JsonValue, public readonly items: Array<JsonValue> | null,
               public readonly object: JsonObject | null) {}
 }
-
-// ===== message parts =====
-// Messages are composed from shared parts: each distinct string literal costs a module ~23 bytes
-// besides its text, and a filter carries every message of the parser.
-const END = "unexpected end of input";
-const IN_STRING = " in a string";
-const EXPECTED = ", expected ";
-const A_DIGIT = "a digit ";
 
 // ===== string scratch: UTF-16 code units of the string being decoded =====
 
@@ -140,10 +133,12 @@ class Parser {
   /** "unexpected <what the byte at pos is>" — end of input, a printable character, or a byte. */
   private unexpected(expected: string): JsonValue | null {
     const p = this.pos;
-    if (p >= this.len) return this.fail(END + EXPECTED + expected, p);
+    // Messages are composed from shared parts of one table (messages.ts).
+    if (p >= this.len) return this.fail(t(JsonText.unexpectedEnd) + t(JsonText.commaExpected) + expected, p);
     const c = this.byteAt(p);
-    const shown = c >= 0x21 && c < 0x7f ? "'" + String.fromCharCode(c) + "'" : "byte 0x" + hex2(c);
-    return this.fail("unexpected " + shown + EXPECTED + expected, p);
+    const q = t(JsonText.quote);
+    const shown = c >= 0x21 && c < 0x7f ? q + String.fromCharCode(c) + q : t(JsonText.byte0x) + hex2(c);
+    return this.fail(t(JsonText.unexpected) + shown + t(JsonText.commaExpected) + expected, p);
   }
 
   private skipWhitespace(): void {
@@ -169,7 +164,7 @@ class Parser {
       const c = this.peek();
       if (c == 0x7b || c == 0x5b) { // '{' or '['
         if (stack.length >= this.maxDepth) {
-          return this.fail("nesting deeper than " + this.maxDepth.toString() + " arrays and objects", this.pos);
+          return this.fail(t(JsonText.nestingDeeperThan) + this.maxDepth.toString() + t(JsonText.arraysAndObjects), this.pos);
         }
         this.pos++;
         this.skipWhitespace();
@@ -205,7 +200,7 @@ class Parser {
       } else if (c == 0x6e) {
         if (this.literal("null")) value = JsonValue.null();
       } else {
-        return this.unexpected("a value");
+        return this.unexpected(t(JsonText.aValue));
       }
       if (value === null) return null;
 
@@ -213,7 +208,7 @@ class Parser {
       while (true) {
         this.skipWhitespace();
         if (stack.length == 0) {
-          if (this.pos < this.len) return this.unexpected("end of input after the JSON value");
+          if (this.pos < this.len) return this.unexpected(t(JsonText.endAfterValue));
           return value;
         }
         const top = stack[stack.length - 1];
@@ -229,7 +224,7 @@ class Parser {
             top.inMember = true;
             break;
           }
-          if (next != 0x5d) return this.unexpected("',' or ']' after an array element");
+          if (next != 0x5d) return this.unexpected(t(JsonText.afterArrayElement));
         } else {
           top.object!.set(top.key, value);
           top.inMember = false;
@@ -239,7 +234,7 @@ class Parser {
             if (!this.readKey(top)) return null;
             break;
           }
-          if (next != 0x7d) return this.unexpected("',' or '}' after an object member");
+          if (next != 0x7d) return this.unexpected(t(JsonText.afterObjectMember));
         }
         this.pos++; // ']' or '}'
         stack.pop();
@@ -250,13 +245,13 @@ class Parser {
 
   /** At a member's start (whitespace skipped): the key, ':' and the whitespace after it. */
   private readKey(frame: Frame): bool {
-    if (this.peek() != 0x22) { this.unexpected("a string key"); return false; }
+    if (this.peek() != 0x22) { this.unexpected(t(JsonText.aStringKey)); return false; }
     const key = this.parseString();
     if (key === null) return false;
     frame.key = key;
     frame.inMember = true;
     this.skipWhitespace();
-    if (this.peek() != 0x3a) { this.unexpected("':' after an object key"); return false; }
+    if (this.peek() != 0x3a) { this.unexpected(t(JsonText.colonAfterKey)); return false; }
     this.pos++;
     this.skipWhitespace();
     return true;
@@ -268,7 +263,7 @@ class Parser {
       const p = this.pos + i;
       if (p >= this.len || this.byteAt(p) != <u32>word.charCodeAt(i)) {
         this.pos = p;
-        this.unexpected("'" + word.charAt(i) + "' in literal " + word);
+        this.unexpected(t(JsonText.quote) + word.charAt(i) + t(JsonText.inLiteral) + word);
         return false;
       }
     }
@@ -281,18 +276,18 @@ class Parser {
     let p = start;
     const n = this.len;
     if (this.byteAt(p) == 0x2d) p++;
-    if (p >= n || !isDigit(this.byteAt(p))) { this.pos = p; return this.unexpected(A_DIGIT + "after '-'"); }
+    if (p >= n || !isDigit(this.byteAt(p))) { this.pos = p; return this.unexpected(t(JsonText.aDigit) + t(JsonText.afterMinus)); }
     if (this.byteAt(p) == 0x30) p++;
     else while (p < n && isDigit(this.byteAt(p))) p++;
     if (p < n && this.byteAt(p) == 0x2e) {
       p++;
-      if (p >= n || !isDigit(this.byteAt(p))) { this.pos = p; return this.unexpected(A_DIGIT + "after the decimal point"); }
+      if (p >= n || !isDigit(this.byteAt(p))) { this.pos = p; return this.unexpected(t(JsonText.aDigit) + t(JsonText.afterDecimalPoint)); }
       while (p < n && isDigit(this.byteAt(p))) p++;
     }
     if (p < n && (this.byteAt(p) | 0x20) == 0x65) {
       p++;
       if (p < n && (this.byteAt(p) == 0x2b || this.byteAt(p) == 0x2d)) p++;
-      if (p >= n || !isDigit(this.byteAt(p))) { this.pos = p; return this.unexpected(A_DIGIT + "in the exponent"); }
+      if (p >= n || !isDigit(this.byteAt(p))) { this.pos = p; return this.unexpected(t(JsonText.aDigit) + t(JsonText.inTheExponent)); }
       while (p < n && isDigit(this.byteAt(p))) p++;
     }
     this.pos = p;
@@ -326,7 +321,7 @@ class Parser {
         p = this.escape(p);
         if (p < 0) return null;
       } else if (c < 0x20) {
-        this.fail("unescaped control character 0x" + hex2(c) + IN_STRING, p);
+        this.fail(t(JsonText.unescapedControl) + hex2(c) + t(JsonText.inAString), p);
         return null;
       } else if (c < 0x80) {
         emitUnit(c);
@@ -335,13 +330,13 @@ class Parser {
         p = this.utf8Sequence(p);
       }
     }
-    this.fail(END + IN_STRING, n);
+    this.fail(t(JsonText.unexpectedEnd) + t(JsonText.inAString), n);
     return null;
   }
 
   /** Decodes the escape at p ('\'); returns the position after it, or -1 (error set). */
   private escape(p: i32): i32 {
-    if (p + 1 >= this.len) { this.fail(END + IN_STRING, this.len); return -1; }
+    if (p + 1 >= this.len) { this.fail(t(JsonText.unexpectedEnd) + t(JsonText.inAString), this.len); return -1; }
     const e = this.byteAt(p + 1);
     let u: u32 = 0;
     switch (e) {
@@ -354,17 +349,19 @@ class Parser {
       case 0x75: {
         for (let i = 2; i < 6; i++) {
           // A non-hex byte before the end is the error, not the end itself.
-          if (p + i >= this.len) { this.fail(END + " in a \\u escape", this.len); return -1; }
+          if (p + i >= this.len) { this.fail(t(JsonText.unexpectedEnd) + t(JsonText.inUEscape), this.len); return -1; }
           const h = hexValue(this.byteAt(p + i));
-          if (h < 0) { this.fail("invalid \\u escape: expected 4 hex digits", p + i); return -1; }
+          if (h < 0) { this.fail(t(JsonText.invalidUEscape), p + i); return -1; }
           u = (u << 4) | <u32>h;
         }
         emitUnit(u); // lone surrogates stay as they are, as in JSON.parse
         return p + 6;
       }
       default: {
-        const shown = e >= 0x21 && e < 0x7f ? "'\\" + String.fromCharCode(e) + "'" : "'\\' before byte 0x" + hex2(e);
-        this.fail("invalid escape " + shown + IN_STRING, p);
+        const shown = e >= 0x21 && e < 0x7f
+          ? t(JsonText.quoteBackslash) + String.fromCharCode(e) + t(JsonText.quote)
+          : t(JsonText.backslashBeforeByte) + hex2(e);
+        this.fail(t(JsonText.invalidEscape) + shown + t(JsonText.inAString), p);
         return -1;
       }
     }
@@ -432,9 +429,9 @@ class Parser {
     for (let i = 0; i < end; i++) {
       if (this.byteAt(i) == 0x0a) { line++; lineStart = i + 1; }
     }
-    const where = " (line " + line.toString() + ", column " + (this.errorOffset - lineStart + 1).toString() +
-      ", byte " + this.errorOffset.toString() + ")";
-    return this.errorMessage + (path.length > 0 ? " at " + path : "") + where;
+    const where = t(JsonText.line) + line.toString() + t(JsonText.column) + (this.errorOffset - lineStart + 1).toString() +
+      t(JsonText.byte) + this.errorOffset.toString() + t(JsonText.closeParen);
+    return this.errorMessage + (path.length > 0 ? t(JsonText.at) + path : "") + where;
   }
 }
 
