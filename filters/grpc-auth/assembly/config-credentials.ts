@@ -11,6 +11,7 @@ import {
   API_KEY, API_KEYS, ApiKeyField, ApiKeysField, JWT, JWT_AUTHN, JwtAuthnField, JwtField, KEY, KeyField, PASSWORDS,
   PasswordsField, PROVIDER, ProviderField, USER, UserField,
 } from "./fields";
+import { Text, text } from "./texts";
 
 const NAME_LIMIT = 63;
 
@@ -28,26 +29,16 @@ function hexNibble(c: i32): i32 {
 export function intField(o: ConfigObject, key: string, fallback: i32, min: i32, max: i32, required: bool = false): i32 {
   const v = o.get(key);
   if (v === null || v.isNull()) {
-    if (required) o.fail(key, "missing");
+    if (required) o.fail(key, text(Text.missing));
     return fallback;
   }
   const n = v.integerValue();
   if (!v.isInteger() || n < <i64>min || n > <i64>max) {
-    o.fail(key, INVALID);
+    o.fail(key, text(Text.invalidValue));
     return fallback;
   }
   return <i32>n;
 }
-
-/**
- * The few messages configuration errors use, with the field path in front (the policy compiler
- * gives the detailed ones; the filter checks again, tersely, for configurations written by hand —
- * each distinct message is a string the module must carry).
- */
-export const INVALID = "invalid value";
-export const EMPTY = "must not be empty";
-export const UNKNOWN = "unknown name";
-export const DUPLICATE = "duplicate";
 
 /** Records "<path>.<key>[i]: <message>". */
 export function failAt(o: ConfigObject, key: string, i: i32, message: string): void {
@@ -63,10 +54,10 @@ export function base64Url(text: string): ArrayBuffer | null {
 /** A header name from the config: lower-case, non-empty. */
 export function readHeader(o: ConfigObject, key: string, fallback: string): string {
   const v = o.optionalString(key, fallback);
-  if (v.length == 0) { o.fail(key, INVALID); return fallback; }
+  if (v.length == 0) { o.fail(key, text(Text.invalidValue)); return fallback; }
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
-    if ((c >= 0x41 && c <= 0x5a) || c <= 0x20 || c >= 0x7f) { o.fail(key, INVALID); return fallback; }
+    if ((c >= 0x41 && c <= 0x5a) || c <= 0x20 || c >= 0x7f) { o.fail(key, text(Text.invalidValue)); return fallback; }
   }
   return v;
 }
@@ -74,7 +65,7 @@ export function readHeader(o: ConfigObject, key: string, fallback: string): stri
 /** The `name` field (the first field of every table that has one). */
 function readName(o: ConfigObject, key: string): string {
   const name = o.requiredString(key);
-  if (name.length == 0 || name.length > NAME_LIMIT) o.fail(key, INVALID);
+  if (name.length == 0 || name.length > NAME_LIMIT) o.fail(key, text(Text.invalidValue));
   return name;
 }
 
@@ -91,11 +82,11 @@ export function readApiKeys(o: ConfigObject, config: Config): void {
     k.unknownFields(API_KEY);
     store.names.push(readName(k, API_KEY[ApiKeyField.name]));
     const hex = k.requiredString(API_KEY[ApiKeyField.sha256]);
-    if (hex.length != 64) { k.fail(API_KEY[ApiKeyField.sha256], INVALID); continue; }
+    if (hex.length != 64) { k.fail(API_KEY[ApiKeyField.sha256], text(Text.invalidValue)); continue; }
     for (let j = 0; j < 32; j++) {
       const hi = hexNibble(hex.charCodeAt(j * 2));
       const lo = hexNibble(hex.charCodeAt(j * 2 + 1));
-      if (hi < 0 || lo < 0) { k.fail(API_KEY[ApiKeyField.sha256], INVALID); break; }
+      if (hi < 0 || lo < 0) { k.fail(API_KEY[ApiKeyField.sha256], text(Text.invalidValue)); break; }
       unchecked(hashes[i * 32 + j] = <u8>((hi << 4) | lo));
     }
   }
@@ -126,15 +117,15 @@ export function readPasswords(o: ConfigObject, config: Config): void {
     if (u === null) continue;
     u.unknownFields(USER);
     const name = readName(u, USER[UserField.name]);
-    if (store.names.has(name)) u.fail(USER[UserField.name], DUPLICATE);
+    if (store.names.has(name)) u.fail(USER[UserField.name], text(Text.duplicate));
     store.names.set(name, store.list.length);
     store.list.push(name);
     store.iterations.push(intField(u, USER[UserField.iterations], 1, 1, 10_000_000, true));
     const salt = base64Url(u.requiredString(USER[UserField.salt]));
-    if (salt === null || salt.byteLength == 0) u.fail(USER[UserField.salt], INVALID);
+    if (salt === null || salt.byteLength == 0) u.fail(USER[UserField.salt], text(Text.invalidValue));
     store.salts.push(salt === null ? new ArrayBuffer(0) : salt);
     const hash = base64Url(u.requiredString(USER[UserField.hash]));
-    if (hash === null || hash.byteLength != 32) u.fail(USER[UserField.hash], INVALID);
+    if (hash === null || hash.byteLength != 32) u.fail(USER[UserField.hash], text(Text.invalidValue));
     store.hashes.push(hash === null ? new ArrayBuffer(0) : hash);
   }
   config.users = store;
@@ -149,12 +140,12 @@ function readKey(keys: ConfigArray, i: i32, provider: JwtProvider): void {
   const key = new JwtKey(kid, alg);
   if (alg == ALG_HS256) {
     const secret = base64Url(k.requiredString(KEY[KeyField.k]));
-    if (secret === null || secret.byteLength < 32) { k.fail(KEY[KeyField.k], INVALID); return; }
+    if (secret === null || secret.byteLength < 32) { k.fail(KEY[KeyField.k], text(Text.invalidValue)); return; }
     key.hmac = HmacSha256Key.from(secret);
   } else if (alg == ALG_EDDSA) {
     const x = base64Url(k.requiredString(KEY[KeyField.x]));
     const pk = x !== null ? Ed25519PublicKey.parse(x, 0, x.byteLength) : null;
-    if (pk === null || !pk.canonical) { k.fail(KEY[KeyField.x], INVALID); return; }
+    if (pk === null || !pk.canonical) { k.fail(KEY[KeyField.x], text(Text.invalidValue)); return; }
     key.ed25519 = pk;
   } else {
     return;
@@ -182,7 +173,7 @@ export function readJwt(o: ConfigObject, config: Config): void {
     if (p === null) continue;
     p.unknownFields(PROVIDER);
     const provider = new JwtProvider(readName(p, PROVIDER[ProviderField.name]), p.requiredString(PROVIDER[ProviderField.issuer]));
-    if (jwt.byIssuer.has(provider.issuer)) p.fail(PROVIDER[ProviderField.issuer], DUPLICATE);
+    if (jwt.byIssuer.has(provider.issuer)) p.fail(PROVIDER[ProviderField.issuer], text(Text.duplicate));
     jwt.byIssuer.set(provider.issuer, jwt.providers.length);
     provider.audiences = p.optionalStringArray(PROVIDER[ProviderField.audiences]);
     provider.clockSkew = <f64>intField(p, PROVIDER[ProviderField.clock_skew_seconds], 60, 0, 3600);
@@ -195,11 +186,11 @@ export function readJwt(o: ConfigObject, config: Config): void {
       const key = authn.optionalString(JWT_AUTHN[JwtAuthnField.payload_in_metadata], "payload");
       provider.metadataKey = key;
       if (!jwt.metadataKeys.includes(key)) jwt.metadataKeys.push(key);
-      if (p.has(keysKey)) p.fail(keysKey, INVALID);
+      if (p.has(keysKey)) p.fail(keysKey, text(Text.invalidValue));
     } else {
       const keys = p.requiredArray(keysKey);
       for (let k = 0; keys !== null && k < keys.length; k++) readKey(keys, k, provider);
-      if (keys !== null && keys.length == 0) p.fail(keysKey, EMPTY);
+      if (keys !== null && keys.length == 0) p.fail(keysKey, text(Text.mustNotBeEmpty));
     }
     jwt.providers.push(provider);
   }

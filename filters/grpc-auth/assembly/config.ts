@@ -10,7 +10,8 @@
  */
 import { ConfigObject, ConfigReader } from "../../sdk/json";
 import { parseCidr, Cidr } from "./ip";
-import { DUPLICATE, EMPTY, failAt, intField, INVALID, readApiKeys, readHeader, readJwt, readPasswords, UNKNOWN } from "./config-credentials";
+import { failAt, intField, readApiKeys, readHeader, readJwt, readPasswords } from "./config-credentials";
+import { Text, text } from "./texts";
 import {
   ACTION_ALLOW, ACTION_AUDIT, ACTION_NAMES, ClaimCondition, Config, HeaderCondition, JwtCondition, KIND_API_KEY, KIND_JWT,
   KIND_PRINCIPAL, KIND_USER, PrincipalPattern, Rule,
@@ -59,13 +60,13 @@ function readRoot(root: ConfigObject, config: Config, methods: Array<Array<Metho
   const jwt = root.optionalObject(TOP[TopField.jwt]);
   if (jwt !== null) readJwt(jwt, config);
   const rules = root.requiredArray(TOP[TopField.rules]);
-  if (rules !== null && rules.length == 0) root.fail(TOP[TopField.rules], EMPTY);
+  if (rules !== null && rules.length == 0) root.fail(TOP[TopField.rules], text(Text.mustNotBeEmpty));
   const names = new Map<string, i32>();
   for (let i = 0; rules !== null && i < rules.length; i++) {
     const o = rules.object(i);
     if (o === null) continue;
     const rule = readRule(o, config);
-    if (names.has(rule.name)) o.fail(RULE[RuleField.name], DUPLICATE);
+    if (names.has(rule.name)) o.fail(RULE[RuleField.name], text(Text.duplicate));
     names.set(rule.name, i);
     config.rules.push(rule);
     methods.push(readMethods(o));
@@ -83,10 +84,10 @@ function readMethods(o: ConfigObject): Array<MethodPattern> {
   for (let i = 0; list !== null && i < list.length; i++) {
     if (!list.value(i).isString()) { list.string(i); continue; }
     const p = parseMethodPattern(list.string(i));
-    if (p === null) list.fail(i, INVALID);
+    if (p === null) list.fail(i, text(Text.invalidValue));
     else out.push(p);
   }
-  if (list !== null && list.length == 0) o.fail(RULE[RuleField.methods], EMPTY);
+  if (list !== null && list.length == 0) o.fail(RULE[RuleField.methods], text(Text.mustNotBeEmpty));
   return out;
 }
 
@@ -96,11 +97,11 @@ function indices(o: ConfigObject, key: string, known: Array<string> | null): Sta
   const names = o.requiredStringArray(key);
   if (names === null) return null;
   if (names.length == 1 && names[0] == "*") return new StaticArray<i32>(0);
-  if (known === null || names.length == 0) { o.fail(key, UNKNOWN); return null; }
+  if (known === null || names.length == 0) { o.fail(key, text(Text.unknownName)); return null; }
   const out = new StaticArray<i32>(names.length);
   for (let i = 0; i < names.length; i++) {
     const at = known.indexOf(names[i]);
-    if (at < 0) failAt(o, key, i, UNKNOWN);
+    if (at < 0) failAt(o, key, i, text(Text.unknownName));
     unchecked(out[i] = at);
   }
   return out;
@@ -120,14 +121,14 @@ function readJwtCondition(o: ConfigObject, config: Config): JwtCondition | null 
   j.unknownFields(RULE_JWT);
   const cond = new JwtCondition();
   const settings = config.jwt;
-  if (settings === null) { o.fail(RULE[RuleField.jwt], UNKNOWN); return cond; }
+  if (settings === null) { o.fail(RULE[RuleField.jwt], text(Text.unknownName)); return cond; }
   const names = new Array<string>();
   for (let i = 0; i < settings.providers.length; i++) names.push(settings.providers[i].name);
   const providers = j.optionalStringArray(RULE_JWT[RuleJwtField.providers]);
   const out = new StaticArray<i32>(providers.length);
   for (let i = 0; i < providers.length; i++) {
     const at = names.indexOf(providers[i]);
-    if (at < 0) failAt(j, RULE_JWT[RuleJwtField.providers], i, UNKNOWN);
+    if (at < 0) failAt(j, RULE_JWT[RuleJwtField.providers], i, text(Text.unknownName));
     unchecked(out[i] = at);
   }
   cond.providers = out;
@@ -138,9 +139,9 @@ function readJwtCondition(o: ConfigObject, config: Config): JwtCondition | null 
     c.unknownFields(CLAIM);
     const path = c.requiredStringArray(CLAIM[ClaimField.path]);
     const all = c.has(CLAIM[ClaimField.all_of]);
-    if (all == c.has(CLAIM[ClaimField.any_of])) { c.fail(CLAIM[ClaimField.any_of], INVALID); continue; }
+    if (all == c.has(CLAIM[ClaimField.any_of])) { c.fail(CLAIM[ClaimField.any_of], text(Text.invalidValue)); continue; }
     const values = c.requiredStringArray(CLAIM[all ? ClaimField.all_of : ClaimField.any_of]);
-    if (path === null || values === null || path.length == 0 || values.length == 0) { c.fail(CLAIM[ClaimField.path], INVALID); continue; }
+    if (path === null || values === null || path.length == 0 || values.length == 0) { c.fail(CLAIM[ClaimField.path], text(Text.invalidValue)); continue; }
     const p = new StaticArray<string>(path.length);
     for (let k = 0; k < path.length; k++) unchecked(p[k] = path[k]);
     cond.claims.push(new ClaimCondition(p, all, values));
@@ -162,7 +163,7 @@ function readHeaders(o: ConfigObject, config: Config, rule: Rule): void {
     const prefixes = h.optionalStringArray(HEADER[HeaderField.prefixes]);
     for (let k = 0; k < prefixes.length; k++) cond.prefixes.push(String.UTF8.encode(prefixes[k]));
     const compares = cond.values.length + cond.prefixes.length > 0;
-    if ((cond.presence >= 0) == compares) h.fail(HEADER[HeaderField.name], INVALID);
+    if ((cond.presence >= 0) == compares) h.fail(HEADER[HeaderField.name], text(Text.invalidValue));
     rule.headers.push(cond);
   }
 }
@@ -170,7 +171,7 @@ function readHeaders(o: ConfigObject, config: Config, rule: Rule): void {
 function readRule(o: ConfigObject, config: Config): Rule {
   o.unknownFields(RULE);
   const rule = new Rule(o.requiredString(RULE[RuleField.name]));
-  if (rule.name.length == 0 || rule.name.charCodeAt(0) == 0x5f) o.fail(RULE[RuleField.name], INVALID);
+  if (rule.name.length == 0 || rule.name.charCodeAt(0) == 0x5f) o.fail(RULE[RuleField.name], text(Text.invalidValue));
   rule.action = o.requiredEnum(RULE[RuleField.action], ACTION_NAMES);
   rule.dryRun = o.optionalBool(RULE[RuleField.dry_run], false);
   if (o.has(RULE[RuleField.message])) rule.message = o.requiredString(RULE[RuleField.message]);
@@ -179,7 +180,7 @@ function readRule(o: ConfigObject, config: Config): Rule {
     const out = new Array<PrincipalPattern>();
     for (let i = 0; list !== null && i < list.length; i++) {
       const p = parsePrincipal(list[i]);
-      if (p === null) failAt(o, RULE[RuleField.principals], i, INVALID);
+      if (p === null) failAt(o, RULE[RuleField.principals], i, text(Text.invalidValue));
       else out.push(p);
     }
     rule.principals = out;
@@ -198,12 +199,12 @@ function readRule(o: ConfigObject, config: Config): Rule {
     const out = new Array<Cidr>();
     for (let i = 0; list !== null && i < list.length; i++) {
       const c = parseCidr(list[i]);
-      if (c === null) failAt(o, RULE[RuleField.source_ips], i, INVALID);
+      if (c === null) failAt(o, RULE[RuleField.source_ips], i, text(Text.invalidValue));
       else out.push(c);
     }
     rule.sourceIps = out;
   }
   readHeaders(o, config, rule);
-  if (rule.action == ACTION_AUDIT && rule.dryRun) o.fail(RULE[RuleField.dry_run], INVALID);
+  if (rule.action == ACTION_AUDIT && rule.dryRun) o.fail(RULE[RuleField.dry_run], text(Text.invalidValue));
   return rule;
 }

@@ -22,6 +22,7 @@ import { ACTION_NAMES, Config, Rule } from "./model";
 import { RuleList } from "./methods";
 import { logDebug } from "../../sdk/hostcalls";
 import { FAIL_NAMES } from "./conditions";
+import { Text, text } from "./texts";
 
 export const CODE_OK: i32 = 0;
 export const CODE_PERMISSION_DENIED: i32 = 7;
@@ -49,8 +50,9 @@ export class Decision {
 }
 
 function trace(rule: Rule, result: i32): void {
-  logDebug("grpc-auth: trace: rule \"" + rule.name + "\" " + ACTION_NAMES[rule.action] +
-    (rule.dryRun ? " (dry run)" : "") + ": " + (result == MATCH ? "matched" : "not matched: " + FAIL_NAMES[result]));
+  logDebug(text(Text.traceRule) + rule.name + text(Text.traceRuleClose) + ACTION_NAMES[rule.action] +
+    (rule.dryRun ? text(Text.dryRun) : "") + text(Text.colon) +
+    (result == MATCH ? text(Text.matched) : text(Text.notMatched) + FAIL_NAMES[result]));
 }
 
 export function decide(config: Config, list: RuleList, id: Identities, h: RequestHeaders, tracing: bool, out: Decision): void {

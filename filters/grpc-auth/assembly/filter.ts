@@ -27,9 +27,9 @@ import { setFilterState, STATE_PRINCIPAL, STATE_RULE } from "./host";
 import { AUDIT_ALL, AUDIT_ALLOWS, AUDIT_DENIALS, RULE_AUTHN, RULE_DEFAULT, RULE_MALFORMED } from "./model";
 import { DECISION_ALLOWED, DECISION_AUDITED, DECISION_DENIED, DECISION_SHADOW_DENIED } from "./stats";
 import { GrpcAuthRoot } from "./index";
-import { names } from "./names";
 import { MethodPath } from "./path";
 import { RequestHeaders } from "./headers";
+import { Text, text } from "./texts";
 
 /** Printable ASCII (no quotes or backslashes), other characters as '?', at most 256. */
 function printable(s: string): string {
@@ -68,12 +68,12 @@ export class AuthStream extends HttpContext<GrpcAuthRoot> {
     d.reset();
     if (!wellFormed) {
       id.reset();
-      return this.deny(RULE_MALFORMED, root.malformedIds, CODE_PERMISSION_DENIED, "not a gRPC method path", null);
+      return this.deny(RULE_MALFORMED, root.malformedIds, CODE_PERMISSION_DENIED, text(Text.notGrpcPath), null);
     }
     root.authenticator.authenticate(h, id);
     if (tracing) this.traceCredentials();
     const invalid = id.invalidCredential();
-    if (invalid.length > 0) return this.deny(RULE_AUTHN, root.authnIds, CODE_UNAUTHENTICATED, "invalid " + invalid, p);
+    if (invalid.length > 0) return this.deny(RULE_AUTHN, root.authnIds, CODE_UNAUTHENTICATED, text(Text.invalidCredential) + invalid, p);
     decide(config, root.methods.lookupBytes(p.ptr + 1, p.len - 1, <usize>p.slash - 1), id, h, tracing, d);
     for (let i = 0; i < d.audits.length; i++) {
       const r = config.rules[d.audits[i]];
@@ -81,8 +81,8 @@ export class AuthStream extends HttpContext<GrpcAuthRoot> {
     }
     if (d.deny) {
       if (d.rule == BY_DEFAULT) {
-        const text = d.code == CODE_UNAUTHENTICATED ? "credentials required" : "no rule allows this call";
-        return this.deny(RULE_DEFAULT, root.defaultIds, d.code, text, p);
+        const reason = text(d.code == CODE_UNAUTHENTICATED ? Text.credentialsRequired : Text.noRuleAllows);
+        return this.deny(RULE_DEFAULT, root.defaultIds, d.code, reason, p);
       }
       const rule = config.rules[d.rule];
       return this.deny(rule.name, rule.statIds, d.code, "", p, rule.message);
@@ -108,28 +108,30 @@ export class AuthStream extends HttpContext<GrpcAuthRoot> {
 
   private traceCredentials(): void {
     const id = this.root.identities;
-    const states = names("absent|valid|invalid");
-    logDebug("grpc-auth: trace: credentials: api key " + states[id.apiKey.state] + ", username/password " + states[id.user.state] +
-      ", JWT " + states[id.jwtState]);
+    // States absent, valid, invalid are texts absent, valid, invalid, in that order.
+    logDebug(text(Text.traceCredentials) + text(Text.absent + id.apiKey.state) + text(Text.traceUserPassword) +
+      text(Text.absent + id.user.state) + text(Text.traceJwt) + text(Text.absent + id.jwtState));
   }
 
   /** A denial; `p` is the request's path, null when malformed (service and method "unknown"). */
-  private deny(rule: string, ids: StaticArray<u32>, code: i32, text: string, p: MethodPath | null,
+  private deny(rule: string, ids: StaticArray<u32>, code: i32, reason: string, p: MethodPath | null,
                custom: string | null = null): FilterHeadersStatus {
     const root = this.root;
     const config = root.config;
     const m = p !== null ? p.decode() : null;
-    const path = p !== null ? p.path() : "(malformed)";
+    const path = p !== null ? p.path() : text(Text.malformedPath);
     root.stats!.decision(rule, ids, DECISION_DENIED, code);
-    root.stats!.denial(m !== null ? m.service : "unknown", m !== null ? m.method : "unknown", DECISION_DENIED, code);
+    const unknown = text(Text.unknown);
+    root.stats!.denial(m !== null ? m.service : unknown, m !== null ? m.method : unknown, DECISION_DENIED, code);
     let message: string;
-    if (config.genericMessages) message = code == CODE_UNAUTHENTICATED ? "unauthenticated" : "permission denied";
+    const kind = text(code == CODE_UNAUTHENTICATED ? Text.unauthenticated : Text.permissionDenied);
+    if (config.genericMessages) message = kind;
     else if (custom !== null) message = custom;
     else {
-      const kind = code == CODE_UNAUTHENTICATED ? "unauthenticated" : "permission denied";
-      message = "grpc-auth: " + kind + (text.length > 0 ? ": " + text : "") + " (rule \"" + rule + "\")";
+      message = text(Text.denialPrefix) + kind + (reason.length > 0 ? text(Text.colon) + reason : "") + text(Text.ruleOpen) + rule +
+        text(Text.ruleClose);
     }
-    sendGrpcError(code, message, null, "grpc_auth_denied");
+    sendGrpcError(code, message, null, text(Text.deniedDetails));
     const logged = config.auditLog == AUDIT_ALL || config.auditLog == AUDIT_DENIALS || root.decision.audits.length > 0;
     this.finish(rule, String.UTF8.encode(rule), logged, true, code, path, "");
     return FilterHeadersStatus.StopIteration;
@@ -162,11 +164,13 @@ export class AuthStream extends HttpContext<GrpcAuthRoot> {
     if (!logged) return;
     const principal = root.identities.principal(config);
     const d = root.decision;
-    let line = "grpc-auth: policy=" + printable(config.policy) + " decision=" + (denied ? "deny" : "allow") + " code=" +
-      code.toString() + " rule=" + rule + " method=" + printable(method) + " principal=" +
-      (principal === null || principal.length == 0 ? "-" : printable(principal));
-    if (shadowRule.length > 0) line += " shadow_decision=deny shadow_rule=" + shadowRule + " shadow_code=" + d.shadowCode.toString();
-    if (d.audits.length > 0) line += " audit_rule=" + config.rules[d.audits[0]].name;
+    let line = text(Text.auditPolicy) + printable(config.policy) + text(Text.auditDecision) + text(denied ? Text.deny : Text.allow) +
+      text(Text.auditCode) + code.toString() + text(Text.auditRule) + rule + text(Text.auditMethod) + printable(method) +
+      text(Text.auditPrincipal) + (principal === null || principal.length == 0 ? text(Text.none) : printable(principal));
+    if (shadowRule.length > 0) {
+      line += text(Text.auditShadow) + shadowRule + text(Text.auditShadowCode) + d.shadowCode.toString();
+    }
+    if (d.audits.length > 0) line += text(Text.auditAuditRule) + config.rules[d.audits[0]].name;
     logInfo(line);
   }
 }

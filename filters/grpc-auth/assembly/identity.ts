@@ -19,6 +19,7 @@ import { spiffeParts } from "./spiffe";
 import { inspectToken, JWT_REASONS, R_DUPLICATE, R_MALFORMED, R_NOT_VERIFIED, R_OK, R_OVERSIZED, timeReason, TokenCache, TokenInfo } from "./jwt";
 import { readMetadataStruct } from "./metadata";
 import { Config, JwtSettings, KIND_API_KEY, KIND_JWT, KIND_PRINCIPAL, KIND_USER } from "./model";
+import { Text, text } from "./texts";
 
 /** Lazily read facts are unknown until first asked. */
 const UNKNOWN: i32 = -1;
@@ -108,9 +109,9 @@ export class Identities {
 
   /** The first invalid credential, in the order JWT, API key, username/password; "" if none. */
   invalidCredential(): string {
-    if (this.jwtState == INVALID) return "JWT: " + JWT_REASONS[this.jwtReason];
-    if (this.apiKey.state == INVALID) return "API key";
-    if (this.user.state == INVALID) return "username or password";
+    if (this.jwtState == INVALID) return text(Text.jwtReason) + JWT_REASONS[this.jwtReason];
+    if (this.apiKey.state == INVALID) return text(Text.apiKey);
+    if (this.user.state == INVALID) return text(Text.usernameOrPassword);
     return "";
   }
 

@@ -30,6 +30,7 @@ import { Config, RULE_DEFAULT } from "./model";
 import { Stats } from "./stats";
 import { AuthStream } from "./filter";
 import { setCollectInterval } from "../../sdk/gc";
+import { Text, text } from "./texts";
 export * from "../../sdk/abi/exports";
 
 export class GrpcAuthRoot extends RootContext {
@@ -52,7 +53,7 @@ export class GrpcAuthRoot extends RootContext {
     const bytes = getBuffer(BufferType.PluginConfiguration, configSize);
     const parsed = parseConfig(bytes === null ? new ArrayBuffer(0) : bytes);
     if (parsed === null) {
-      logError("grpc-auth: invalid configuration: " + configError());
+      logError(text(Text.invalidConfiguration) + configError());
       return false;
     }
     const config = parsed.config;
@@ -72,7 +73,7 @@ export class GrpcAuthRoot extends RootContext {
     const jwt = config.jwt;
     const liveEstimate = (configSize >> 4) + (jwt !== null ? <u32>jwt.cacheSize * 8 : 0);
     setCollectInterval(min<u32>(16384, max<u32>(64, liveEstimate)));
-    logInfo("grpc-auth: policy \"" + config.policy + "\" configured: " + config.rules.length.toString() + " rules");
+    logInfo(text(Text.configuredPolicy) + config.policy + text(Text.configured) + config.rules.length.toString() + text(Text.rules));
     return true;
   }
 

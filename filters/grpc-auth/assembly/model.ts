@@ -12,7 +12,9 @@ export const ACTION_ALLOW: i32 = 0;
 export const ACTION_DENY: i32 = 1;
 export const ACTION_AUDIT: i32 = 2;
 /** Action names by ACTION_* value (the configuration's `action` values). */
-export const ACTION_NAMES: Array<string> = names("ALLOW|DENY|AUDIT");
+export const ACTION_NAMES: Array<string> = names(memory.data<u8>([ // "ALLOW|DENY|AUDIT"
+  0x41, 0x4c, 0x4c, 0x4f, 0x57, 0x7c, 0x44, 0x45, 0x4e, 0x59, 0x7c, 0x41, 0x55, 0x44, 0x49, 0x54,
+]), 16);
 
 /** Credential kinds, as bits (a rule's `required` mask, a request's `absent` mask). */
 export const KIND_PRINCIPAL: u32 = 1;
@@ -28,7 +30,9 @@ export const AUDIT_ALL: i32 = 3;
 export const ALG_HS256: i32 = 0;
 export const ALG_EDDSA: i32 = 1;
 /** JWS `alg` names by ALG_* value. */
-export const ALG_NAMES: Array<string> = names("HS256|EdDSA");
+export const ALG_NAMES: Array<string> = names(memory.data<u8>([ // "HS256|EdDSA"
+  0x48, 0x53, 0x32, 0x35, 0x36, 0x7c, 0x45, 0x64, 0x44, 0x53, 0x41,
+]), 11);
 
 /** Pseudo-rule names (decisions no user rule made); user rule names cannot start with "_". */
 export const RULE_DEFAULT = "_default";

@@ -20,31 +20,31 @@
 import { MetricType } from "../../sdk/abi/imports";
 import { defineMetric, incrementMetric } from "../../sdk/hostcalls";
 import { MetricFamily } from "../../sdk/metrics";
-import { names } from "./names";
+import { Text, text } from "./texts";
 
 export const DECISION_ALLOWED: i32 = 0;
 export const DECISION_DENIED: i32 = 1;
 export const DECISION_SHADOW_DENIED: i32 = 2;
 export const DECISION_AUDITED: i32 = 3;
-const DECISION_NAMES: Array<string> = names("allowed|denied|shadow_denied|audited");
+// Their label values are the texts allowed, denied, shadow_denied, audited, in that order.
 
-/** grpc-go code names of the three codes a decision has. */
+/** The three codes a decision has (OK, PermissionDenied, Unauthenticated: texts in that order). */
 function codeSlot(code: i32): i32 { return code == 7 ? 1 : code == 16 ? 2 : 0; }
-const CODE_NAMES: Array<string> = names("OK|PermissionDenied|Unauthenticated");
 
 export class Stats {
   readonly decisions: MetricFamily;
   readonly denials: MetricFamily;
-  readonly jwtVerifications: u32 = defineMetric(MetricType.Counter, "grpc_auth_jwt_verifications_total");
-  readonly passwordDerivations: u32 = defineMetric(MetricType.Counter, "grpc_auth_password_derivations_total");
+  readonly jwtVerifications: u32 = defineMetric(MetricType.Counter, text(Text.jwtVerifications));
+  readonly passwordDerivations: u32 = defineMetric(MetricType.Counter, text(Text.passwordDerivations));
   private readonly labels3: StaticArray<string> = new StaticArray<string>(3);
   private readonly labels4: StaticArray<string> = new StaticArray<string>(4);
 
   constructor(rules: i32, maxMethodSeries: i32) {
-    this.decisions = new MetricFamily(MetricType.Counter, "grpc_auth_decisions_total",
-      ["auth_rule", "auth_decision", "grpc_code"], (rules + 3) * 12 + 1, "other", 0b110);
-    this.denials = new MetricFamily(MetricType.Counter, "grpc_auth_denials_total",
-      ["grpc_service", "grpc_method", "grpc_code", "auth_decision"], maxMethodSeries, "other", 0b1100);
+    const other = text(Text.other);
+    this.decisions = new MetricFamily(MetricType.Counter, text(Text.decisionsTotal),
+      [text(Text.authRule), text(Text.authDecision), text(Text.grpcCode)], (rules + 3) * 12 + 1, other, 0b110);
+    this.denials = new MetricFamily(MetricType.Counter, text(Text.denialsTotal),
+      [text(Text.grpcService), text(Text.grpcMethod), text(Text.grpcCode), text(Text.authDecision)], maxMethodSeries, other, 0b1100);
     for (let i = 0; i < 3; i++) this.labels3[i] = "";
     for (let i = 0; i < 4; i++) this.labels4[i] = "";
   }
@@ -55,7 +55,7 @@ export class Stats {
     let id = unchecked(ids[slot]);
     if (id == 0) {
       const l = this.labels3;
-      l[0] = ruleName; l[1] = DECISION_NAMES[decision]; l[2] = CODE_NAMES[codeSlot(code)];
+      l[0] = ruleName; l[1] = text(Text.allowed + decision); l[2] = text(Text.codeOk + codeSlot(code));
       id = this.decisions.id(l);
       unchecked(ids[slot] = id);
     }
@@ -65,7 +65,7 @@ export class Stats {
   /** Counts a denial (or shadow denial) of a method. */
   denial(service: string, method: string, decision: i32, code: i32): void {
     const l = this.labels4;
-    l[0] = service; l[1] = method; l[2] = CODE_NAMES[codeSlot(code)]; l[3] = DECISION_NAMES[decision];
+    l[0] = service; l[1] = method; l[2] = text(Text.codeOk + codeSlot(code)); l[3] = text(Text.allowed + decision);
     this.denials.add(l, 1);
   }
 }

@@ -1,6 +1,6 @@
 /**
- * assembly/fields.ts keeps each configuration object's field names in one `names("a|b")` literal
- * and a const enum `XField { a, b }` that indexes it: the two must list the same names in the same
+ * assembly/fields.ts keeps each configuration object's field names in one `names` byte table
+ * (its text in a comment, checked against the bytes by names.test.ts) and a const enum `XField { a, b }` that indexes it: the two must list the same names in the same
  * order, or the filter would read one field under another's name. This reads the source and
  * checks every table against its enum, and that each table is the known-field list the policy
  * compiler's output uses (every key of a compiled configuration is in its table).
@@ -16,9 +16,9 @@ const source = readFileSync(new URL("../assembly/fields.ts", import.meta.url), "
 /** [TABLE name, its names, the enum's members] for each table followed by its enum. */
 function tables(): Array<{ table: string; names: string[]; members: string[] | null }> {
   const out: Array<{ table: string; names: string[]; members: string[] | null }> = [];
-  const re = /export const (\w+) = names\(((?:"[^"]*"\s*\+?\s*)+)\);(?:\s*export const enum \w+ \{([^}]*)\})?/g;
+  const re = /export const (\w+) = names\(memory\.data<u8>\(\[ \/\/ (".*")\n[\s\S]*?\]\), \d+\);(?:\s*export const enum \w+ \{([^}]*)\})?/g;
   for (const m of source.matchAll(re)) {
-    const text = [...m[2]!.matchAll(/"([^"]*)"/g)].map((x) => x[1]).join("");
+    const text = JSON.parse(m[2]!) as string; // the bytes are this text: names.test.ts
     const members = m[3] !== undefined ? m[3].split(",").map((s) => s.trim()).filter((s) => s.length > 0) : null;
     out.push({ table: m[1]!, names: text.split("|"), members });
   }
