@@ -16,7 +16,8 @@
  *   record (Envoy: at each stats flush); `mergeHistograms()` closes the current interval,
  *   which is what the `interval` half of the `/stats` quantile pairs shows (Envoy: the last
  *   flush interval; `nan` until the first merge).
- * - Recording is O(1) amortised: one map increment per sample plus the interval map.
+ * - Recording is O(1) amortised: one map lookup per sample (each bin holds its cumulative and
+ *   current-interval counts).
  * - A counter or gauge may hold writes made elsewhere (`deferWrites`: the proxy-wasm host's Wasm
  *   metric adapter sums updates in its own memory); they are folded in before every read
  *   (`value()`, `used()`) and before a gauge `set`, so readers never see a stale value.
@@ -112,9 +113,15 @@ export class MemoryGauge extends ExactInteger implements Gauge {
   }
 }
 
+/** One bin's sample counts: since the histogram was created, and since the last merge. */
+class BinCount {
+  cumulative = 1;
+  pending = 1;
+}
+
 export class MemoryHistogram implements Histogram {
-  #cumulative: Bins = new Map();
-  #pending: Bins = new Map();
+  // One map entry per bin holding both counts: a sample costs one lookup and two increments.
+  #bins = new Map<number, BinCount>();
   #interval: Bins = new Map();
   constructor(
     readonly name: string,
@@ -124,27 +131,35 @@ export class MemoryHistogram implements Histogram {
 
   record(value: number | bigint): void {
     const left = binLeft(toSample(value));
-    this.#cumulative.set(left, (this.#cumulative.get(left) ?? 0) + 1);
-    this.#pending.set(left, (this.#pending.get(left) ?? 0) + 1);
+    const bin = this.#bins.get(left);
+    if (bin === undefined) {
+      this.#bins.set(left, new BinCount());
+    } else {
+      bin.cumulative++;
+      bin.pending++;
+    }
   }
 
   snapshot(): HistogramSnapshot {
+    const cumulative = this.cumulativeBins();
     return {
       bounds: [...this.bounds],
-      cumulative: approxCountsBelow(this.#cumulative, this.bounds),
-      count: sampleCount(this.#cumulative),
-      sum: approxSum(this.#cumulative),
+      cumulative: approxCountsBelow(cumulative, this.bounds),
+      count: sampleCount(cumulative),
+      sum: approxSum(cumulative),
     };
   }
 
   /** Envoy's used(): at least one sample recorded. */
   used(): boolean {
-    return this.#cumulative.size > 0;
+    return this.#bins.size > 0;
   }
 
   /** A copy of the cumulative bins (left edge -> count). */
   cumulativeBins(): Bins {
-    return new Map(this.#cumulative);
+    const out: Bins = new Map();
+    for (const [left, bin] of this.#bins) out.set(left, bin.cumulative);
+    return out;
   }
 
   /** A copy of the bins of the last closed interval. */
@@ -154,8 +169,13 @@ export class MemoryHistogram implements Histogram {
 
   /** Closes the current interval (Envoy: ParentHistogramImpl::merge at each flush). */
   merge(): void {
-    this.#interval = this.#pending;
-    this.#pending = new Map();
+    const interval: Bins = new Map();
+    for (const [left, bin] of this.#bins) {
+      if (bin.pending === 0) continue;
+      interval.set(left, bin.pending);
+      bin.pending = 0;
+    }
+    this.#interval = interval;
   }
 }
 
