@@ -170,6 +170,20 @@ describe("metric updates summed in the adapter and folded on read", () => {
     expect(vm.increment(6, 1n)).toBe(WasmResult.BadArgument);
   });
 
+  it("grows the table past its first page as ids are defined", () => {
+    const store = new MemoryStatsStore();
+    const vm = adaptedVm(store);
+    let last = 0;
+    for (let i = 0; i < 5000; i++) last = vm.registry.define(0, `n${i}`).id!;
+    const gauge = vm.registry.define(1, "far").id!;
+    expect(vm.increment(last, 3n)).toBe(WasmResult.Ok);
+    expect(vm.increment(gauge, -3n)).toBe(WasmResult.Ok);
+    expect(vm.registry.fastUpdates()).toBe(2);
+    expect(store.counter("wasmcustom.n4999").value()).toBe(3n);
+    expect(store.gauge("wasmcustom.far").value()).toBe(-3n);
+    expect(store.counter("wasmcustom.n4998").value()).toBe(0n);
+  });
+
   it("keeps a touched counter's used flag even when the folded sum is 0", () => {
     const store = new MemoryStatsStore();
     const vm = adaptedVm(store);
