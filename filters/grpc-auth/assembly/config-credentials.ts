@@ -71,7 +71,7 @@ function readName(o: ConfigObject, key: string): string {
 
 export function readApiKeys(o: ConfigObject, config: Config): void {
   o.unknownFields(API_KEYS);
-  const header = readHeader(o, API_KEYS[ApiKeysField.header], "x-api-key");
+  const header = readHeader(o, API_KEYS[ApiKeysField.header], text(Text.apiKeyHeader));
   const store = new ApiKeyStore(config.names.add(header), header);
   const keys = o.requiredArray(API_KEYS[ApiKeysField.keys]);
   const n = keys === null ? 0 : keys.length;
@@ -107,8 +107,8 @@ export function readApiKeys(o: ConfigObject, config: Config): void {
 
 export function readPasswords(o: ConfigObject, config: Config): void {
   o.unknownFields(PASSWORDS);
-  const uh = readHeader(o, PASSWORDS[PasswordsField.username_header], "username");
-  const ph = readHeader(o, PASSWORDS[PasswordsField.password_header], "password");
+  const uh = readHeader(o, PASSWORDS[PasswordsField.username_header], text(Text.usernameHeader));
+  const ph = readHeader(o, PASSWORDS[PasswordsField.password_header], text(Text.passwordHeader));
   const store = new UserStore(config.names.add(uh), config.names.add(ph), uh, ph);
   store.cacheSize = intField(o, PASSWORDS[PasswordsField.cache_size], 1024, 0, 65536);
   const users = o.requiredArray(PASSWORDS[PasswordsField.users]);
@@ -155,9 +155,9 @@ function readKey(keys: ConfigArray, i: i32, provider: JwtProvider): void {
 
 export function readJwt(o: ConfigObject, config: Config): void {
   o.unknownFields(JWT);
-  const header = readHeader(o, JWT[JwtField.header], "authorization");
+  const header = readHeader(o, JWT[JwtField.header], text(Text.jwtHeader));
   const jwt = new JwtSettings(config.names.add(header), header);
-  const prefix = String.UTF8.encode(o.optionalString(JWT[JwtField.prefix], "Bearer "));
+  const prefix = String.UTF8.encode(o.optionalString(JWT[JwtField.prefix], text(Text.jwtPrefix)));
   const pp = changetype<usize>(prefix);
   for (let i = 0; i < prefix.byteLength; i++) {
     const c = load<u8>(pp + <usize>i);
@@ -183,7 +183,7 @@ export function readJwt(o: ConfigObject, config: Config): void {
     const keysKey = PROVIDER[ProviderField.keys];
     if (authn !== null) {
       authn.unknownFields(JWT_AUTHN);
-      const key = authn.optionalString(JWT_AUTHN[JwtAuthnField.payload_in_metadata], "payload");
+      const key = authn.optionalString(JWT_AUTHN[JwtAuthnField.payload_in_metadata], text(Text.jwtAuthnPayload));
       provider.metadataKey = key;
       if (!jwt.metadataKeys.includes(key)) jwt.metadataKeys.push(key);
       if (p.has(keysKey)) p.fail(keysKey, text(Text.invalidValue));

@@ -52,7 +52,7 @@ function readRoot(root: ConfigObject, config: Config, methods: Array<Array<Metho
   config.stripCredentials = root.optionalBool(TOP[TopField.strip_credentials], true);
   config.filterState = root.optionalBool(TOP[TopField.filter_state], true);
   config.maxMethodSeries = intField(root, TOP[TopField.max_method_series], 1000, 1, 100000);
-  config.pathIndex = config.names.add(":path");
+  config.pathIndex = config.names.add(text(Text.pathHeader));
   const keys = root.optionalObject(TOP[TopField.api_keys]);
   if (keys !== null) readApiKeys(keys, config);
   const users = root.optionalObject(TOP[TopField.passwords]);
