@@ -7,7 +7,7 @@ import { directionGuest } from "../host/direction-guest.ts";
 import { createTestEnvironment, TestStream } from "../host/testing.ts";
 import { WasmPluginSet, type ListenerBinding } from "./plugin-set.ts";
 
-const said = (lines: string[]) => lines.map((l) => /dir=[0-9?]/.exec(l)?.[0]).filter((x) => x !== undefined);
+const said = (lines: string[]) => lines.map((l) => /dir=[0-9?]|done/.exec(l)?.[0]).filter((x) => x !== undefined);
 
 let dir: string | undefined;
 afterEach(async () => {
@@ -35,7 +35,9 @@ describe("WasmPluginSet: a plugin per listener direction", () => {
       const outbound = set.chainFor(listener("SIDECAR_OUTBOUND", 15001));
       set.chainFor(listener("SIDECAR_INBOUND", 15007)); // a second inbound listener: no new root
       expect([inbound.length, outbound.length]).toEqual([1, 1]);
-      expect(said(env.logLines())).toEqual(["dir=1", "dir=1", "dir=2", "dir=2"]);
+      // The first listener's plugin closes the one made at load (its worker root's on_done): no root
+      // without a listener keeps running beside them.
+      expect(said(env.logLines())).toEqual(["dir=1", "dir=1", "done", "dir=2", "dir=2"]);
       for (const chain of [inbound, outbound]) {
         const s = new TestStream(chain[0]!(), {});
         s.sendRequestHeaders([[":path", "/"]], true);
@@ -43,6 +45,9 @@ describe("WasmPluginSet: a plugin per listener direction", () => {
         s.complete();
       }
       expect(set.instances().map((i) => [i.state, i.inFlight])).toEqual([["active", 0]]);
+      env.logs.length = 0;
+      await set.close();
+      expect(said(env.logLines())).toEqual(["done", "done"]); // the two listener roots, once each
     } finally {
       await set.close();
     }

@@ -17,7 +17,8 @@
  *   plugin on the same VMs (host forListenerDirection), as Envoy builds a filter configuration,
  *   so a root context, per listener: `xds.listener_direction` is that listener's in the root
  *   context too (a root that fails to configure for a direction leaves that direction's streams
- *   on the load-time plugin, logged). A
+ *   on the load-time plugin, logged). The load-time plugin is closed once the first listener's
+ *   plugin exists, so no root without a listener keeps timers or calls running. A
  *   plugin whose on_vm_start / on_configure returns false is rejected as Envoy NACKs ECDS
  *   (`config_fail`): one that had a configuration keeps it (the update is rejected); one that
  *   never had one — at start-up, or added by the update — runs as Envoy's MissingConfigFilter
@@ -356,14 +357,24 @@ export class WasmPluginSet {
     try {
       const plugin = await createPlugin(config, this.deps.host);
       const byDirection = new Map<number, Plugin>();
+      // The plugin made at load only checks the configuration: once a listener's own plugin
+      // exists it is closed (on_done, on_delete), so its root's timers and calls do not run
+      // beside the listeners' roots. One a listener fell back to stays.
+      let loadTimePlugin: "open" | "serving" | "closed" = "open";
       const pluginFor = (direction: number): Plugin => {
         let p = byDirection.get(direction);
         if (p === undefined) {
           try {
             p = forListenerDirection(plugin, direction);
+            if (loadTimePlugin === "open") {
+              loadTimePlugin = "closed";
+              void plugin.close();
+            }
           } catch (e) {
-            this.deps.log(LogLevel.Error, `${name}: ${(e as Error).message}; listeners of direction ${direction} use the plugin made at load`);
-            p = plugin;
+            const fallback = loadTimePlugin === "closed" ? byDirection.values().next().value : undefined;
+            this.deps.log(LogLevel.Error, `${name}: ${(e as Error).message}; listeners of direction ${direction} use ${fallback ? "another listener's plugin" : "the plugin made at load"}`);
+            if (fallback === undefined) loadTimePlugin = "serving";
+            p = fallback ?? plugin;
           }
           byDirection.set(direction, p);
         }
