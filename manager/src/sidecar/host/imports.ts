@@ -26,7 +26,7 @@ import type { BufferRef, Context } from "./context.ts";
 import { callForeignFunction } from "./foreign.ts";
 import { formatLogLine } from "./log.ts";
 import { InvalidMemoryAccessError } from "./memory.ts";
-import { decodePairs, encodePairs } from "./pairs.ts";
+import { decodePairs } from "./pairs.ts";
 import { getPropertyAt, setPropertyAt, type PropertyScope } from "./properties.ts";
 import type { BodyBuffer } from "../http/body-buffer.ts";
 import { defaultSharedState } from "./shared-state.ts";
@@ -142,6 +142,7 @@ function propertyScope(vm: WasmVm, ctx: Context): PropertyScope {
 }
 
 const EMPTY = new Uint8Array(0);
+const NO_PAIRS: ReadonlyArray<readonly [string, string]> = [];
 
 /**
  * Envoy/cpp-host getBuffer for a read: a type above FOREIGN_FUNCTION_ARGS or no effective
@@ -248,7 +249,8 @@ function envFunctions(vm: WasmVm): Record<string, Fn> {
     proxy_get_header_map_pairs: (type: number, dpp: number, dlp: number) =>
       mapOp(type, (ctx) => {
         const map = ctx.getHeaderMap(type);
-        mem.writeOut(map ? encodePairs(map.pairs()) : new Uint8Array(0), dpp, dlp);
+        // The entries themselves (no copy): nothing changes the map while they are written.
+        mem.writeOutPairs(map ? map.view() : NO_PAIRS, dpp, dlp);
         return WasmResult.Ok;
       }),
     proxy_set_header_map_pairs: (type: number, dp: number, dl: number) =>

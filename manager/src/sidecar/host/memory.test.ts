@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { GuestMemory, InvalidMemoryAccessError } from "./memory.ts";
+import { decodePairs, encodePairs } from "./pairs.ts";
 
 describe("GuestMemory", () => {
   const setup = () => {
@@ -109,6 +110,41 @@ describe("GuestMemory", () => {
     expect(allocs).toBe(values.length * 3);
     for (let round = 0; round < 2; round++) for (let i = 0; i < 2000; i++) check(`v${i}-${"w".repeat(i % 50)}`);
     for (const s of values) check(s);
+  });
+
+  it("reads short and long values as copies of exactly their bytes (hand-copied and sliced)", () => {
+    const { mem, gm } = setup();
+    const u8 = new Uint8Array(mem.buffer);
+    for (let i = 0; i < 300; i++) u8[2000 + i] = (i * 7 + 3) & 0xff;
+    for (const n of [0, 1, 4, 63, 64, 65, 300]) {
+      const got = gm.read(2000, n);
+      expect([...got]).toEqual([...u8.subarray(2000, 2000 + n)]);
+      got.fill(0); // a copy: the guest's bytes stay
+      if (n > 0) expect(u8[2000]).toBe(3);
+    }
+    expect(() => gm.read(65530, 7)).toThrow(InvalidMemoryAccessError);
+  });
+
+  it("writes header pairs straight into guest memory byte for byte as encodePairs, NULs included over dirty memory", () => {
+    const { mem, gm, allocs } = setup();
+    const u8 = new Uint8Array(mem.buffer);
+    const cases: Array<Array<[string, string]>> = [
+      [[":path", "/a.B/C"], ["content-type", "application/grpc"], ["x-empty", ""]],
+      [["x-ünïcode", "välue"], ["k", "\ud800"]],
+    ];
+    for (const pairs of cases) {
+      u8.fill(0xff, 1024, 1024 + 256);
+      gm.writeOutPairs(pairs, 8, 12);
+      const expected = encodePairs(pairs);
+      expect([gm.readU32(8), gm.readU32(12)]).toEqual([1024, expected.length]);
+      expect([...u8.subarray(1024, 1024 + expected.length)]).toEqual([...expected]);
+      expect(decodePairs(u8.slice(1024, 1024 + expected.length)).length).toBe(pairs.length);
+    }
+    const before = allocs();
+    gm.writeOutPairs([], 8, 12);
+    expect([gm.readU32(8), gm.readU32(12), allocs()]).toEqual([0, 0, before]);
+    expect(() => gm.writeOutPairs([["a", "b"]], 65534, 12)).toThrow(InvalidMemoryAccessError);
+    expect(allocs()).toBe(before); // a bad out-param costs no allocation
   });
 
   describe("readKey (interned names)", () => {

@@ -10,7 +10,8 @@
  * - `writeOut(bytes, ptrPtr, lenPtr)` is the host's `**data, *len` pair: an empty value writes
  *   (0, 0) without calling the guest allocator; otherwise the bytes are copied into memory
  *   obtained from the guest allocator (malloc or proxy_on_memory_allocate). `writeOutString`
- *   does the same with a string's UTF-8 bytes, encoded in place.
+ *   does the same with a string's UTF-8 bytes, encoded in place, and `writeOutPairs` with a
+ *   header map's pairs serialization.
  * - Views of the memory are cached and remade when the memory grows (see `at`).
  * - `readKey` reads a short ASCII name (header name, property path) through a bounded table of
  *   strings already seen, so a hot name costs a hash of its bytes and no new string.
@@ -18,6 +19,9 @@
  *   `content-type` or `:path` come back on every request) as 32-bit words in a bounded table, so
  *   writing a known value is a lookup and a few word stores, not a scan and a byte loop.
  */
+import type { HeaderPair } from "../http/header-map.ts";
+import { asciiPairsSize, encodePairs, writeAsciiPairs } from "./pairs.ts";
+
 export class InvalidMemoryAccessError extends Error {
   override readonly name = "InvalidMemoryAccessError";
 }
@@ -43,6 +47,9 @@ const KEY_INTERN_MAX_LENGTH = 64;
 const KEY_INTERN_MAX_ENTRIES = 512;
 /** Scratch for the words of the name being read. */
 const keyWords = new Int32Array(KEY_INTERN_MAX_LENGTH / 4);
+
+/** Reads up to this many bytes are copied by hand (V8 keeps typed arrays this small on its heap). */
+const SMALL_READ_MAX = 64;
 
 /** A value written out before: its UTF-8 length and bytes as little-endian 32-bit words. */
 interface EncodedValue {
@@ -94,7 +101,16 @@ export class GuestMemory {
   /** A copy of guest bytes [ptr, ptr+len). */
   read(ptr: number, len: number): Uint8Array {
     const p = this.at(ptr, len);
-    return this.u8.slice(p, p + (len >>> 0));
+    const l = len >>> 0;
+    // A short value (a property value, a metric name): a new on-heap array filled byte by byte
+    // costs less than slice() of the whole memory's view.
+    if (l <= SMALL_READ_MAX) {
+      const out = new Uint8Array(l);
+      const u8 = this.u8;
+      for (let i = 0; i < l; i++) out[i] = u8[p + i]!;
+      return out;
+    }
+    return this.u8.slice(p, p + l);
   }
 
   readString(ptr: number, len: number): string {
@@ -204,6 +220,25 @@ export class GuestMemory {
       this.u8.set(bytes, p);
     }
     this.putPair(ptrPtr, ptr, lenPtr, n);
+  }
+
+  /**
+   * `writeOut` of header pairs in the proxy-wasm pairs serialization (pairs.ts): all-ASCII
+   * pairs are serialized straight into the guest's allocation (no intermediate array), anything
+   * else through `encodePairs`. `pairs` must not change during the call.
+   */
+  writeOutPairs(pairs: ReadonlyArray<Readonly<HeaderPair>>, ptrPtr: number, lenPtr: number): void {
+    const size = asciiPairsSize(pairs);
+    if (size < 0) return this.writeOut(encodePairs(pairs), ptrPtr, lenPtr);
+    this.at(ptrPtr, 4);
+    this.at(lenPtr, 4);
+    let ptr = 0;
+    if (size > 0) {
+      ptr = this.allocate(size) >>> 0;
+      if (ptr === 0) throw new InvalidMemoryAccessError("guest allocator returned 0");
+      writeAsciiPairs(pairs, this.u8, this.at(ptr, size));
+    }
+    this.putPair(ptrPtr, ptr, lenPtr, size);
   }
 
   /** `writeOut` of a string's UTF-8 bytes, encoded straight into guest memory. */

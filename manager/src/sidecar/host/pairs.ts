@@ -60,35 +60,59 @@ function putU32(out: Uint8Array, pos: number, n: number): void {
 }
 
 /**
- * Serializes text pairs as UTF-8. All-ASCII maps (what HTTP/2 headers are in practice) are written
- * directly, without a TextEncoder call per string (about 1 µs each in Node); anything else goes
- * through TextEncoder (lone surrogates become U+FFFD), with identical bytes either way.
+ * The serialized size of all-ASCII text pairs (what HTTP/2 headers are in practice), or -1 when a
+ * key or value is not ASCII (its UTF-8 bytes are then not its char codes).
  */
-export function encodePairs(pairs: HeaderPair[]): Uint8Array {
+export function asciiPairsSize(pairs: ReadonlyArray<Readonly<HeaderPair>>): number {
   const n = pairs.length;
-  if (n === 0) return new Uint8Array(0);
+  if (n === 0) return 0;
   let size = 4;
   for (let j = 0; j < n; j++) {
-    const [k, v] = pairs[j]!;
-    if (!isAscii(k) || !isAscii(v)) return encodeBytePairs(pairs.map(([a, b]) => [encoder.encode(a), encoder.encode(b)]));
+    const p = pairs[j]!;
+    const k = p[0];
+    const v = p[1];
+    if (!isAscii(k) || !isAscii(v)) return -1;
     size += 8 + k.length + v.length + 2;
   }
-  const out = new Uint8Array(size);
-  putU32(out, 0, n);
-  let pos = 4;
+  return size;
+}
+
+/**
+ * Writes all-ASCII pairs (asciiPairsSize > 0) at `out[pos]`, NUL terminators included (`out`
+ * need not be zero-filled: it may be guest memory).
+ */
+export function writeAsciiPairs(pairs: ReadonlyArray<Readonly<HeaderPair>>, out: Uint8Array, pos: number): void {
+  const n = pairs.length;
+  putU32(out, pos, n);
+  pos += 4;
   for (let j = 0; j < n; j++) {
-    const [k, v] = pairs[j]!;
-    putU32(out, pos, k.length);
-    putU32(out, pos + 4, v.length);
+    const p = pairs[j]!;
+    putU32(out, pos, p[0].length);
+    putU32(out, pos + 4, p[1].length);
     pos += 8;
   }
   for (let j = 0; j < n; j++) {
-    const [k, v] = pairs[j]!;
+    const p = pairs[j]!;
+    const k = p[0];
+    const v = p[1];
     for (let i = 0; i < k.length; i++) out[pos++] = k.charCodeAt(i);
-    pos++; // NUL: the array starts zero-filled
+    out[pos++] = 0;
     for (let i = 0; i < v.length; i++) out[pos++] = v.charCodeAt(i);
-    pos++;
+    out[pos++] = 0;
   }
+}
+
+/**
+ * Serializes text pairs as UTF-8. All-ASCII maps are written directly, without a TextEncoder
+ * call per string (about 1 µs each in Node); anything else goes through TextEncoder (lone
+ * surrogates become U+FFFD), with identical bytes either way.
+ */
+export function encodePairs(pairs: ReadonlyArray<Readonly<HeaderPair>>): Uint8Array {
+  const size = asciiPairsSize(pairs);
+  if (size < 0) return encodeBytePairs(pairs.map(([a, b]) => [encoder.encode(a), encoder.encode(b)]));
+  if (size === 0) return new Uint8Array(0);
+  const out = new Uint8Array(size);
+  writeAsciiPairs(pairs, out, 0);
   return out;
 }
 

@@ -196,7 +196,7 @@ export function setPropertyAt(name: string, value: Uint8Array, scope: PropertySc
   const pending = existing ? pendingDeclarations.get(existing) : undefined;
   if (existing && !pending) {
     if (existing.readOnly) return WasmResult.BadArgument;
-    s.filterState.set(key, { ...existing, bytes });
+    s.filterState.set(key, { bytes, type: existing.type, readOnly: false, span: existing.span });
     return WasmResult.Ok;
   }
   const proto = pending ?? scope.declaredProperties?.get(name) ?? DEFAULT_PROTOTYPE;
