@@ -20,7 +20,9 @@
  *   writing a known value is a lookup and a few word stores, not a scan and a byte loop.
  */
 import type { HeaderPair } from "../http/header-map.ts";
-import { asciiPairsSize, encodePairs, writeAsciiPairs } from "./pairs.ts";
+import { encodeAsciiPairsScratch, encodePairs } from "./pairs.ts";
+
+const EMPTY_BYTES = new Uint8Array(0);
 
 export class InvalidMemoryAccessError extends Error {
   override readonly name = "InvalidMemoryAccessError";
@@ -224,21 +226,12 @@ export class GuestMemory {
 
   /**
    * `writeOut` of header pairs in the proxy-wasm pairs serialization (pairs.ts): all-ASCII
-   * pairs are serialized straight into the guest's allocation (no intermediate array), anything
-   * else through `encodePairs`. `pairs` must not change during the call.
+   * pairs are serialized in one pass into a scratch array and copied into the guest's
+   * allocation; anything else goes through `encodePairs`.
    */
   writeOutPairs(pairs: ReadonlyArray<Readonly<HeaderPair>>, ptrPtr: number, lenPtr: number): void {
-    const size = asciiPairsSize(pairs);
-    if (size < 0) return this.writeOut(encodePairs(pairs), ptrPtr, lenPtr);
-    this.at(ptrPtr, 4);
-    this.at(lenPtr, 4);
-    let ptr = 0;
-    if (size > 0) {
-      ptr = this.allocate(size) >>> 0;
-      if (ptr === 0) throw new InvalidMemoryAccessError("guest allocator returned 0");
-      writeAsciiPairs(pairs, this.u8, this.at(ptr, size));
-    }
-    this.putPair(ptrPtr, ptr, lenPtr, size);
+    if (pairs.length === 0) return this.writeOut(EMPTY_BYTES, ptrPtr, lenPtr);
+    this.writeOut(encodeAsciiPairsScratch(pairs) ?? encodePairs(pairs), ptrPtr, lenPtr);
   }
 
   /** `writeOut` of a string's UTF-8 bytes, encoded straight into guest memory. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { decodeBytePairs, decodePairs, encodeBytePairs, encodePairs, PAIRS_MAX_COUNT } from "./pairs.ts";
+import { decodeBytePairs, decodePairs, encodeAsciiPairsScratch, encodeBytePairs, encodePairs, PAIRS_MAX_COUNT } from "./pairs.ts";
 import type { HeaderPair } from "../http/header-map.ts";
 
 // The spec's example map {"a": "1", "b": "22"} with the errata applied ("1" = 0x31, "22" = 0x32 0x32).
@@ -134,5 +134,16 @@ describe("pairs", () => {
       }),
       { seed: 3 },
     );
+  });
+});
+
+describe("encodeAsciiPairsScratch", () => {
+  it("gives encodePairs' bytes for ASCII maps of any size (scratch grown), undefined for any non-ASCII char", () => {
+    const small: Array<[string, string]> = [[":path", "/a.B/C"], ["x-empty", ""], ["", "v"]];
+    const big: Array<[string, string]> = Array.from({ length: 40 }, (_, i) => [`x-header-${i}`, "v".repeat(50 + i)]);
+    for (const pairs of [small, big, small]) expect([...encodeAsciiPairsScratch(pairs)!]).toEqual([...encodePairs(pairs)]);
+    expect(encodeAsciiPairsScratch([["a", "b"], ["k", "välue"]])).toBeUndefined();
+    expect(encodeAsciiPairsScratch([["ü", ""]])).toBeUndefined();
+    expect(encodeAsciiPairsScratch([["a", "\u0080"]])).toBeUndefined();
   });
 });

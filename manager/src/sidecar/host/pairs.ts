@@ -102,6 +102,51 @@ export function writeAsciiPairs(pairs: ReadonlyArray<Readonly<HeaderPair>>, out:
   }
 }
 
+/** Scratch for `encodeAsciiPairsScratch` (grown on demand). */
+let pairsScratch = new Uint8Array(1024);
+
+/**
+ * All-ASCII pairs serialized in one pass (each char checked as it is written) into a shared
+ * scratch array: a view valid until the next call, or undefined when a key or value is not ASCII.
+ */
+export function encodeAsciiPairsScratch(pairs: ReadonlyArray<Readonly<HeaderPair>>): Uint8Array | undefined {
+  const n = pairs.length;
+  let size = 4;
+  for (let j = 0; j < n; j++) {
+    const p = pairs[j]!;
+    size += 10 + p[0].length + p[1].length;
+  }
+  if (size > pairsScratch.length) pairsScratch = new Uint8Array(Math.max(size, pairsScratch.length * 2));
+  const out = pairsScratch;
+  putU32(out, 0, n);
+  let pos = 4;
+  for (let j = 0; j < n; j++) {
+    const p = pairs[j]!;
+    putU32(out, pos, p[0].length);
+    putU32(out, pos + 4, p[1].length);
+    pos += 8;
+  }
+  let high = 0;
+  for (let j = 0; j < n; j++) {
+    const p = pairs[j]!;
+    const k = p[0];
+    const v = p[1];
+    for (let i = 0; i < k.length; i++) {
+      const c = k.charCodeAt(i);
+      high |= c;
+      out[pos++] = c;
+    }
+    out[pos++] = 0;
+    for (let i = 0; i < v.length; i++) {
+      const c = v.charCodeAt(i);
+      high |= c;
+      out[pos++] = c;
+    }
+    out[pos++] = 0;
+  }
+  return high > 0x7f ? undefined : out.subarray(0, size);
+}
+
 /**
  * Serializes text pairs as UTF-8. All-ASCII maps are written directly, without a TextEncoder
  * call per string (about 1 µs each in Node); anything else goes through TextEncoder (lone
