@@ -1,22 +1,24 @@
 /**
- * The request headers grpc-auth reads, from one read of the header map per request: no string is
- * built and nothing is allocated per request.
+ * The request headers grpc-auth reads, one name at a time, without the whole header map: no
+ * string is built and nothing is allocated per request.
  *
  * `HeaderNames` is built once at configure time from every name the filter needs (":path", the
  * credential headers, the headers of conditions), as an open-addressing table keyed by FNV-1a of
  * the name's bytes (methods.ts uses the same table for method keys).
  *
- * `RequestHeaders.load` reads the whole request header map with one `proxy_get_header_map_pairs`
- * (Envoy: every entry, pseudo-headers included, names lower-case as Envoy's header map keeps them)
- * and keeps, per configured name, how often it occurs (0, 1, or 2 for "more than once": a
- * repeated credential must be refused) and its value: the only value of a name that occurs once,
- * every value joined with "," when it repeats — what Envoy's `request.headers.<name>` attribute
- * (HeaderUtility::getAllOfHeaderAsString) and its RBAC header matcher read.
+ * `RequestHeaders.load` reads each name through the property `request.headers.<name>`: Envoy
+ * answers it with its CEL HeadersWrapper (source/extensions/filters/common/expr/context.h), which
+ * returns `HeaderUtility::getAllOfHeaderAsString` — the only value of a name that occurs once,
+ * every value joined with "," when it repeats (what Envoy's RBAC header matcher reads); NotFound
+ * when absent. A repeated credential must be refused, so the occurrences matter: k >= 2 values
+ * joined contain at least one ",", so a joined value without "," is the single value; one with
+ * "," is compared with `proxy_get_header_map_value` (Envoy: the FIRST value only) — the same
+ * length means one value that contains ",", a shorter first value means a repeated name. Counts
+ * are therefore 0, 1, or 2 for "more than one".
  *
- * The map lands in the SDK's static view block (abi/memory.ts); each value is copied into a
- * buffer kept per name, grown only when a longer value arrives. A map that cannot be read (or
- * whose encoding is malformed) leaves every name absent — so `:path` is missing and the request
- * is denied. Never traps.
+ * Each result lands in the SDK's static view block (abi/memory.ts) and is copied into a buffer
+ * kept per name, grown only when a longer value arrives. A host answer that cannot be read
+ * counts the name as absent (as a malformed header map did before). Never traps.
  */
 import * as abi from "../../sdk/abi/imports";
 import { releaseView, RET0, RET1 } from "../../sdk/abi/memory";
@@ -87,27 +89,30 @@ export class RequestHeaders {
   readonly lengths: StaticArray<i32>;
   /** Per name: a buffer holding the value, reused from request to request. */
   private readonly values: StaticArray<ArrayBuffer>;
+  /** Per name: the property path "request\0headers\0<name>". */
+  private readonly paths: StaticArray<ArrayBuffer>;
 
   constructor(readonly names: HeaderNames) {
     const n = names.size;
     this.counts = new StaticArray<i32>(n);
     this.lengths = new StaticArray<i32>(n);
     this.values = new StaticArray<ArrayBuffer>(n);
-    for (let i = 0; i < n; i++) unchecked(this.values[i] = new ArrayBuffer(64));
+    this.paths = new StaticArray<ArrayBuffer>(n);
+    const prefix = String.UTF8.encode("request\0headers\0");
+    const plen = prefix.byteLength;
+    for (let i = 0; i < n; i++) {
+      const name = unchecked(names.names[i]);
+      const path = new ArrayBuffer(plen + name.byteLength);
+      memory.copy(changetype<usize>(path), changetype<usize>(prefix), <usize>plen);
+      memory.copy(changetype<usize>(path) + <usize>plen, changetype<usize>(name), <usize>name.byteLength);
+      unchecked(this.paths[i] = path);
+      unchecked(this.values[i] = new ArrayBuffer(64));
+    }
   }
 
-  /**
-   * Reads every configured name of the current request from one `proxy_get_header_map_pairs`
-   * (a view: nothing allocated unless a value outgrows its buffer). A map that cannot be read
-   * whole leaves every name absent.
-   */
+  /** Reads every configured name of the current request. */
   load(): void {
-    const n = this.counts.length;
-    memory.fill(changetype<usize>(this.counts), 0, <usize>n << 2);
-    memory.fill(changetype<usize>(this.lengths), 0, <usize>n << 2);
-    const len = viewCall(abi.proxy_get_header_map_pairs(abi.MapType.RequestHeaders, armedOut(), RET1));
-    if (len > 0) this.scan(<usize>load<u32>(RET0), <usize>len);
-    releaseView();
+    for (let i = 0, n = this.counts.length; i < n; i++) this.read(i);
   }
 
   count(index: i32): i32 { return unchecked(this.counts[index]); }
@@ -117,52 +122,34 @@ export class RequestHeaders {
   /** Where the value's bytes are. */
   ptr(index: i32): usize { return changetype<usize>(unchecked(this.values[index])); }
 
-  /**
-   * Walks the proxy-wasm pairs encoding (u32 count, count x (u32 key length, u32 value length),
-   * then each key and value NUL-terminated), bounds checked as the SDK's decodePairs; a malformed
-   * map leaves every name absent.
-   */
-  private scan(ptr: usize, len: usize): void {
-    if (len < 4) return;
-    const pairs = <usize>load<u32>(ptr);
-    if (pairs > (len - 4) >> 3) return;
-    let data = ptr + 4 + pairs * 8;
-    const end = ptr + len;
-    for (let p: usize = 0; p < pairs; p++) {
-      const klen = <usize>load<u32>(ptr + 4 + p * 8);
-      const vlen = <usize>load<u32>(ptr + 8 + p * 8);
-      if (klen > end - data || vlen > end - data - klen || end - data - klen - vlen < 2 ||
-          load<u8>(data + klen) != 0 || load<u8>(data + klen + 1 + vlen) != 0) {
-        this.clear();
-        return;
-      }
-      const i = this.names.find(data, klen);
-      if (i >= 0) this.add(i, data + klen + 1, <i32>vlen);
-      data += klen + vlen + 2;
-    }
-    if (data != end) this.clear();
-  }
-
-  private clear(): void {
-    memory.fill(changetype<usize>(this.counts), 0, <usize>this.counts.length << 2);
-    memory.fill(changetype<usize>(this.lengths), 0, <usize>this.lengths.length << 2);
-  }
-
-  /** One occurrence of name `i`: its value, or "," and its value after the earlier ones (as Envoy joins them). */
-  private add(i: i32, at: usize, vlen: i32): void {
-    const count = unchecked(this.counts[i]);
-    const old = count > 0 ? unchecked(this.lengths[i]) + 1 : 0;
-    const total = old + vlen;
+  private read(i: i32): void {
+    unchecked(this.counts[i] = 0);
+    unchecked(this.lengths[i] = 0);
+    const path = unchecked(this.paths[i]);
+    const len = viewCall(abi.proxy_get_property(changetype<usize>(path), <usize>path.byteLength, armedOut(), RET1));
+    if (len < 0) return;
     let buf = unchecked(this.values[i]);
-    if (buf.byteLength < total) {
-      const grown = new ArrayBuffer(max(total, buf.byteLength * 2));
-      memory.copy(changetype<usize>(grown), changetype<usize>(buf), <usize>old);
-      buf = grown;
+    if (<isize>buf.byteLength < len) {
+      buf = new ArrayBuffer(<i32>max<isize>(len, <isize>buf.byteLength * 2));
       unchecked(this.values[i] = buf);
     }
-    if (count > 0) store<u8>(changetype<usize>(buf) + <usize>(old - 1), 0x2c);
-    memory.copy(changetype<usize>(buf) + <usize>old, at, <usize>vlen);
-    unchecked(this.lengths[i] = total);
-    unchecked(this.counts[i] = count > 0 ? 2 : 1);
+    const at = <usize>load<u32>(RET0);
+    if (len > 0) memory.copy(changetype<usize>(buf), at, <usize>len);
+    releaseView();
+    unchecked(this.lengths[i] = <i32>len);
+    unchecked(this.counts[i] = 1);
+    if (!hasComma(changetype<usize>(buf), <usize>len)) return;
+    const name = unchecked(this.names.names[i]);
+    const first = viewCall(abi.proxy_get_header_map_value(abi.MapType.RequestHeaders, changetype<usize>(name), <usize>name.byteLength,
+      armedOut(), RET1));
+    releaseView();
+    // A first value as long as the joined one is the only value; anything else (shorter, or an
+    // answer that cannot be read) counts as repeated, which refuses a credential.
+    if (first != len) unchecked(this.counts[i] = 2);
   }
+}
+
+function hasComma(ptr: usize, len: usize): bool {
+  for (let i: usize = 0; i < len; i++) if (load<u8>(ptr + i) == 0x2c) return true;
+  return false;
 }
