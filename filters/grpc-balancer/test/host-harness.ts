@@ -155,7 +155,7 @@ export function rpc(l: Loaded, given: RpcSpec = {}): RpcResult {
   return { stream: s, header, served: target };
 }
 
-function hostOf(address: string): { address: string; port: number } {
+export function hostOf(address: string): { address: string; port: number } {
   const i = address.lastIndexOf(":");
   const host = address.slice(0, i);
   return { address: host.startsWith("[") ? host.slice(1, -1) : host, port: Number(address.slice(i + 1)) };

@@ -9,7 +9,7 @@
  */
 import { openTestStream, type TestStream } from "../../../manager/src/sidecar/host/index.ts";
 import { StreamInfo } from "../../../manager/src/sidecar/http/stream-info.ts";
-import { frame, requested, type Loaded } from "./host-harness.ts";
+import { frame, hostOf, requested, type Loaded } from "./host-harness.ts";
 
 export interface OpenLoopScenario {
   ratePerSec: number;
@@ -38,11 +38,6 @@ interface Open {
   address: string;
   dueMs: number;
 }
-
-const hostOf = (address: string) => {
-  const i = address.lastIndexOf(":");
-  return { address: address.slice(0, i), port: Number(address.slice(i + 1)) };
-};
 
 /** Runs the scenario from virtual time 0 (the host clock advances with it); returns every RPC. */
 export function runOpenLoop(l: Loaded, s: OpenLoopScenario): SentRpc[] {

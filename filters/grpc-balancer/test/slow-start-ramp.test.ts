@@ -8,6 +8,7 @@
  * the cheaper one in nearly every draw it is part of).
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import { seededRandom } from "../../../manager/src/sidecar/proxy/upstream/random.ts";
 import { adminClusters, filterWasm, loadBalancer } from "./host-harness.ts";
 import { runOpenLoop, shareOfFair, type SentRpc } from "./open-loop-sim.ts";
 
@@ -19,18 +20,6 @@ const OLD = Array.from({ length: 10 }, (_, i) => `10.0.0.${i + 1}:8080`);
 const NEW = "10.0.0.11:8080";
 const ADD_MS = 8000;
 const N = OLD.length + 1;
-
-/** A seeded uniform [0, 1) source (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-}
 
 async function addBackend(slowStart: Record<string, number>, seed: number, ratePerSec: number, o: { discoveryMs?: number; explore?: number } = {}): Promise<SentRpc[]> {
   const l = await loadBalancer({
@@ -49,7 +38,7 @@ async function addBackend(slowStart: Record<string, number>, seed: number, rateP
     trailers: [],
   }));
   let now = 0;
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   return runOpenLoop(l, {
     ratePerSec,
     durationMs: ADD_MS + 8000,

@@ -13,7 +13,7 @@
  */
 import { openTestStream, type TestStream } from "../../../manager/src/sidecar/host/index.ts";
 import { StreamInfo } from "../../../manager/src/sidecar/http/stream-info.ts";
-import { frame, requested, type Loaded } from "../../../filters/grpc-balancer/test/host-harness.ts";
+import { frame, hostOf, requested, type Loaded } from "../../../filters/grpc-balancer/test/host-harness.ts";
 
 export interface LaneScenario {
   /** Every address of the cluster. */
@@ -45,11 +45,6 @@ interface InFlight {
   address: string;
   dueMs: number;
 }
-
-const hostOf = (address: string) => {
-  const i = address.lastIndexOf(":");
-  return { address: address.slice(0, i), port: Number(address.slice(i + 1)) };
-};
 
 /** Runs one phase; returns the address that served each RPC, in the order they ended. */
 export function runLanes(l: Loaded, s: LaneScenario, state: LaneState): string[] {
