@@ -52,64 +52,55 @@ class DeferredFolds {
   }
 }
 
-export class MemoryCounter extends ExactInteger implements Counter {
-  #used = false;
-  #deferred: DeferredFolds | undefined = undefined;
+/**
+ * An exact integer with Envoy's `used` flag and writes that may be held elsewhere
+ * (`deferWrites`): the part counters and gauges share.
+ */
+abstract class UsedExactInteger extends ExactInteger {
+  /** Envoy's `used` flag: set by the first write. */
+  protected written = false;
+  protected deferred: DeferredFolds | undefined = undefined;
   constructor(readonly name: string) {
     super();
   }
-  /** Registers writes held elsewhere: `fold` adds them (with `add`); it runs before every read. */
+  /** Registers writes held elsewhere: `fold` applies them (with `add`); it runs before every read. */
   deferWrites(fold: () => void): () => void {
-    return (this.#deferred ??= new DeferredFolds()).add(fold);
+    return (this.deferred ??= new DeferredFolds()).add(fold);
   }
   override value(): bigint {
-    this.#deferred?.run();
+    this.deferred?.run();
     return super.value();
   }
-  add(delta: number | bigint): void {
-    this.addExact(delta);
-    this.#used = true;
-  }
-  inc(): void {
-    this.addExact(1);
-    this.#used = true;
-  }
   used(): boolean {
-    this.#deferred?.run();
-    return this.#used;
+    this.deferred?.run();
+    return this.written;
   }
 }
 
-export class MemoryGauge extends ExactInteger implements Gauge {
-  #used = false;
-  #deferred: DeferredFolds | undefined = undefined;
-  constructor(readonly name: string) {
-    super();
+export class MemoryCounter extends UsedExactInteger implements Counter {
+  add(delta: number | bigint): void {
+    this.addExact(delta);
+    this.written = true;
   }
-  /** Registers deltas held elsewhere: `fold` adds them (with `add`); it runs before every read and set. */
-  deferWrites(fold: () => void): () => void {
-    return (this.#deferred ??= new DeferredFolds()).add(fold);
+  inc(): void {
+    this.addExact(1);
+    this.written = true;
   }
-  override value(): bigint {
-    this.#deferred?.run();
-    return super.value();
-  }
+}
+
+export class MemoryGauge extends UsedExactInteger implements Gauge {
   set(value: number | bigint): void {
-    this.#deferred?.run(); // deltas made before the set are overwritten by it
+    this.deferred?.run(); // deltas made before the set are overwritten by it
     this.setExact(value);
-    this.#used = true;
+    this.written = true;
   }
   add(delta: number | bigint): void {
     this.addExact(delta);
-    this.#used = true;
+    this.written = true;
   }
   sub(delta: number | bigint): void {
     this.subExact(delta);
-    this.#used = true;
-  }
-  used(): boolean {
-    this.#deferred?.run();
-    return this.#used;
+    this.written = true;
   }
 }
 
